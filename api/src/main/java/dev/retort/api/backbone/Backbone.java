@@ -1,0 +1,38 @@
+package dev.retort.api.backbone;
+
+import ai.djl.ndarray.NDManager;
+import java.util.List;
+import java.util.Map;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A family of segmentation networks, registered as an OSGi service.
+ *
+ * <p>Implemented by backbone bundles (also third-party ones), hence {@code @ConsumerType}.
+ */
+@ConsumerType
+public interface Backbone {
+    /** Service property naming the family, e.g. {@code mit}. */
+    String FAMILY_PROPERTY = "retort.backbone";
+
+    /** Family name, e.g. {@code mit}. */
+    String name();
+
+    /** Variant names this service builds, e.g. {@code mit-b0} … {@code mit-b5}. */
+    List<String> variants();
+
+    /**
+     * Static description of a variant with the given overrides: no tensors are allocated.
+     *
+     * @throws IllegalArgumentException for an unknown variant or an invalid configuration
+     */
+    NetworkSpec describe(String variant, Map<String, ?> config);
+
+    /**
+     * Builds and initialises a network whose parameters live in {@code manager}.
+     *
+     * @param seed seed of the parameter initialisation
+     * @throws IllegalArgumentException for an unknown variant or an invalid configuration
+     */
+    SegmentationNetwork build(String variant, Map<String, ?> config, NDManager manager, long seed);
+}

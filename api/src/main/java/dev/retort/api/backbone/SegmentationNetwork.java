@@ -1,0 +1,31 @@
+package dev.retort.api.backbone;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Parameter;
+import dev.retort.api.tap.TapValues;
+import java.util.Map;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/** A built network: forward pass with taps, and its parameters by reference name. */
+@ConsumerType
+public interface SegmentationNetwork extends AutoCloseable {
+    NetworkSpec spec();
+
+    /**
+     * Runs the network on an image batch [B, 3, H, W] and returns every tap of {@link NetworkSpec#taps()}.
+     * New arrays are attached to the image's manager, so a per-step sub-manager releases them.
+     *
+     * @param training training mode: BatchNorm batch statistics, DropPath and Dropout active
+     */
+    TapValues forward(NDArray image, boolean training);
+
+    /**
+     * Every parameter and buffer (BatchNorm running statistics included) by its reference state-dict name,
+     * in a stable order. Trainable ones have {@code requiresGradient()}.
+     */
+    Map<String, Parameter> parameters();
+
+    /** Releases the parameters. */
+    @Override
+    void close();
+}

@@ -1,0 +1,22 @@
+package dev.retort.api.data;
+
+import java.io.IOException;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/** Random access to the samples of one opened split. Thread-safe: loaders call it from worker threads. */
+@ConsumerType
+public interface SampleSource extends AutoCloseable {
+    /** Number of samples. */
+    int size();
+
+    DatasetInfo info();
+
+    /**
+     * Loads sample {@code index} with the augmentation drawn from {@code seed} (the same index and seed give the
+     * same sample).
+     */
+    Sample get(int index, long seed) throws IOException;
+
+    @Override
+    void close();
+}

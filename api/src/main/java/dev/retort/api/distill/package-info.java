@@ -1,0 +1,26 @@
+/**
+ * Distillers: services that build trainable distillation modules.
+ *
+ * <p>A {@link dev.retort.api.distill.Distiller} service (registered by its bundle, e.g. {@code pea}) builds a
+ * {@link dev.retort.api.distill.DistillationModule} from the teacher's and the student's
+ * {@link dev.retort.api.tap.TapLayout}s and a configuration. Building checks that the taps it needs exist and
+ * fit, and fails with a message that names both sides; it never fails later, in the middle of training. A
+ * module owns its parameters (named as in the reference checkpoints) and turns one step's teacher and student
+ * taps into named, weighted {@link dev.retort.api.distill.LossTerm}s.
+ *
+ * <h2>Composition through ports</h2>
+ * Some modules refine what another module compares instead of adding a loss of their own: GL-Mixer re-mixes
+ * the stage-4 student embedding before PEA projects it, EA blends a teacher-width assistant into PEA's
+ * projection. A module names the points of its computation that others may refine
+ * ({@link dev.retort.api.distill.DistillationModule#ports()}, e.g. {@code pea.input.4}) and passes each
+ * value through {@link dev.retort.api.distill.DistillStep#refine}. A module that refines lists
+ * {@link dev.retort.api.distill.Refinement}s for ports of other modules. The runner only wires the two lists
+ * together, in {@link dev.retort.api.distill.Refinement#order()} order, so it never needs to know a module by
+ * name; a refinement whose port no active module offers is a build error.
+ */
+@Version("1.0.0")
+@Export
+package dev.retort.api.distill;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

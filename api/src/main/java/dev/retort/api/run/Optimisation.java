@@ -1,0 +1,27 @@
+package dev.retort.api.run;
+
+/**
+ * Optimisation settings (defaults of the reference: AdamW, lr 6e-5, weight decay 0.01, polynomial decay
+ * power 1 stepped per epoch, batch 2).
+ *
+ * @param learningRate   initial learning rate
+ * @param weightDecay    AdamW weight decay
+ * @param batchSize      images per step
+ * @param epochs         epochs to train (ignored when {@code iterations > 0})
+ * @param iterations     steps to train, or 0 to train {@code epochs} epochs
+ * @param decaySteps     polynomial decay horizon, in schedule units
+ * @param decayPerEpoch  step the schedule once per epoch (reference) instead of once per iteration
+ * @param evalEvery      evaluate every this many epochs (or iterations when training by iterations)
+ */
+public record Optimisation(double learningRate, double weightDecay, int batchSize, int epochs, long iterations,
+                           long decaySteps, boolean decayPerEpoch, int evalEvery) {
+    public static final Optimisation REFERENCE = new Optimisation(6e-5, 0.01, 2, 1000, 0, 1500, true, 1);
+
+    public Optimisation {
+        if (learningRate <= 0) throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
+        if (weightDecay < 0) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        if (batchSize <= 0) throw new IllegalArgumentException("batch size must be > 0, got " + batchSize);
+        if (epochs <= 0 && iterations <= 0) throw new IllegalArgumentException("either epochs or iterations must be > 0");
+        if (evalEvery <= 0) throw new IllegalArgumentException("evalEvery must be > 0, got " + evalEvery);
+    }
+}

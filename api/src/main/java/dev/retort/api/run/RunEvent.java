@@ -1,0 +1,27 @@
+package dev.retort.api.run;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Something a run reports.
+ *
+ * @param runId   the run
+ * @param type    what happened
+ * @param step    global step (iterations done) when it happened
+ * @param epoch   epoch (1-based) when it happened
+ * @param time    wall-clock time
+ * @param metrics numbers (loss terms by name, {@code images_per_s}, {@code miou}, …)
+ * @param message human-readable detail (e.g. which modules were swapped)
+ */
+public record RunEvent(String runId, Type type, long step, int epoch, Instant time, Map<String, Double> metrics, String message) {
+    public enum Type { STARTED, STEP, EVALUATION, MODULES_CHANGED, CHECKPOINT, PAUSED, RESUMED, FINISHED, FAILED }
+
+    public RunEvent {
+        Objects.requireNonNull(runId, "runId");
+        Objects.requireNonNull(type, "type");
+        metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
+        message = message == null ? "" : message;
+    }
+}

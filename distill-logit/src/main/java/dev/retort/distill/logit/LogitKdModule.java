@@ -1,0 +1,43 @@
+package dev.retort.distill.logit;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillStep;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.LossTerm;
+import dev.retort.api.tap.TapNames;
+import java.util.List;
+import java.util.Map;
+
+/** The logit-KD loss; it has no parameters. */
+final class LogitKdModule implements DistillationModule {
+    private final double temperature;
+    private final double weight;
+
+    LogitKdModule(double temperature, double weight) {
+        this.temperature = temperature;
+        this.weight = weight;
+    }
+
+    @Override
+    public String name() {
+        return LogitKdDistiller.NAME;
+    }
+
+    @Override
+    public Map<String, Parameter> parameters() {
+        return Map.of();
+    }
+
+    @Override
+    public List<LossTerm> forward(DistillStep step) {
+        NDArray teacher = step.teacher().get(TapNames.LOGITS).div((float) temperature).logSoftmax(1);
+        NDArray student = step.student().get(TapNames.LOGITS).div((float) temperature).logSoftmax(1);
+        // KL(p_t || p_s) per pixel, summed over the class axis, then the mean over batch and pixels.
+        NDArray kl = teacher.exp().mul(teacher.sub(student)).sum(new int[] {1}).mean();
+        return List.of(new LossTerm(LogitKdDistiller.NAME, weight, kl.mul((float) (temperature * temperature))));
+    }
+
+    @Override
+    public void close() {}
+}

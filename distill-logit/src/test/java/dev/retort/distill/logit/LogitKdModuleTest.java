@@ -1,0 +1,96 @@
+package dev.retort.distill.logit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.retort.api.distill.DistillContext;
+import dev.retort.api.distill.DistillStep;
+import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.PortRefiner;
+import dev.retort.api.tap.TapKind;
+import dev.retort.api.tap.TapLayout;
+import dev.retort.api.tap.TapSpec;
+import dev.retort.api.tap.TapValues;
+import dev.retort.runtime.DjlRuntime;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class LogitKdModuleTest {
+    static Engine engine;
+
+    @BeforeAll
+    static void engine() {
+        DjlRuntime.configure(Path.of("target", "djl-cache"));
+        engine = DjlRuntime.start();
+    }
+
+    private static LogitKdDistiller distiller() {
+        LogitKdDistiller d = new LogitKdDistiller();
+        d.configure(new LogitKdDistiller.Config() {
+            public Class<? extends java.lang.annotation.Annotation> annotationType() { return LogitKdDistiller.Config.class; }
+            public double temperature() { return 2.0; }
+            public double weight() { return 0.5; }
+        });
+        return d;
+    }
+
+    private static TapLayout layout(String net, int classes) {
+        return new TapLayout(net, 0, List.of(new TapSpec("logits", classes, 4, TapKind.MAP)));
+    }
+
+    @Test
+    void matchesTheKlDivergenceComputedByHand() {
+        try (NDManager m = engine.newBaseManager()) {
+            float[] t = {1f, 2f, 0.5f, -1f};     // B=1, C=2, H=1, W=2: pixel 0 = (1, 0.5), pixel 1 = (2, -1)
+            float[] s = {0f, 1f, 0f, 1f};
+            NDArray teacher = m.create(t, new Shape(1, 2, 1, 2));
+            NDArray student = m.create(s, new Shape(1, 2, 1, 2));
+            var module = distiller().build(new DistillContext(layout("t", 2), layout("s", 2), Map.of(), m, 0));
+            List<LossTerm> terms = module.forward(new DistillStep(new TapValues("t", Map.of("logits", teacher)),
+                    new TapValues("s", Map.of("logits", student)), true, m, PortRefiner.NONE));
+
+            double expected = 0;
+            for (int px = 0; px < 2; px++) {
+                double[] pt = softmax(t[px] / 2.0, t[2 + px] / 2.0);
+                double[] ps = softmax(s[px] / 2.0, s[2 + px] / 2.0);
+                for (int c = 0; c < 2; c++) expected += pt[c] * Math.log(pt[c] / ps[c]);
+            }
+            expected = expected / 2 * 4;  // mean over 2 pixels, times T^2
+            assertEquals(1, terms.size());
+            assertEquals(0.5, terms.get(0).weight());
+            assertEquals(expected, terms.get(0).value().getFloat(), 1e-6);
+            assertTrue(expected > 0.01);
+        }
+    }
+
+    @Test
+    void rejectsMismatchedClassCountsNamingBothSides() {
+        try (NDManager m = engine.newBaseManager()) {
+            var e = assertThrows(IllegalArgumentException.class, () -> distiller()
+                    .build(new DistillContext(layout("mit-b2", 20), layout("mit-b0", 19), Map.of(), m, 0)));
+            assertTrue(e.getMessage().contains("mit-b2") && e.getMessage().contains("mit-b0"), e.getMessage());
+        }
+    }
+
+    @Test
+    void rejectsANonPositiveTemperatureFromTheRunConfiguration() {
+        try (NDManager m = engine.newBaseManager()) {
+            var e = assertThrows(IllegalArgumentException.class, () -> distiller()
+                    .build(new DistillContext(layout("t", 2), layout("s", 2), Map.of("temperature", "0"), m, 0)));
+            assertTrue(e.getMessage().contains("temperature"), e.getMessage());
+        }
+    }
+
+    private static double[] softmax(double a, double b) {
+        double ea = Math.exp(a), eb = Math.exp(b);
+        return new double[] {ea / (ea + eb), eb / (ea + eb)};
+    }
+}

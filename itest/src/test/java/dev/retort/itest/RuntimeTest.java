@@ -1,0 +1,154 @@
+package dev.retort.itest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.metatype.MetaTypeService;
+import org.osgi.service.metatype.ObjectClassDefinition;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.junit5.context.BundleContextExtension;
+import org.osgi.test.junit5.service.ServiceExtension;
+
+/** The assembled runtime, inside a real Felix framework. */
+@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
+class RuntimeTest {
+    private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.backbones",
+            "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
+            "dev.retort.distill-logit", "dev.retort.datasets", "dev.retort.runner");
+    private static final String LOGIT_PID = "dev.retort.distill.logit";
+
+    @InjectBundleContext
+    BundleContext context;
+
+    @InjectService(filter = "(engine.name=PyTorch)", timeout = 30_000)
+    Engine engine;
+
+    @InjectService(timeout = 10_000)
+    CommandProcessor shell;
+
+    @Test
+    void everyRetortBundleResolvesAndIsActive() {
+        Set<String> active = Stream.of(context.getBundles())
+                .filter(b -> b.getState() == Bundle.ACTIVE).map(Bundle::getSymbolicName).collect(Collectors.toSet());
+        Set<String> missing = RETORT_BUNDLES.stream().filter(Predicate.not(active::contains)).collect(Collectors.toSet());
+        assertTrue(missing.isEmpty(), "not active: " + missing);
+    }
+
+    @Test
+    void theEngineServiceComputesWithGradients() {
+        assertEquals("2.7.1", engine.getVersion());
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray x = m.create(new float[] {1, 2, 3, 4}, new Shape(2, 2));
+            x.setRequiresGradient(true);
+            try (GradientCollector g = engine.newGradientCollector()) {
+                NDArray y = x.matMul(x).sum();
+                g.backward(y);
+            }
+            // d/dX sum(X·X) = 1ᵀ·Xᵀ + Xᵀ·1 summed: for [[1,2],[3,4]] it is [[7,11],[9,13]]
+            assertEquals(List.of(7f, 11f, 9f, 13f), toList(x.getGradient().toFloatArray()));
+        }
+    }
+
+    @Test
+    void kdInfoListsTheRegisteredServicesAndTheirBundles() throws Exception {
+        String info = kd("kd:info");
+        assertTrue(info.contains("PyTorch 2.7.1"), info);
+        assertTrue(info.contains("org.apache.felix.framework"), info);
+        assertTrue(info.contains("logit-kd") && info.contains("<- dev.retort.distill-logit"), info);
+    }
+
+    @Test
+    void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
+        Bundle provider = bundle("dev.retort.distill-logit");
+        provider.stop();
+        try {
+            String info = kd("kd:info");
+            assertFalse(info.contains("logit-kd"), info);
+            assertTrue(info.contains("distillers (0)"), info);
+        } finally {
+            provider.start();
+        }
+        String info = awaitInfo(s -> s.contains("logit-kd"));
+        assertTrue(info.contains("<- dev.retort.distill-logit"), info);
+    }
+
+    @Test
+    void configAdminReconfiguresADistillerAndMetaTypeDescribesIt(
+            @InjectService(timeout = 10_000) ConfigurationAdmin configAdmin,
+            @InjectService(timeout = 10_000) MetaTypeService metaType) throws Exception {
+        ObjectClassDefinition ocd = metaType.getMetaTypeInformation(bundle("dev.retort.distill-logit"))
+                .getObjectClassDefinition(LOGIT_PID, null);
+        assertNotNull(ocd);
+        assertEquals(Set.of("temperature", "weight"), Stream.of(ocd.getAttributeDefinitions(ObjectClassDefinition.ALL))
+                .map(a -> a.getID()).collect(Collectors.toSet()));
+
+        Configuration config = configAdmin.getConfiguration(LOGIT_PID, "?");
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("temperature", 4.0);
+        config.update(props);
+        try {
+            assertTrue(awaitInfo(s -> s.contains("T=4.0")).contains("logit-kd"));
+        } finally {
+            config.delete();
+        }
+        awaitInfo(s -> s.contains("T=1.0"));
+    }
+
+    private String awaitInfo(Predicate<String> condition) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        String info = kd("kd:info");
+        while (!condition.test(info) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+            info = kd("kd:info");
+        }
+        assertTrue(condition.test(info), info);
+        return info;
+    }
+
+    private String kd(String line) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+        try (CommandSession session = shell.createSession(System.in, ps, ps)) {
+            Object result = session.execute(line);
+            if (result != null) ps.println(session.format(result, 0));
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private Bundle bundle(String bsn) {
+        return Stream.of(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()
+                .orElseThrow(() -> new AssertionError("no bundle " + bsn));
+    }
+
+    private static List<Float> toList(float[] a) {
+        Float[] boxed = new Float[a.length];
+        for (int i = 0; i < a.length; i++) boxed[i] = a[i];
+        return List.of(boxed);
+    }
+}

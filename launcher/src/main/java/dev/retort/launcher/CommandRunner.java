@@ -1,0 +1,126 @@
+package dev.retort.launcher;
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.time.Duration;
+import java.util.Arrays;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
+
+/**
+ * Runs one Gogo command line through the CommandProcessor service and maps the outcome to an exit status.
+ *
+ * <p>Gogo's API lives in the gogo.runtime bundle, not on the launcher's class path, so the four calls needed
+ * (createSession, execute, format, close) go through reflection.
+ */
+final class CommandRunner {
+    private static final String PROCESSOR = "org.apache.felix.service.command.CommandProcessor";
+    private static final int INSPECT = 0;  // Converter.INSPECT: the full rendering of a result
+
+    private final BundleContext context;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    CommandRunner(BundleContext context, PrintStream out, PrintStream err) {
+        this.context = context;
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(String commandLine, Duration timeout) {
+        awaitCommand(context, firstWord(commandLine), timeout);
+        ServiceReference<?> ref = context.getServiceReference(PROCESSOR);
+        if (ref == null) {
+            err.println("retort: the Gogo command processor is not available");
+            return Main.CANNOT_START;
+        }
+        Object processor = context.getService(ref);
+        try {
+            Method create = method(processor, "createSession", InputStream.class, java.io.OutputStream.class, java.io.OutputStream.class);
+            Object session = create.invoke(processor, InputStream.nullInputStream(), out, err);
+            try {
+                Object result = method(session, "execute", CharSequence.class).invoke(session, commandLine);
+                if (result != null) {
+                    Object text = method(session, "format", Object.class, int.class).invoke(session, result, INSPECT);
+                    out.println(text);
+                }
+                out.flush();
+                return Main.OK;
+            } catch (InvocationTargetException e) {
+                out.flush();
+                err.println("retort: " + commandLine + ": " + describe(e.getCause()));
+                if (Boolean.getBoolean("retort.debug")) e.getCause().printStackTrace(err);
+                return Main.COMMAND_FAILED;
+            } finally {
+                method(session, "close").invoke(session);
+            }
+        } catch (ReflectiveOperationException e) {
+            err.println("retort: cannot drive Gogo: " + describe(e));
+            return Main.CANNOT_START;
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
+    /** Commands of bundles come up asynchronously (DS); wait for a scoped command to be registered. */
+    static void awaitCommand(BundleContext context, String word, Duration timeout) {
+        int colon = word.indexOf(':');
+        if (colon <= 0) return;
+        String scope = word.substring(0, colon);
+        String function = word.substring(colon + 1);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(osgi.command.scope=" + scope + ")");
+                if (refs != null && Arrays.stream(refs).anyMatch(r -> provides(r, function))) return;
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (org.osgi.framework.InvalidSyntaxException e) {
+                return;  // not a plain scope name: let Gogo report it
+            }
+        }
+    }
+
+    private static boolean provides(ServiceReference<?> ref, String function) {
+        Object f = ref.getProperty("osgi.command.function");
+        if (f instanceof String s) return s.equals(function);
+        if (f instanceof String[] a) return Arrays.asList(a).contains(function);
+        return false;
+    }
+
+    private static String firstWord(String line) {
+        String t = line.strip();
+        int end = 0;
+        while (end < t.length() && !Character.isWhitespace(t.charAt(end)) && ";|".indexOf(t.charAt(end)) < 0) end++;
+        return t.substring(0, end);
+    }
+
+    private static Method method(Object target, String name, Class<?>... params) throws NoSuchMethodException {
+        for (Class<?> type : target.getClass().getInterfaces()) {
+            try {
+                return type.getMethod(name, params);
+            } catch (NoSuchMethodException ignored) {
+                // try the next interface
+            }
+        }
+        Method m = target.getClass().getMethod(name, params);
+        m.setAccessible(true);
+        return m;
+    }
+
+    /** The message of an exception and its causes, one line. */
+    static String describe(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (b.length() > 0) b.append(" <- ");
+            String m = c.getMessage();
+            b.append(m == null || m.isBlank() ? c.getClass().getSimpleName() : c.getClass().getSimpleName() + ": " + m);
+            if (c.getCause() == c) break;
+        }
+        return b.toString();
+    }
+}

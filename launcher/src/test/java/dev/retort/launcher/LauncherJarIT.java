@@ -1,0 +1,86 @@
+package dev.retort.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the built {@code retort.jar} as users do: a separate JVM, in a fresh working directory. */
+class LauncherJarIT {
+    private static final Path JAR = Path.of(System.getProperty("retort.jar"));
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result retort(Path workDir, String stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR"), "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        Path out = workDir.resolve("stdout.txt");
+        Path err = workDir.resolve("stderr.txt");
+        Process p = new ProcessBuilder(cmd).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "retort " + String.join(" ", args) + " did not finish");
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void kdInfoPrintsTheRuntimeAndExitsZero(@TempDir Path work) throws Exception {
+        Result r = retort(work, "", "kd:info");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("org.apache.felix.framework 7.0.5"), r.out());
+        assertTrue(r.out().contains("PyTorch 2.7.1"), r.out());
+        assertTrue(r.out().contains("cpu()"), r.out());
+        assertTrue(r.out().contains("backbones (") && r.out().contains("distillers (") && r.out().contains("datasets ("), r.out());
+        assertTrue(Files.isDirectory(work.resolve("bundles")) && Files.isDirectory(work.resolve("conf")));
+        try (Stream<Path> s = Files.list(work)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("felix-cache")), "no felix-cache left behind");
+        }
+    }
+
+    @Test
+    void anUnknownCommandExitsNonZero(@TempDir Path work) throws Exception {
+        Result r = retort(work, "", "kd:bogus");
+        assertNotEquals(0, r.exit());
+        assertTrue(r.err().contains("kd:bogus"), r.err());
+    }
+
+    @Test
+    void aFailingCommandExitsNonZero(@TempDir Path work) throws Exception {
+        // kd:info takes no argument: Gogo throws, and the launcher must turn that into a failure status
+        Result r = retort(work, "", "kd:info", "surplus");
+        assertNotEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void aDroppedInBundleAndItsConfigurationAreTakenIn(@TempDir Path work) throws Exception {
+        Files.createDirectories(work.resolve("bundles"));
+        Files.createDirectories(work.resolve("conf"));
+        try (Stream<Path> jars = Files.list(Path.of(System.getProperty("retort.dropin")))) {
+            for (Path jar : jars.toList()) Files.copy(jar, work.resolve("bundles").resolve(jar.getFileName()));
+        }
+        Files.writeString(work.resolve("conf/dev.retort.distill.logit.cfg"), "temperature=3.5\nweight=0.25\n");
+        Result r = retort(work, "", "kd:info");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("logit-kd") && r.out().contains("T=3.5") && r.out().contains("weight 0.25"), r.out());
+        assertTrue(r.out().contains("<- dev.retort.distill-logit"), r.out());
+    }
+
+    @Test
+    void theShellReadsCommandsFromTheTerminalAndExitsAtEndOfInput(@TempDir Path work) throws Exception {
+        Result r = retort(work, "kd:info\n", new String[0]);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("PyTorch 2.7.1"), r.out());
+    }
+}
