@@ -1,0 +1,115 @@
+package dev.retort.safetensors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafeTensorsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void roundTripsEveryWrittenType() throws IOException {
+        float[] values = {0f, -1.5f, 3.140625f, 65504f, 1e-7f, -2.5e-5f};
+        Path file = dir.resolve("t.safetensors");
+        new SafeTensorsWriter().metadata("format", "test")
+                .add("f32", new long[] {2, 3}, values, DType.F32)
+                .add("f16", new long[] {6}, values, DType.F16)
+                .add("bf16", new long[] {3, 2}, values, DType.BF16)
+                .add("labels", new long[] {2}, new long[] {7, -3}, DType.I64)
+                .write(file);
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            assertEquals("test", f.metadata().get("format"));
+            assertArrayEquals(values, f.readFloats("f32"));
+            assertArrayEquals(new long[] {3, 2}, f.info("bf16").shape());
+            float[] half = f.readFloats("f16");
+            float[] bf = f.readFloats("bf16");
+            for (int i = 0; i < values.length; i++) {
+                assertEquals(values[i], half[i], Math.max(Math.abs(values[i]) * 1e-3, 6e-8), "f16 " + i);
+                assertEquals(values[i], bf[i], Math.abs(values[i]) * 8e-3, "bf16 " + i);
+            }
+            assertArrayEquals(new long[] {7, -3}, f.readLongs("labels"));
+        }
+        assertEquals(0, Files.list(dir).filter(p -> p.toString().endsWith(".tmp")).count(), "no temporary file left");
+    }
+
+    @Test
+    void halfPrecisionConversionsAreExactWhereRepresentable() {
+        for (float v : new float[] {0f, 1f, -2f, 0.5f, 1024f, 65504f, 6.103515625e-5f, 5.9604645e-8f}) {
+            assertEquals(v, Half.f16ToFloat(Half.floatToF16(v)), "f16 " + v);
+        }
+        assertEquals(Float.POSITIVE_INFINITY, Half.f16ToFloat(Half.floatToF16(1e6f)));
+        assertTrue(Float.isNaN(Half.f16ToFloat(Half.floatToF16(Float.NaN))));
+        assertEquals(1.0f, Half.bf16ToFloat(Half.floatToBf16(1.0f)));
+        assertEquals(1.0078125f, Half.bf16ToFloat(Half.floatToBf16(1.005f)));  // nearest bf16
+    }
+
+    @Test
+    void readsTheSharedFixtures() throws IOException {
+        Path fixture = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.io.safetensors");
+        try (SafeTensorsFile f = SafeTensorsFile.open(fixture)) {
+            assertArrayEquals(new long[] {2, 3, 64, 128}, f.info("input").shape());
+            float[] input = f.readFloats("input");
+            assertTrue(Arrays.stream(toDouble(input)).allMatch(v -> v >= 0 && v <= 1));
+        }
+    }
+
+    @Test
+    void rejectsATruncatedFileNamingTheTensor() throws IOException {
+        Path file = dir.resolve("t.safetensors");
+        new SafeTensorsWriter().add("weight", new long[] {4, 4}, new float[16], DType.F32).write(file);
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, Arrays.copyOf(bytes, bytes.length - 5));
+        var e = assertThrows(SafeTensorsException.class, () -> SafeTensorsFile.open(file));
+        assertTrue(e.getMessage().contains("weight") && e.getMessage().contains(file.toString()), e.getMessage());
+    }
+
+    @Test
+    void rejectsAnOversizedOrAbsurdHeaderLength() throws IOException {
+        Path file = dir.resolve("huge.safetensors");
+        ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).put("{}      ".getBytes());
+        Files.write(file, b.array());
+        var e = assertThrows(SafeTensorsException.class, () -> SafeTensorsFile.open(file));
+        assertTrue(e.getMessage().contains("header length"), e.getMessage());
+        Files.write(file, new byte[3]);
+        assertThrows(SafeTensorsException.class, () -> SafeTensorsFile.open(file));
+        assertThrows(SafeTensorsException.class, () -> SafeTensorsFile.open(dir.resolve("missing.safetensors")));
+    }
+
+    @Test
+    void rejectsInconsistentHeaders() throws IOException {
+        assertRejected("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "needs 12 bytes");
+        assertRejected("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"v\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "overlap");
+        assertRejected("{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unsupported dtype");
+        assertRejected("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "negative");
+        assertRejected("{\"w\": not json", 8, "JSON");
+        assertRejected("[1,2]", 8, "not a JSON object");
+    }
+
+    private void assertRejected(String header, int dataBytes, String expected) throws IOException {
+        Path file = dir.resolve("bad.safetensors");
+        byte[] json = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + json.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(json.length).put(json);
+        Files.write(file, b.array());
+        var e = assertThrows(SafeTensorsException.class, () -> SafeTensorsFile.open(file));
+        assertTrue(e.getMessage().contains(expected) && e.getMessage().contains("bad.safetensors"), e.getMessage());
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+}
