@@ -29,6 +29,13 @@ public interface Backbone {
     NetworkSpec describe(String variant, Map<String, ?> config);
 
     /**
+     * Parameters and multiply-accumulates per part at an input of {@code height × width}, without building.
+     *
+     * @throws IllegalArgumentException for an unknown variant, an invalid configuration or an input too small
+     */
+    ModelCost cost(String variant, Map<String, ?> config, int height, int width);
+
+    /**
      * Builds and initialises a network whose parameters live in {@code manager}.
      *
      * @param seed seed of the parameter initialisation

@@ -3,6 +3,9 @@ package dev.retort.api.backbone;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.retort.api.tap.TapValues;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.osgi.annotation.versioning.ConsumerType;
 
@@ -24,6 +27,21 @@ public interface SegmentationNetwork extends AutoCloseable {
      * in a stable order. Trainable ones have {@code requiresGradient()}.
      */
     Map<String, Parameter> parameters();
+
+    /** Weight namings this network reads and writes, e.g. {@code reference} (the default) and {@code hf}. */
+    List<String> namings();
+
+    /**
+     * Loads a safetensors weights file in any naming of {@link #namings()} (recognised from its keys).
+     *
+     * @throws IllegalArgumentException when the file does not fit (the message lists every missing, unexpected
+     *                                  and mis-shaped key); nothing is changed then
+     * @throws IOException              when the file cannot be read
+     */
+    LoadReport load(Path file, LoadMode mode) throws IOException;
+
+    /** Saves every parameter and buffer in the given naming (atomically). */
+    void save(Path file, String naming) throws IOException;
 
     /** Releases the parameters. */
     @Override

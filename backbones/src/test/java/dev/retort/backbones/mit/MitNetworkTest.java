@@ -1,0 +1,237 @@
+package dev.retort.backbones.mit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.retort.api.backbone.LoadMode;
+import dev.retort.api.backbone.LoadReport;
+import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.tap.TapSpec;
+import dev.retort.api.tap.TapValues;
+import dev.retort.runtime.DjlRuntime;
+import dev.retort.safetensors.DType;
+import dev.retort.safetensors.SafeTensorsException;
+import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.safetensors.SafeTensorsWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MitNetworkTest {
+    static final Path WEIGHTS = MitParityTest.FIXTURES.resolve("mit-b0.weights.safetensors");
+    static final Map<String, Object> TINY = Map.of("embed_dims", "8,16,24,32", "depths", "1,1,1,1", "num_heads", "1,2,3,4",
+            "decoder_dim", 16, "num_classes", 5);
+    static Engine engine;
+    final MitBackbone backbone = new MitBackbone();
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void engine() {
+        DjlRuntime.configure(Path.of("target", "djl-cache"));
+        engine = DjlRuntime.start();
+    }
+
+    @Test
+    void countsMatchTheReferenceAt512x1024() {
+        ModelCost b0 = backbone.cost("mit-b0", Map.of(), 512, 1024);
+        ModelCost b2 = backbone.cost("mit-b2", Map.of(), 512, 1024);
+        assertEquals(3_719_284, b0.parameters());
+        assertEquals(27_362_004, b2.parameters());
+        assertEquals(13.67, b0.macs() / 1e9, 0.005);
+        assertEquals(113.84, b2.macs() / 1e9, 0.005);
+        assertEquals(5, b0.parts().size());
+        assertArrayEquals(new long[] {1, 20, 128, 256}, b0.tapShapes().get("logits"));
+        assertEquals(3_719_284, backbone.describe("mit-b0", Map.of()).parameters());
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 1)) {
+            assertEquals(3_719_284, net.spec().parameters());
+            assertEquals(191, net.parameters().size());  // as many tensors as the reference state dict in the fixture
+        }
+    }
+
+    @Test
+    void anyInputSizeTheConvArithmeticAllowsWorksAndTapsMatchTheirDescription() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", TINY, m, 1)) {
+            NDArray image = m.randomUniform(0, 1, new Shape(1, 3, 65, 97));
+            TapValues taps = net.forward(image, false);
+            long[] sizes = {65, 97};
+            for (TapSpec t : net.spec().taps().taps()) {
+                NDArray a = taps.get(t.name());
+                int channelAxis = t.kind() == dev.retort.api.tap.TapKind.MAP ? 1 : 2;
+                assertEquals(t.channels(), a.getShape().get(channelAxis), t.name());
+            }
+            // 65 → 17 → 9 → 5 → 3 and 97 → 25 → 13 → 7 → 4 (out = floor((in + 2·(k/2) − k)/r) + 1)
+            assertEquals(new Shape(1, 32, 3, 4), taps.get("features.4").getShape());
+            assertEquals(new Shape(1, 5, 17, 25), taps.get("logits").getShape());
+            assertEquals(new Shape(1, 12, 32), taps.get("embeds.4").getShape());
+            assertTrue(Arrays.stream(sizes).allMatch(s -> s > 0));
+        }
+    }
+
+    @Test
+    void aTrainingStepProducesGradientsForEveryTrainableParameter() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", TINY, m, 7)) {
+            NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 64, 64));
+            try (GradientCollector c = engine.newGradientCollector()) {
+                NDArray logits = net.forward(image, true).get("logits");
+                c.backward(logits.logSoftmax(1).get(":, 0").mean().neg());
+            }
+            long withGradient = net.parameters().values().stream().filter(p -> p.requiresGradient())
+                    .filter(p -> p.getArray().getGradient().abs().sum().getFloat() > 0).count();
+            long trainable = net.parameters().values().stream().filter(p -> p.requiresGradient()).count();
+            assertEquals(trainable, withGradient);
+            assertFalse(net.parameters().get("linear_fuse.bn.running_mean").requiresGradient());
+            // training mode moved the BatchNorm running mean away from its initial zeros
+            assertNotEquals(0f, net.parameters().get("linear_fuse.bn.running_mean").getArray().abs().sum().getFloat());
+        }
+    }
+
+    @Test
+    void theSameSeedGivesTheSameInitialisation() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork a = backbone.build("mit-b0", TINY, m, 42);
+             SegmentationNetwork b = backbone.build("mit-b0", TINY, m, 42); SegmentationNetwork c = backbone.build("mit-b0", TINY, m, 43)) {
+            String key = "block2.0.attn.q.weight";
+            assertArrayEquals(a.parameters().get(key).getArray().toFloatArray(), b.parameters().get(key).getArray().toFloatArray());
+            assertFalse(Arrays.equals(a.parameters().get(key).getArray().toFloatArray(), c.parameters().get(key).getArray().toFloatArray()));
+            // trunc-normal std 0.02
+            float[] w = a.parameters().get(key).getArray().toFloatArray();
+            double var = Arrays.stream(toDouble(w)).map(x -> x * x).average().orElseThrow();
+            assertEquals(0.02, Math.sqrt(var), 0.005);
+        }
+    }
+
+    @Test
+    void hfNamingRoundTripGivesIdenticalOutputs() throws Exception {
+        Path hf = dir.resolve("hf.safetensors");
+        Path ref = dir.resolve("ref.safetensors");
+        try (NDManager m = engine.newBaseManager();
+             SegmentationNetwork original = backbone.build("mit-b0", Map.of(), m, 0);
+             SegmentationNetwork copy = backbone.build("mit-b0", Map.of(), m, 99)) {
+            LoadReport report = original.load(WEIGHTS, LoadMode.STRICT);
+            assertEquals("reference", report.naming());
+            assertEquals(191, report.loaded());
+            original.save(hf, "hf");
+            try (SafeTensorsFile f = SafeTensorsFile.open(hf)) {
+                assertTrue(f.contains("segformer.encoder.block.2.1.attention.self.key.weight"));
+                assertTrue(f.contains("segformer.encoder.block.2.1.attention.self.value.bias"));
+                assertTrue(f.contains("decode_head.linear_fuse.weight"));
+                assertTrue(f.contains("decode_head.batch_norm.running_var"));
+                assertTrue(f.contains("decode_head.classifier.weight"));
+                assertTrue(f.contains("segformer.encoder.layer_norm.3.weight"));
+                assertFalse(f.tensors().keySet().stream().anyMatch(k -> k.contains("kv")));
+            }
+            assertEquals("hf", copy.load(hf, LoadMode.STRICT).naming());
+            NDArray image = m.randomUniform(0, 1, new Shape(1, 3, 64, 128));
+            assertArrayEquals(original.forward(image, false).get("logits").toFloatArray(),
+                    copy.forward(image, false).get("logits").toFloatArray());
+            copy.save(ref, "reference");
+            try (SafeTensorsFile a = SafeTensorsFile.open(WEIGHTS); SafeTensorsFile b = SafeTensorsFile.open(ref)) {
+                var saved = new java.util.TreeSet<>(b.tensors().keySet());
+                assertTrue(saved.remove("linear_fuse.bn.num_batches_tracked"), "torch's strict load needs the BN counter");
+                assertEquals(a.tensors().keySet(), saved);
+                assertArrayEquals(a.readFloats("block3.1.attn.kv.weight"), b.readFloats("block3.1.attn.kv.weight"));
+            }
+        }
+    }
+
+    @Test
+    void weightsOfAnotherVariantAreRejectedWithEveryMismatchNamedAndNothingChanged() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork b1 = backbone.build("mit-b1", Map.of(), m, 0)) {
+            float[] before = b1.parameters().get("norm1.weight").getArray().toFloatArray();
+            var e = assertThrows(IllegalArgumentException.class, () -> b1.load(WEIGHTS, LoadMode.STRICT));
+            assertTrue(e.getMessage().contains("mit-b1") && e.getMessage().contains("mis-shaped")
+                    && e.getMessage().contains("block1.0.attn.kv.weight: file [64, 32] vs network [128, 64]")
+                    && e.getMessage().contains("more"), e.getMessage());
+            assertArrayEquals(before, b1.parameters().get("norm1.weight").getArray().toFloatArray());
+        }
+    }
+
+    @Test
+    void encoderOnlyLoadingSkipsTheHeadAndStudentPrefixesAreStripped() throws Exception {
+        Path file = dir.resolve("kd-checkpoint.safetensors");
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        try (SafeTensorsFile f = SafeTensorsFile.open(WEIGHTS)) {
+            for (String k : f.tensors().keySet()) {
+                if (k.startsWith("linear_") || k.endsWith("num_batches_tracked")) continue;  // an encoder-only checkpoint
+                w.add("module.student." + k, f.info(k).shape(), f.readFloats(k), DType.F32);
+            }
+        }
+        w.add("module.skfs.0.conv1.0.weight", new long[] {2}, new float[2], DType.F32);  // a KD module: ignored
+        w.add("module.student.head.weight", new long[] {1000, 256}, new float[256_000], DType.F32);  // ImageNet head
+        w.write(file);
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            assertThrows(IllegalArgumentException.class, () -> net.load(file, LoadMode.STRICT));
+            LoadReport r = net.load(file, LoadMode.ENCODER_ONLY);
+            assertEquals(176, r.loaded());
+            assertEquals(java.util.List.of("module.student.head.weight"), r.unexpected());
+            assertTrue(r.missing().isEmpty(), r.missing().toString());
+        }
+    }
+
+    @Test
+    void badInputIsRejectedClearly() throws Exception {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", TINY, m, 0)) {
+            var rank = assertThrows(IllegalArgumentException.class, () -> net.forward(m.zeros(new Shape(3, 64, 64)), false));
+            assertTrue(rank.getMessage().contains("[B, 3, H, W]"), rank.getMessage());
+            var channels = assertThrows(IllegalArgumentException.class, () -> net.forward(m.zeros(new Shape(1, 4, 64, 64)), false));
+            assertTrue(channels.getMessage().contains("3 input channels"), channels.getMessage());
+            var ints = assertThrows(IllegalArgumentException.class, () -> net.forward(m.zeros(new Shape(1, 3, 64, 64), DataType.INT32), false));
+            assertTrue(ints.getMessage().contains("floating-point"), ints.getMessage());
+        }
+        var variant = assertThrows(IllegalArgumentException.class, () -> backbone.describe("mit-b9", Map.of()));
+        assertTrue(variant.getMessage().contains("mit-b0, mit-b1"), variant.getMessage());
+        var typo = assertThrows(IllegalArgumentException.class, () -> backbone.describe("mit-b0", Map.of("embed_dim", "8")));
+        assertTrue(typo.getMessage().contains("embed_dim"), typo.getMessage());
+        var heads = assertThrows(IllegalArgumentException.class, () -> backbone.describe("mit-b0", Map.of("num_heads", "3,2,5,8")));
+        assertTrue(heads.getMessage().contains("not divisible"), heads.getMessage());
+
+        Path truncated = dir.resolve("truncated.safetensors");
+        byte[] bytes = Files.readAllBytes(WEIGHTS);
+        Files.write(truncated, Arrays.copyOf(bytes, bytes.length / 2));
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            var e = assertThrows(SafeTensorsException.class, () -> net.load(truncated, LoadMode.STRICT));
+            assertTrue(e.getMessage().contains("truncated.safetensors"), e.getMessage());
+        }
+    }
+
+    @Test
+    void nanInWeightsLoadsWithAWarning() throws Exception {
+        Path file = dir.resolve("nan.safetensors");
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        try (SafeTensorsFile f = SafeTensorsFile.open(WEIGHTS)) {
+            for (String k : f.tensors().keySet()) {
+                if (k.endsWith("num_batches_tracked")) continue;
+                float[] v = f.readFloats(k);
+                if (k.equals("norm4.bias")) v[3] = Float.NaN;
+                w.add(k, f.info(k).shape(), v, DType.F32);
+            }
+        }
+        w.write(file);
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            LoadReport r = net.load(file, LoadMode.STRICT);
+            assertEquals(java.util.List.of("norm4.bias: 1 NaN or infinite values"), r.warnings());
+        }
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+}

@@ -1,0 +1,119 @@
+package dev.retort.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv1d;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.norm.LayerNorm;
+
+/** Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager. */
+public final class Ops {
+    /** PyTorch's BatchNorm momentum; DJL counts momentum the other way round (1 − torch). */
+    public static final float BATCH_NORM_MOMENTUM = 0.1f;
+    public static final float BATCH_NORM_EPS = 1e-5f;
+
+    private Ops() {}
+
+    /** y = x·Wᵀ + b over the last axis; W is [out, in]. {@code bias} may be null. */
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /** Linear with "prefix.weight" and "prefix.bias" of a parameter set. */
+    public static NDArray linear(NDArray x, ParameterSet p, String prefix) {
+        return linear(x, p.get(prefix + ".weight"), p.get(prefix + ".bias"));
+    }
+
+    /** 2-D convolution, NCHW, weight [out, in/groups, kh, kw]; {@code bias} may be null. */
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
+        return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
+                new Shape(1, 1), groups).singletonOrThrow();
+    }
+
+    /** 1-D convolution, NCL, weight [out, in/groups, k]; {@code bias} may be null. */
+    public static NDArray conv1d(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
+        return Conv1d.conv1d(x, weight, bias, new Shape(stride), new Shape(padding), new Shape(1), groups)
+                .singletonOrThrow();
+    }
+
+    /** LayerNorm over the last axis. */
+    public static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, float eps) {
+        long c = x.getShape().get(x.getShape().dimension() - 1);
+        return LayerNorm.layerNorm(x, new Shape(c), gamma, beta, eps).singletonOrThrow();
+    }
+
+    /** LayerNorm with "prefix.weight" and "prefix.bias". */
+    public static NDArray layerNorm(NDArray x, ParameterSet p, String prefix, float eps) {
+        return layerNorm(x, p.get(prefix + ".weight"), p.get(prefix + ".bias"), eps);
+    }
+
+    /**
+     * BatchNorm over axis 1 with "prefix.weight", "prefix.bias", "prefix.running_mean", "prefix.running_var":
+     * batch statistics and an in-place running-statistics update (momentum 0.1, unbiased variance) in training,
+     * running statistics otherwise.
+     */
+    public static NDArray batchNorm(NDArray x, ParameterSet p, String prefix, boolean training) {
+        return BatchNorm.batchNorm(x, p.get(prefix + ".running_mean"), p.get(prefix + ".running_var"),
+                p.get(prefix + ".weight"), p.get(prefix + ".bias"), 1, 1f - BATCH_NORM_MOMENTUM, BATCH_NORM_EPS, training)
+                .singletonOrThrow();
+    }
+
+    /** GELU with the exact erf form (PyTorch's default, which SegFormer uses). */
+    public static NDArray gelu(NDArray x) {
+        return ai.djl.nn.Activation.gelu(x);
+    }
+
+    /** Bilinear resize of an NCHW map with align_corners = false. */
+    public static NDArray resizeBilinear(NDArray x, long height, long width) {
+        Shape s = x.getShape();
+        if (s.get(2) == height && s.get(3) == width) return x;
+        return x.getNDArrayInternal().interpolation(new long[] {height, width}, 1, false);
+    }
+
+    /** PyTorch's legacy nearest resize of an NCHW map: source index = floor(dst · in / out). */
+    public static NDArray resizeNearest(NDArray x, long height, long width) {
+        Shape s = x.getShape();
+        if (s.get(2) == height && s.get(3) == width) return x;
+        return x.getNDArrayInternal().interpolation(new long[] {height, width}, 0, false);
+    }
+
+    /**
+     * Stochastic depth on a residual branch [B, …]: in training each sample's branch is dropped with probability
+     * {@code rate} and kept ones are scaled by 1/(1 − rate); identity otherwise.
+     */
+    public static NDArray dropPath(NDArray branch, double rate, boolean training) {
+        if (!training || rate <= 0) return branch;
+        float keep = (float) (1 - rate);
+        long[] maskShape = new long[branch.getShape().dimension()];
+        java.util.Arrays.fill(maskShape, 1);
+        maskShape[0] = branch.getShape().get(0);
+        NDArray mask = branch.getManager().randomUniform(0f, 1f, new Shape(maskShape), DataType.FLOAT32).lt(keep)
+                .toType(DataType.FLOAT32, false);
+        return branch.mul(mask).div(keep);
+    }
+
+    /** Channel dropout (Dropout2d) on an NCHW map: whole channels zeroed with probability {@code rate} in training. */
+    public static NDArray dropout2d(NDArray x, double rate, boolean training) {
+        if (!training || rate <= 0) return x;
+        float keep = (float) (1 - rate);
+        Shape s = x.getShape();
+        NDArray mask = x.getManager().randomUniform(0f, 1f, new Shape(s.get(0), s.get(1), 1, 1), DataType.FLOAT32).lt(keep)
+                .toType(DataType.FLOAT32, false);
+        return x.mul(mask).div(keep);
+    }
+
+    /** [B, C, H, W] map to [B, H·W, C] tokens (row-major). */
+    public static NDArray mapToTokens(NDArray map) {
+        Shape s = map.getShape();
+        return map.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).transpose(0, 2, 1);
+    }
+
+    /** [B, H·W, C] tokens to a [B, C, H, W] map. */
+    public static NDArray tokensToMap(NDArray tokens, long height, long width) {
+        Shape s = tokens.getShape();
+        return tokens.transpose(0, 2, 1).reshape(s.get(0), s.get(2), height, width);
+    }
+}

@@ -1,0 +1,13 @@
+/**
+ * Small functional building blocks for networks and distillation modules written against DJL's NDArray:
+ * {@link dev.retort.nn.ParameterSet} (parameters by their reference checkpoint names, in a stable order),
+ * {@link dev.retort.nn.Init} (seeded initialisers that reproduce PyTorch's rules) and {@link dev.retort.nn.Ops}
+ * (linear, conv, norms, activations, resizing, stochastic depth) with the exact semantics of the PyTorch
+ * reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU).
+ */
+@Version("1.0.0")
+@Export
+package dev.retort.nn;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
