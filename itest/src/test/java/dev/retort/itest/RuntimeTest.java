@@ -38,7 +38,7 @@ import org.osgi.test.junit5.service.ServiceExtension;
 /** The assembled runtime, inside a real Felix framework. */
 @ExtendWith({BundleContextExtension.class, ServiceExtension.class})
 class RuntimeTest {
-    private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.backbones",
+    private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones",
             "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
             "dev.retort.distill-logit", "dev.retort.datasets", "dev.retort.runner");
     private static final String LOGIT_PID = "dev.retort.distill.logit";
@@ -81,6 +81,23 @@ class RuntimeTest {
         assertTrue(info.contains("PyTorch 2.7.1"), info);
         assertTrue(info.contains("org.apache.felix.framework"), info);
         assertTrue(info.contains("logit-kd") && info.contains("<- dev.retort.distill-logit"), info);
+        assertTrue(info.contains("mit  mit-b0, mit-b1, mit-b2, mit-b3, mit-b4, mit-b5  <- dev.retort.backbones"), info);
+    }
+
+    @Test
+    void kdModelPrintsTheReferenceCounts() throws Exception {
+        String b0 = kd("kd:model mit-b0");
+        assertTrue(b0.contains("3,719,284") && b0.contains("13.67"), b0);
+        String b2 = kd("kd:model mit-b2 512x1024");
+        assertTrue(b2.contains("27,362,004") && b2.contains("113.84"), b2);
+    }
+
+    @Test
+    void kdParityPassesOnTheSharedFixturesInsideOsgi() throws Exception {
+        String dir = System.getProperty("retort.fixtures") + "/transkd-parity";
+        String out = kd("kd:parity " + dir);
+        assertTrue(out.contains("mit-b0") && out.contains("PASS: 1/1 fixture sets"), out);
+        assertFalse(out.contains("FAIL"), out);
     }
 
     @Test

@@ -50,6 +50,30 @@ class LauncherJarIT {
     }
 
     @Test
+    void kdModelAndKdParityWorkFromTheJar(@TempDir Path work) throws Exception {
+        Result model = retort(work, "", "kd:model", "mit-b2", "512x1024");
+        assertEquals(0, model.exit(), model.out() + model.err());
+        assertTrue(model.out().contains("27,362,004") && model.out().contains("113.84"), model.out());
+        Path fixtures = Path.of(System.getProperty("retort.fixtures"), "transkd-parity");
+        Result parity = retort(work, "", "kd:parity", fixtures.toString());
+        assertEquals(0, parity.exit(), parity.out() + parity.err());
+        assertTrue(parity.out().contains("PASS: 1/1"), parity.out());
+    }
+
+    @Test
+    void kdParityFailsOnAMissingFileOrDirectory(@TempDir Path work) throws Exception {
+        Path half = Files.createDirectories(work.resolve("half"));
+        Files.copy(Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.io.safetensors"),
+                half.resolve("mit-b0.io.safetensors"));
+        Result r = retort(work, "", "kd:parity", half.toString());
+        assertNotEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("missing file") && r.out().contains("FAIL"), r.out());
+        Result none = retort(work, "", "kd:parity", work.resolve("nowhere").toString());
+        assertNotEquals(0, none.exit());
+        assertTrue(none.err().contains("is not a directory"), none.err());
+    }
+
+    @Test
     void anUnknownCommandExitsNonZero(@TempDir Path work) throws Exception {
         Result r = retort(work, "", "kd:bogus");
         assertNotEquals(0, r.exit());

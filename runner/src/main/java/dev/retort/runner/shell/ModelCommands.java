@@ -1,0 +1,105 @@
+package dev.retort.runner.shell;
+
+import ai.djl.engine.Engine;
+import dev.retort.api.backbone.Backbone;
+import dev.retort.api.backbone.ModelCost;
+import dev.retort.runner.parity.ParityCheck;
+import dev.retort.runner.parity.Tolerance;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.felix.service.command.Descriptor;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** {@code kd:model} and {@code kd:parity}: what a network costs, and whether it computes what the reference computes. */
+@Component(service = ModelCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=model",
+        "osgi.command.function=parity"})
+public class ModelCommands {
+    @Reference(target = "(engine.name=PyTorch)")
+    Engine engine;
+
+    private BundleContext context;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.context = context;
+    }
+
+    @Descriptor("parameters, GFLOPs (multiply-accumulates, mmcv convention) and tap shapes per stage, at 3x512x1024 by default")
+    public String model(@Descriptor("variant, e.g. mit-b0") String variant) {
+        return model(variant, "512x1024");
+    }
+
+    @Descriptor("parameters, GFLOPs (multiply-accumulates, mmcv convention) and tap shapes per stage at an input size")
+    public String model(@Descriptor("variant, e.g. mit-b0") String variant, @Descriptor("input size HxW, e.g. 512x1024") String size) {
+        int[] hw = parseSize(size);
+        ModelCost cost = Backbones.with(context, variant, b -> b.cost(variant, Map.of(), hw[0], hw[1]))
+                .orElseThrow(() -> Backbones.unknown(context, variant));
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("%s at 3x%dx%d%n", variant, hw[0], hw[1]));
+        out.append(String.format("  %-10s %14s %10s %10s%n", "part", "params", "M", "GFLOPs"));
+        for (ModelCost.Part p : cost.parts()) {
+            out.append(String.format("  %-10s %,14d %10.3f %10.3f%n", p.name(), p.parameters(), p.parameters() / 1e6, p.macs() / 1e9));
+        }
+        out.append(String.format("  %-10s %,14d %10.2f %10.2f%n", "total", cost.parameters(), cost.parameters() / 1e6, cost.macs() / 1e9));
+        out.append("  taps (batch 1)\n");
+        cost.tapShapes().forEach((name, shape) -> out.append(String.format("    %-12s %s%n", name, Arrays.toString(shape))));
+        return out.toString();
+    }
+
+    @Descriptor("compare with golden tensors of the reference: <variant>.weights/.io.safetensors pairs in a directory; fails when any tensor is out of tolerance or a file is missing")
+    public String parity(@Descriptor("directory holding the fixture files") String directory) throws IOException {
+        Path dir = Path.of(directory).toAbsolutePath();
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException("kd:parity: " + dir + " is not a directory");
+        List<String> variants = ParityCheck.backboneVariants(dir);
+        if (variants.isEmpty()) {
+            throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors fixture");
+        }
+        ParityCheck check = new ParityCheck(Tolerance.FIXTURES);
+        List<ParityCheck.Report> reports = new ArrayList<>();
+        StringBuilder out = new StringBuilder();
+        for (String variant : variants) {
+            ParityCheck.Report r = Backbones.with(context, variant, b -> run(check, dir, variant, Optional.of(b)))
+                    .orElseGet(() -> run(check, dir, variant, Optional.empty()));
+            reports.add(r);
+            out.append(ParityCheck.format(r));
+        }
+        long failed = reports.stream().filter(r -> !r.passed()).count();
+        out.append(failed == 0 ? "PASS" : "FAIL").append(": ").append(reports.size() - failed).append('/').append(reports.size())
+                .append(" fixture sets in ").append(dir).append('\n');
+        if (failed > 0) {
+            System.out.print(out);  // the session's output: the table is shown even though the command fails
+            throw new IllegalStateException("parity FAILED for " + failed + " of " + reports.size() + " fixture sets");
+        }
+        return out.toString();
+    }
+
+    private ParityCheck.Report run(ParityCheck check, Path dir, String variant, Optional<Backbone> backbone) {
+        try {
+            return check.backbone(dir, variant, backbone, engine);
+        } catch (IOException e) {
+            return new ParityCheck.Report(variant, List.of(), List.of(e.getMessage()));
+        }
+    }
+
+    static int[] parseSize(String size) {
+        String[] parts = size.toLowerCase().split("x");
+        try {
+            if (parts.length == 2) {
+                int h = Integer.parseInt(parts[0].trim()), w = Integer.parseInt(parts[1].trim());
+                if (h > 0 && w > 0) return new int[] {h, w};
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
+    }
+}
