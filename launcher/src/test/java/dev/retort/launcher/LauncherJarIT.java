@@ -61,6 +61,19 @@ class LauncherJarIT {
     }
 
     @Test
+    void aCheckpointConvertsToHuggingFaceNamingAndBack(@TempDir Path work) throws Exception {
+        Path weights = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.weights.safetensors");
+        Result toHf = retort(work, "", "kd:convert", "mit-b0", weights.toString(), "hf.safetensors", "hf");
+        assertEquals(0, toHf.exit(), toHf.out() + toHf.err());
+        Result check = retort(work, "", "kd:weights", "mit-b0", "hf.safetensors");
+        assertEquals(0, check.exit(), check.out() + check.err());
+        assertTrue(check.out().contains("hf naming, 191 tensors loaded"), check.out());
+        Result wrong = retort(work, "", "kd:weights", "mit-b2", "hf.safetensors");
+        assertNotEquals(0, wrong.exit());
+        assertTrue(wrong.err().contains("does not fit mit-b2"), wrong.err());
+    }
+
+    @Test
     void kdParityFailsOnAMissingFileOrDirectory(@TempDir Path work) throws Exception {
         Path half = Files.createDirectories(work.resolve("half"));
         Files.copy(Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.io.safetensors"),

@@ -2,7 +2,12 @@ package dev.retort.runner.shell;
 
 import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
+import ai.djl.ndarray.NDManager;
+import dev.retort.api.backbone.LoadMode;
+import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.runner.parity.ParityCheck;
 import dev.retort.runner.parity.Tolerance;
 import java.io.IOException;
@@ -21,7 +26,7 @@ import org.osgi.service.component.annotations.Reference;
 
 /** {@code kd:model} and {@code kd:parity}: what a network costs, and whether it computes what the reference computes. */
 @Component(service = ModelCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=model",
-        "osgi.command.function=parity"})
+        "osgi.command.function=parity", "osgi.command.function=weights", "osgi.command.function=convert"})
 public class ModelCommands {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
@@ -88,6 +93,71 @@ public class ModelCommands {
         } catch (IOException e) {
             return new ParityCheck.Report(variant, List.of(), List.of(e.getMessage()));
         }
+    }
+
+    @Descriptor("check a safetensors checkpoint against a variant: naming recognised (reference or hf), tensors loaded, problems")
+    public String weights(@Descriptor("variant, e.g. mit-b2") String variant, @Descriptor("weights file (.safetensors)") String file)
+            throws IOException {
+        return weights(variant, file, "strict");
+    }
+
+    @Descriptor("check a safetensors checkpoint against a variant; mode 'strict' (whole network) or 'encoder' (ImageNet encoder weights)")
+    public String weights(@Descriptor("variant, e.g. mit-b2") String variant, @Descriptor("weights file (.safetensors)") String file,
+                          @Descriptor("strict | encoder") String mode) throws IOException {
+        LoadMode loadMode = switch (mode.toLowerCase()) {
+            case "strict" -> LoadMode.STRICT;
+            case "encoder" -> LoadMode.ENCODER_ONLY;
+            default -> throw new IllegalArgumentException("mode must be 'strict' or 'encoder', got '" + mode + "'");
+        };
+        LoadReport r = withNetwork(variant, Path.of(file), net -> net.load(Path.of(file), loadMode));
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("%s: %s naming, %d tensors loaded into %s (%s)%n", r.file(), r.naming(), r.loaded(), variant, mode));
+        if (!r.unexpected().isEmpty()) {
+            out.append("  skipped ").append(r.unexpected().size()).append(": ")
+                    .append(String.join(", ", r.unexpected().subList(0, Math.min(10, r.unexpected().size()))))
+                    .append(r.unexpected().size() > 10 ? ", …" : "").append('\n');
+        }
+        if (!r.missing().isEmpty()) out.append("  not in the file (left initialised) ").append(r.missing().size()).append('\n');
+        r.warnings().forEach(w -> out.append("  WARNING ").append(w).append('\n'));
+        return out.toString();
+    }
+
+    @Descriptor("convert a checkpoint between namings: reference (SegFormer/TransKD state dict) and hf (Hugging Face transformers)")
+    public String convert(@Descriptor("variant, e.g. mit-b0") String variant, @Descriptor("input weights (either naming)") String in,
+                          @Descriptor("output file") String out, @Descriptor("reference | hf") String naming) throws IOException {
+        Path source = Path.of(in), target = Path.of(out);
+        LoadReport r = withNetwork(variant, source, net -> {
+            LoadReport report = net.load(source, LoadMode.STRICT);
+            net.save(target, naming);
+            return report;
+        });
+        return String.format("%s (%s naming, %d tensors) -> %s (%s naming)%n", source, r.naming(), r.loaded(), target, naming)
+                + r.warnings().stream().map(w -> "  WARNING " + w + "\n").reduce("", String::concat);
+    }
+
+    private interface NetworkUse<T> {
+        T apply(SegmentationNetwork net) throws IOException;
+    }
+
+    /** Builds the variant on the CPU (classes taken from the file's classifier when it has one) and uses it. */
+    private <T> T withNetwork(String variant, Path file, NetworkUse<T> use) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
+        Map<String, Object> config = new java.util.HashMap<>();
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            for (String key : f.tensors().keySet()) {
+                if (key.endsWith("linear_pred.weight") || key.endsWith("decode_head.classifier.weight")) {
+                    config.put("num_classes", f.info(key).shape()[0]);
+                }
+            }
+        }
+        Optional<T> result = Backbones.with(context, variant, b -> {
+            try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = b.build(variant, config, m, 0)) {
+                return use.apply(net);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        return result.orElseThrow(() -> Backbones.unknown(context, variant));
     }
 
     static int[] parseSize(String size) {
