@@ -19,6 +19,14 @@ public interface Distiller {
     String description();
 
     /**
+     * Whether runs should use this distiller now (its configuration may switch it off without stopping its
+     * bundle).
+     */
+    default boolean enabled() {
+        return true;
+    }
+
+    /**
      * Builds a module for this teacher/student pair.
      *
      * @throws IllegalArgumentException when the taps do not fit or the configuration is invalid; the message

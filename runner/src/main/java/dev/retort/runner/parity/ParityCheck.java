@@ -28,8 +28,17 @@ import java.util.Optional;
  * {@code grad.input} / {@code grad.<weight>}: derivatives of {@code sum(logits · R)}), evaluation mode.
  */
 public final class ParityCheck {
-    /** Outcome of one fixture set. */
-    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
+    /**
+     * Outcome of one fixture set.
+     *
+     * @param unverifiable fixture tensors that cannot serve as an expectation, each with the reason (neither
+     *                     passed nor failed; shown in the report)
+     */
+    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems, List<String> unverifiable) {
+        public Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
+            this(subject, comparisons, problems, List.of());
+        }
+
         public boolean passed() {
             return problems.isEmpty() && !comparisons.isEmpty() && comparisons.stream().allMatch(Tolerance.Comparison::pass);
         }
@@ -49,7 +58,7 @@ public final class ParityCheck {
                 String name = p.getFileName().toString();
                 if (name.endsWith(".io.safetensors")) {
                     String v = name.substring(0, name.length() - ".io.safetensors".length());
-                    if (!v.startsWith("transkd-")) variants.add(v);
+                    if (!v.equals(ModuleParity.FILE)) variants.add(v);
                 }
             }
         }
@@ -114,6 +123,17 @@ public final class ParityCheck {
         return new Report(variant, results, problems);
     }
 
+    /** Whether {@code dir} holds (part of) the TransKD module fixture pair. */
+    public static boolean hasModuleFixtures(Path dir) {
+        return Files.exists(dir.resolve(ModuleParity.FILE + ".io.safetensors")) || Files.exists(dir.resolve(ModuleParity.FILE + ".weights.safetensors"));
+    }
+
+    /** Runs the TransKD module comparison with the distillers {@code distillers} finds by name. */
+    public Report modules(Path dir, java.util.function.Function<String, Optional<dev.retort.api.distill.Distiller>> distillers, Engine engine)
+            throws IOException {
+        return ModuleParity.run(dir, distillers, engine, tolerance);
+    }
+
     /** Human-readable table. */
     public static String format(Report r) {
         StringBuilder b = new StringBuilder(r.subject()).append('\n');
@@ -122,10 +142,12 @@ public final class ParityCheck {
                     100 * c.worstRatio(), c.pass() ? "PASS" : "FAIL", c.note().isEmpty() ? "" : "  " + c.note()));
         }
         r.problems().forEach(p -> b.append("  PROBLEM ").append(p).append('\n'));
+        r.unverifiable().forEach(u -> b.append("  NOT VERIFIABLE ").append(u).append('\n'));
         b.append("  ").append(r.passed() ? "PASS" : "FAIL").append(": ")
                 .append(r.comparisons().stream().filter(Tolerance.Comparison::pass).count()).append('/')
                 .append(r.comparisons().size()).append(" tensors within tolerance")
-                .append(r.problems().isEmpty() ? "" : ", " + r.problems().size() + " problem(s)").append('\n');
+                .append(r.problems().isEmpty() ? "" : ", " + r.problems().size() + " problem(s)")
+                .append(r.unverifiable().isEmpty() ? "" : ", " + r.unverifiable().size() + " not verifiable (see above)").append('\n');
         return b.toString();
     }
 }

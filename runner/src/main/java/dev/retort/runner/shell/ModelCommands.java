@@ -65,8 +65,9 @@ public class ModelCommands {
         Path dir = Path.of(directory).toAbsolutePath();
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException("kd:parity: " + dir + " is not a directory");
         List<String> variants = ParityCheck.backboneVariants(dir);
-        if (variants.isEmpty()) {
-            throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors fixture");
+        boolean modules = ParityCheck.hasModuleFixtures(dir);
+        if (variants.isEmpty() && !modules) {
+            throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors or transkd-modules.* fixture");
         }
         ParityCheck check = new ParityCheck(Tolerance.FIXTURES);
         List<ParityCheck.Report> reports = new ArrayList<>();
@@ -76,6 +77,13 @@ public class ModelCommands {
                     .orElseGet(() -> run(check, dir, variant, Optional.empty()));
             reports.add(r);
             out.append(ParityCheck.format(r));
+        }
+        if (modules) {
+            try (Distillers lookup = new Distillers(context)) {
+                ParityCheck.Report r = check.modules(dir, lookup::find, engine);
+                reports.add(r);
+                out.append(ParityCheck.format(r));
+            }
         }
         long failed = reports.stream().filter(r -> !r.passed()).count();
         out.append(failed == 0 ? "PASS" : "FAIL").append(": ").append(reports.size() - failed).append('/').append(reports.size())

@@ -1,0 +1,90 @@
+package dev.retort.distill.glmixer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillStep;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Refinement;
+import dev.retort.nn.Ops;
+import dev.retort.nn.ParameterSet;
+import java.util.List;
+import java.util.Map;
+
+/** The built GL-Mixer: a refinement of PEA's input at one stage. */
+final class GlMixerModule implements DistillationModule {
+    private final ParameterSet params;
+    private final int stage;
+    private final int heads;
+    private final boolean residual;
+
+    GlMixerModule(ParameterSet params, int stage, int heads, boolean residual) {
+        this.params = params;
+        this.stage = stage;
+        this.heads = heads;
+        this.residual = residual;
+    }
+
+    @Override
+    public String name() {
+        return GlMixerDistiller.NAME;
+    }
+
+    @Override
+    public Map<String, Parameter> parameters() {
+        return params.asMap();
+    }
+
+    @Override
+    public List<Refinement> refinements() {
+        return List.of(new Refinement() {
+            @Override
+            public String port() {
+                return "pea.input." + stage;
+            }
+
+            @Override
+            public NDArray apply(NDArray embedding, DistillStep step) {
+                NDArray mixed = mix(embedding);
+                step.record("glmixer.mixed." + stage, mixed);
+                return mixed;
+            }
+        });
+    }
+
+    /** Ẽ = α·MHSA(E) + β·GLU1d(E) (+ E with the residual option). */
+    NDArray mix(NDArray e) {
+        NDArray mixed = global(e).mul(params.get("atten_weight")).add(local(e).mul(params.get("conv_weight")));
+        return residual ? mixed.add(e) : mixed;
+    }
+
+    /** Plain multi-head self-attention over the tokens, qkv without bias. */
+    private NDArray global(NDArray x) {
+        Shape s = x.getShape();
+        long b = s.get(0), n = s.get(1), c = s.get(2), d = c / heads;
+        NDArray qkv = Ops.linear(x, params.get("attn" + stage + ".qkv.weight"), null).reshape(b, n, 3, heads, d).transpose(2, 0, 3, 1, 4);
+        NDArray q = qkv.get(0), k = qkv.get(1), v = qkv.get(2);
+        NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(d, -0.5)).softmax(-1);
+        return Ops.linear(attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, c), params, "attn" + stage + ".proj");
+    }
+
+    /** GLU over the token sequence (raster order): conv1(x) ⊙ sigmoid(conv2(x)), Conv1d k=3 pad 1. */
+    private NDArray local(NDArray x) {
+        NDArray seq = x.transpose(0, 2, 1);  // [B, C, N]
+        NDArray a = Ops.conv1d(seq, params.get("conv1.weight"), params.get("conv1.bias"), 1, 1, 1);
+        NDArray gate = Activation.sigmoid(Ops.conv1d(seq, params.get("conv2.weight"), params.get("conv2.bias"), 1, 1, 1));
+        return a.mul(gate).transpose(0, 2, 1);
+    }
+
+    @Override
+    public List<LossTerm> forward(DistillStep step) {
+        return List.of();  // works through its refinement of PEA
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}

@@ -1,0 +1,113 @@
+package dev.retort.distill.pea;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.types.Shape;
+import dev.retort.api.distill.DistillContext;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.Distiller;
+import dev.retort.api.tap.TapNames;
+import dev.retort.api.tap.TapSpec;
+import dev.retort.nn.Init;
+import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Settings;
+import java.util.HashMap;
+import java.util.Map;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * PEA, Patch Embedding Alignment (TransKD §4): a per-stage Linear from the student's patch-embedding width to the
+ * teacher's, and a weighted MSE against the teacher's patch embedding. Offers the ports {@code pea.input.s}
+ * (the student embedding before projection) and {@code pea.output.s} (the projection before the loss), which
+ * GL-Mixer and EA refine.
+ */
+@Component(service = Distiller.class, configurationPid = PeaDistiller.PID, property = Distiller.NAME_PROPERTY + "=" + PeaDistiller.NAME)
+@Designate(ocd = PeaDistiller.Config.class)
+public class PeaDistiller implements Distiller {
+    static final String NAME = "pea";
+    static final String PID = "dev.retort.distill.pea";
+
+    @ObjectClassDefinition(name = "Retort PEA (Patch Embedding Alignment)",
+            description = "Defaults of the PEA module; a run's module configuration overrides them")
+    public @interface Config {
+        @AttributeDefinition(description = "Stages distilled (1-based), e.g. 1,2,3,4 or 4")
+        String stages() default "1,2,3,4";
+
+        @AttributeDefinition(description = "Loss weight of stages 1..n (the reference: 0.1,0.1,0.5,1.0)")
+        String weights() default "0.1,0.1,0.5,1.0";
+
+        @AttributeDefinition(description = "Use this module in runs")
+        boolean enabled() default true;
+    }
+
+    @Reference(target = "(engine.name=PyTorch)")
+    Engine engine;
+
+    private volatile Map<String, Object> defaults = Map.of("stages", "1,2,3,4", "weights", "0.1,0.1,0.5,1.0");
+    private volatile boolean enabled = true;
+
+    @Activate
+    @Modified
+    void configure(Config c) {
+        Map<String, Object> d = Map.of("stages", c.stages(), "weights", c.weights());
+        settings(d).integers("stages", new int[0]);
+        settings(d).reals("weights", new double[0]);
+        defaults = d;
+        enabled = c.enabled();
+    }
+
+    private static Settings settings(Map<String, ?> values) {
+        return new Settings(NAME, values);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String description() {
+        return "patch-embedding alignment: Linear(C_s -> C_t) + weighted MSE, stages " + defaults.get("stages")
+                + ", weights " + defaults.get("weights");
+    }
+
+    @Override
+    public boolean enabled() {
+        return enabled;
+    }
+
+    @Override
+    public DistillationModule build(DistillContext context) {
+        Map<String, Object> merged = new HashMap<>(defaults);
+        merged.putAll(context.config());
+        Settings s = settings(merged);
+        int[] stages = s.integers("stages", new int[0]);
+        double[] weights = s.reals("weights", new double[0]);
+        if (stages.length == 0) throw s.invalid("no stages to distill");
+        ParameterSet params = new ParameterSet(context.manager(), context.seed());
+        double[] stageWeights = new double[stages.length];
+        for (int i = 0; i < stages.length; i++) {
+            int st = stages[i];
+            if (st < 1 || st > weights.length) {
+                throw s.invalid("stage " + st + " has no weight (weights " + merged.get("weights") + " cover stages 1.."
+                        + weights.length + ")");
+            }
+            stageWeights[i] = weights[st - 1];
+            TapSpec student = context.student().require(TapNames.embeds(st));
+            TapSpec teacher = context.teacher().require(TapNames.embeds(st));
+            if (student.stride() != teacher.stride()) {
+                throw s.invalid("stage " + st + ": student " + context.student().network() + " " + student + " and teacher "
+                        + context.teacher().network() + " " + teacher + " differ in stride, so their token counts differ");
+            }
+            // Framework-default Linear init, as the reference.
+            params.add(PeaModule.key(st) + ".weight", new Shape(teacher.channels(), student.channels()), Init.pytorchDefault(student.channels()));
+            params.add(PeaModule.key(st) + ".bias", new Shape(teacher.channels()), Init.pytorchDefault(student.channels()));
+        }
+        return new PeaModule(params, stages, stageWeights);
+    }
+}

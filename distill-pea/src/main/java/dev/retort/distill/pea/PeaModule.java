@@ -1,0 +1,70 @@
+package dev.retort.distill.pea;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillStep;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.LossTerm;
+import dev.retort.api.tap.TapNames;
+import dev.retort.nn.Losses;
+import dev.retort.nn.Ops;
+import dev.retort.nn.ParameterSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The built PEA module: one projection and one loss term per distilled stage. */
+final class PeaModule implements DistillationModule {
+    private final ParameterSet params;
+    private final int[] stages;
+    private final double[] weights;
+
+    PeaModule(ParameterSet params, int[] stages, double[] weights) {
+        this.params = params;
+        this.stages = stages.clone();
+        this.weights = weights.clone();
+    }
+
+    /** Checkpoint key of stage {@code s}'s projection, as the reference. */
+    static String key(int stage) {
+        return "embed" + stage + "_linearproject";
+    }
+
+    @Override
+    public String name() {
+        return PeaDistiller.NAME;
+    }
+
+    @Override
+    public Map<String, Parameter> parameters() {
+        return params.asMap();
+    }
+
+    @Override
+    public List<String> ports() {
+        List<String> ports = new ArrayList<>();
+        for (int s : stages) {
+            ports.add("pea.input." + s);
+            ports.add("pea.output." + s);
+        }
+        return ports;
+    }
+
+    @Override
+    public List<LossTerm> forward(DistillStep step) {
+        List<LossTerm> terms = new ArrayList<>();
+        for (int i = 0; i < stages.length; i++) {
+            int s = stages[i];
+            NDArray embedding = step.refine("pea.input." + s, step.student().get(TapNames.embeds(s)));
+            NDArray projected = step.refine("pea.output." + s, Ops.linear(embedding, params, key(s)));
+            step.record("pea.out." + s, projected);
+            terms.add(new LossTerm("pea." + s, weights[i], Losses.mse(projected, step.teacher().get(TapNames.embeds(s)))));
+        }
+        return terms;
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}

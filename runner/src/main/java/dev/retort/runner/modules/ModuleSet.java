@@ -1,0 +1,151 @@
+package dev.retort.runner.modules;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillContext;
+import dev.retort.api.distill.DistillStep;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.Distiller;
+import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.PortRefiner;
+import dev.retort.api.distill.Probe;
+import dev.retort.api.distill.Refinement;
+import dev.retort.api.tap.TapLayout;
+import dev.retort.api.tap.TapValues;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The distillation modules of a run, built from distiller services and wired together through their ports,
+ * without knowing any module by name: every refinement goes to the port it names, in {@link Refinement#order()}
+ * order (then module name); a refinement of a port no module offers, or two modules claiming the same
+ * parameter name, fail the build.
+ */
+public final class ModuleSet implements AutoCloseable {
+    /** A distiller with the configuration to build it with. */
+    public record Request(Distiller distiller, Map<String, ?> config) {}
+
+    private record Wired(String module, Refinement refinement) {}
+
+    private final List<DistillationModule> modules;
+    private final Map<String, List<Wired>> refinements;
+    private final Map<String, Parameter> parameters;
+
+    private ModuleSet(List<DistillationModule> modules, Map<String, List<Wired>> refinements, Map<String, Parameter> parameters) {
+        this.modules = modules;
+        this.refinements = refinements;
+        this.parameters = parameters;
+    }
+
+    public static ModuleSet build(List<Request> requests, TapLayout teacher, TapLayout student, NDManager manager, long seed) {
+        List<DistillationModule> built = new ArrayList<>();
+        try {
+            for (Request r : requests) {
+                built.add(r.distiller().build(new DistillContext(teacher, student, r.config(), manager, seed)));
+            }
+            Map<String, String> portOwners = new TreeMap<>();
+            Map<String, Parameter> parameters = new LinkedHashMap<>();
+            Map<String, String> parameterOwners = new TreeMap<>();
+            for (DistillationModule m : built) {
+                for (String port : m.ports()) portOwners.putIfAbsent(port, m.name());
+                for (Map.Entry<String, Parameter> p : m.parameters().entrySet()) {
+                    String other = parameterOwners.putIfAbsent(p.getKey(), m.name());
+                    if (other != null) {
+                        throw new IllegalArgumentException("modules " + other + " and " + m.name() + " both name a parameter " + p.getKey());
+                    }
+                    parameters.put(p.getKey(), p.getValue());
+                }
+            }
+            Map<String, List<Wired>> refinements = new TreeMap<>();
+            for (DistillationModule m : built) {
+                for (Refinement r : m.refinements()) {
+                    if (!portOwners.containsKey(r.port())) {
+                        throw new IllegalArgumentException(m.name() + " refines port " + r.port() + ", which no active module offers"
+                                + " (active: " + built.stream().map(DistillationModule::name).toList() + ", ports: " + portOwners.keySet() + ")");
+                    }
+                    refinements.computeIfAbsent(r.port(), p -> new ArrayList<>()).add(new Wired(m.name(), r));
+                }
+            }
+            refinements.values().forEach(l -> l.sort(Comparator.comparingInt((Wired w) -> w.refinement().order()).thenComparing(Wired::module)));
+            return new ModuleSet(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters));
+        } catch (RuntimeException e) {
+            built.forEach(DistillationModule::close);
+            throw e;
+        }
+    }
+
+    /** Every loss term of one step, module by module. */
+    public List<LossTerm> forward(TapValues teacher, TapValues student, boolean training, NDManager stepManager, Probe probe) {
+        PortRefiner refiner = (port, value, step) -> {
+            NDArray v = value;
+            for (Wired w : refinements.getOrDefault(port, List.of())) v = w.refinement().apply(v, step);
+            return v;
+        };
+        DistillStep step = new DistillStep(teacher, student, training, stepManager, refiner, probe);
+        List<LossTerm> terms = new ArrayList<>();
+        for (DistillationModule m : modules) terms.addAll(m.forward(step));
+        return terms;
+    }
+
+    public List<DistillationModule> modules() {
+        return modules;
+    }
+
+    /** Every parameter and buffer of every module, by checkpoint key. */
+    public Map<String, Parameter> parameters() {
+        return parameters;
+    }
+
+    /**
+     * Loads every module parameter from a checkpoint holding them under their reference keys (after an optional
+     * prefix); other keys of the file are left alone (the student, other modules). Nothing is changed when a key
+     * is missing or mis-shaped: the problems are thrown, all of them.
+     */
+    public int load(dev.retort.safetensors.SafeTensorsFile file, String prefix) throws java.io.IOException {
+        List<String> problems = new ArrayList<>();
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
+            String key = prefix + e.getKey();
+            if (!file.contains(key)) {
+                problems.add("missing " + key);
+                continue;
+            }
+            long[] expected = e.getValue().getArray().getShape().getShape();
+            long[] actual = file.info(key).shape();
+            if (!java.util.Arrays.equals(expected, actual)) {
+                problems.add(key + ": file " + java.util.Arrays.toString(actual) + " vs module " + java.util.Arrays.toString(expected));
+                continue;
+            }
+            values.put(e.getKey(), file.readFloats(key));
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(file.path() + " does not fit the modules " + modules.stream().map(DistillationModule::name).toList()
+                    + ": " + String.join("; ", problems));
+        }
+        values.forEach((k, v) -> parameters.get(k).getArray().set(java.nio.FloatBuffer.wrap(v)));
+        return values.size();
+    }
+
+    /** Trainable values of one module. */
+    public static long trainable(DistillationModule m) {
+        return m.parameters().values().stream().filter(Parameter::requiresGradient).mapToLong(p -> p.getArray().size()).sum();
+    }
+
+    /** port → the modules refining it, in order. */
+    public Map<String, List<String>> wiring() {
+        Map<String, List<String>> w = new TreeMap<>();
+        refinements.forEach((port, list) -> w.put(port, list.stream().map(Wired::module).toList()));
+        return w;
+    }
+
+    @Override
+    public void close() {
+        modules.forEach(DistillationModule::close);
+    }
+}
