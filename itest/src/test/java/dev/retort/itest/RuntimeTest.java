@@ -85,6 +85,69 @@ class RuntimeTest {
     }
 
     @Test
+    void stoppingAndStartingGlMixerAndEaChangesTheBuiltModuleSet() throws Exception {
+        Bundle gl = bundle("dev.retort.distill-glmixer"), ea = bundle("dev.retort.distill-ea");
+        String all = kd("kd:modules");
+        assertTrue(all.contains("pea.input.4 <- glmixer") && all.contains("pea.output.1 <- ea"), all);
+        for (String row : List.of("csf\\s+650,304 params", "pea\\s+193,536 params", "glmixer\\s+656,130 params", "ea\\s+970,952 params")) {
+            assertTrue(java.util.regex.Pattern.compile(row).matcher(all).find(), row + " in " + all);
+        }
+        gl.stop();
+        ea.stop();
+        try {
+            String base = kd("kd:modules");
+            assertFalse(base.contains("glmixer") || base.contains("<- ea"), base);
+            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("843,840 params (training only)"), base);
+            gl.start();
+            String withGl = awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
+            assertFalse(withGl.contains("<- ea"), withGl);
+            assertTrue(withGl.contains("1,499,970 params (training only)"), withGl);
+        } finally {
+            if (gl.getState() != Bundle.ACTIVE) gl.start();
+            ea.start();
+        }
+        awaitModules(s -> s.contains("pea.output.4 <- ea"));
+    }
+
+    @Test
+    void aDisabledDistillerLeavesTheSetAndARefinerWithoutItsPortFailsTheBuild(
+            @InjectService(timeout = 10_000) ConfigurationAdmin configAdmin) throws Exception {
+        Configuration pea = configAdmin.getConfiguration("dev.retort.distill.pea", "?");
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("enabled", false);
+        pea.update(props);
+        try {
+            long deadline = System.currentTimeMillis() + 10_000;
+            Exception failure = null;
+            while (System.currentTimeMillis() < deadline) {
+                try {
+                    kd("kd:modules");
+                } catch (Exception e) {
+                    failure = e;
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertNotNull(failure, "GL-Mixer and EA without PEA must not build");
+            assertTrue(failure.getMessage().contains("refines port pea."), failure.getMessage());
+        } finally {
+            pea.delete();
+        }
+        awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
+    }
+
+    private String awaitModules(Predicate<String> condition) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        String out = kd("kd:modules");
+        while (!condition.test(out) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+            out = kd("kd:modules");
+        }
+        assertTrue(condition.test(out), out);
+        return out;
+    }
+
+    @Test
     void kdModelPrintsTheReferenceCounts() throws Exception {
         String b0 = kd("kd:model mit-b0");
         assertTrue(b0.contains("3,719,284") && b0.contains("13.67"), b0);
@@ -96,18 +159,19 @@ class RuntimeTest {
     void kdParityPassesOnTheSharedFixturesInsideOsgi() throws Exception {
         String dir = System.getProperty("retort.fixtures") + "/transkd-parity";
         String out = kd("kd:parity " + dir);
-        assertTrue(out.contains("mit-b0") && out.contains("PASS: 1/1 fixture sets"), out);
+        assertTrue(out.contains("mit-b0") && out.contains("transkd-modules") && out.contains("PASS: 2/2 fixture sets"), out);
         assertFalse(out.contains("FAIL"), out);
     }
 
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");
+        assertTrue(kd("kd:info").contains("distillers (5)"));
         provider.stop();
         try {
             String info = kd("kd:info");
             assertFalse(info.contains("logit-kd"), info);
-            assertTrue(info.contains("distillers (0)"), info);
+            assertTrue(info.contains("distillers (4)"), info);
         } finally {
             provider.start();
         }

@@ -57,7 +57,10 @@ class LauncherJarIT {
         Path fixtures = Path.of(System.getProperty("retort.fixtures"), "transkd-parity");
         Result parity = retort(work, "", "kd:parity", fixtures.toString());
         assertEquals(0, parity.exit(), parity.out() + parity.err());
-        assertTrue(parity.out().contains("PASS: 1/1"), parity.out());
+        assertTrue(parity.out().contains("PASS: 2/2"), parity.out());
+        Result modules = retort(work, "", "kd:modules");
+        assertEquals(0, modules.exit(), modules.out() + modules.err());
+        assertTrue(modules.out().contains("2,470,922 params (training only)"), modules.out());
     }
 
     @Test

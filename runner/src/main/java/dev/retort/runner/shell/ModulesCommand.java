@@ -1,0 +1,97 @@
+package dev.retort.runner.shell;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.backbone.NetworkSpec;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.Distiller;
+import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Probe;
+import dev.retort.api.tap.TapValues;
+import dev.retort.runner.modules.ModuleSet;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.felix.service.command.Descriptor;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * {@code kd:modules}: the module set a run would build now from the registered, enabled distillers, for a
+ * teacher/student pair: each module's trainable parameters, the ports and who refines them, and the loss terms
+ * of one dry step on random taps (so a bundle started or stopped shows here at once).
+ */
+@Component(service = ModulesCommand.class, property = {"osgi.command.scope=kd", "osgi.command.function=modules"})
+public class ModulesCommand {
+    private static final int DRY_HEIGHT = 64;
+    private static final int DRY_WIDTH = 128;
+
+    @Reference(target = "(engine.name=PyTorch)")
+    Engine engine;
+
+    private BundleContext context;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.context = context;
+    }
+
+    @Descriptor("the module set built from the registered distillers for mit-b2 -> mit-b0")
+    public String modules() {
+        return modules("mit-b2", "mit-b0");
+    }
+
+    @Descriptor("the module set built from the registered distillers for a teacher -> student pair")
+    public String modules(@Descriptor("teacher variant") String teacher, @Descriptor("student variant") String student) {
+        NetworkSpec t = describe(teacher), s = describe(student);
+        StringBuilder out = new StringBuilder(String.format("modules for %s -> %s%n", teacher, student));
+        try (Distillers lookup = new Distillers(context); NDManager m = engine.newBaseManager()) {
+            List<Distiller> all = new ArrayList<>(lookup.all());
+            all.sort(Comparator.comparing(Distiller::name));
+            List<ModuleSet.Request> requests = new ArrayList<>();
+            for (Distiller d : all) {
+                if (d.enabled()) requests.add(new ModuleSet.Request(d, Map.of()));
+                else out.append(String.format("  %-10s disabled by configuration%n", d.name()));
+            }
+            if (requests.isEmpty()) return out.append("  no enabled distiller is registered\n").toString();
+            try (ModuleSet set = ModuleSet.build(requests, t.taps(), s.taps(), m, 0)) {
+                long total = 0;
+                for (DistillationModule module : set.modules()) {
+                    long n = ModuleSet.trainable(module);
+                    total += n;
+                    out.append(String.format("  %-10s %,12d params%s%n", module.name(), n,
+                            module.ports().isEmpty() ? "" : "  ports " + String.join(" ", module.ports())));
+                }
+                out.append(String.format("  %-10s %,12d params (training only)%n", "total", total));
+                set.wiring().forEach((port, refiners) -> out.append(String.format("  %s <- %s%n", port, String.join(", ", refiners))));
+                out.append(String.format("  loss terms of one dry step (random taps, 2x3x%dx%d):%n", DRY_HEIGHT, DRY_WIDTH));
+                for (LossTerm term : set.forward(randomTaps(teacher, m), randomTaps(student, m), true, m, Probe.NONE)) {
+                    out.append(String.format("    %-10s weight %-6s value %.6f%n", term.name(), term.weight(), term.value().getFloat()));
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private NetworkSpec describe(String variant) {
+        return Backbones.with(context, variant, b -> b.describe(variant, Map.of())).orElseThrow(() -> Backbones.unknown(context, variant));
+    }
+
+    private TapValues randomTaps(String variant, NDManager m) {
+        ModelCost cost = Backbones.with(context, variant, b -> b.cost(variant, Map.of(), DRY_HEIGHT, DRY_WIDTH)).orElseThrow();
+        Map<String, NDArray> taps = new LinkedHashMap<>();
+        cost.tapShapes().forEach((name, shape) -> {
+            long[] batch2 = shape.clone();
+            batch2[0] = 2;
+            taps.put(name, m.randomNormal(new Shape(batch2)));
+        });
+        return new TapValues(variant, taps);
+    }
+}
