@@ -67,6 +67,12 @@ public final class DjlRuntime {
         }
     }
 
+    /** {@link #configure} then {@link #start}: the usual way to get the engine outside OSGi (tools, tests). */
+    public static Engine startOffline(Path defaultCacheDir) {
+        configure(defaultCacheDir);
+        return start();
+    }
+
     /** Registers the engine as an {@link Engine} service of the given (system bundle) context. */
     public static ServiceRegistration<Engine> register(BundleContext context, Engine engine) {
         Hashtable<String, Object> props = new Hashtable<>();

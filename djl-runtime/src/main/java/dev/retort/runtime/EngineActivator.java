@@ -15,8 +15,7 @@ public final class EngineActivator implements BundleActivator {
 
     @Override
     public void start(BundleContext context) {
-        DjlRuntime.configure(Path.of(System.getProperty("user.dir"), ".retort-cache", "djl"));
-        registration = DjlRuntime.register(context, DjlRuntime.start());
+        registration = DjlRuntime.register(context, DjlRuntime.startOffline(Path.of(System.getProperty("user.dir"), ".retort-cache", "djl")));
     }
 
     @Override

@@ -137,14 +137,7 @@ class RuntimeTest {
     }
 
     private String awaitModules(Predicate<String> condition) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        String out = kd("kd:modules");
-        while (!condition.test(out) && System.currentTimeMillis() < deadline) {
-            Thread.sleep(50);
-            out = kd("kd:modules");
-        }
-        assertTrue(condition.test(out), out);
-        return out;
+        return await("kd:modules", condition);
     }
 
     @Test
@@ -202,14 +195,19 @@ class RuntimeTest {
     }
 
     private String awaitInfo(Predicate<String> condition) throws Exception {
+        return await("kd:info", condition);
+    }
+
+    /** Services come and go asynchronously: re-run a command until its output satisfies the condition (10 s at most). */
+    private String await(String command, Predicate<String> condition) throws Exception {
         long deadline = System.currentTimeMillis() + 10_000;
-        String info = kd("kd:info");
-        while (!condition.test(info) && System.currentTimeMillis() < deadline) {
+        String out = kd(command);
+        while (!condition.test(out) && System.currentTimeMillis() < deadline) {
             Thread.sleep(50);
-            info = kd("kd:info");
+            out = kd(command);
         }
-        assertTrue(condition.test(info), info);
-        return info;
+        assertTrue(condition.test(out), out);
+        return out;
     }
 
     private String kd(String line) throws Exception {

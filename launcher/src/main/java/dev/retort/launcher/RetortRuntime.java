@@ -53,8 +53,7 @@ final class RetortRuntime {
     }
 
     static RetortRuntime start(Settings settings, boolean commandMode) throws Exception {
-        DjlRuntime.configure(settings.defaultCacheDir());
-        Engine engine = DjlRuntime.start();
+        Engine engine = DjlRuntime.startOffline(settings.defaultCacheDir());
 
         // A private, throw-away bundle cache: parallel runs (cluster array jobs) never share one.
         Path storage = Files.createTempDirectory("retort-felix-");

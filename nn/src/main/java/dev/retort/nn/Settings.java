@@ -17,6 +17,18 @@ public final class Settings {
         this.values = values == null ? Map.of() : values;
     }
 
+    /** Settings of {@code overrides} over {@code defaults} (e.g. a run's module section over the ConfigAdmin defaults). */
+    public static Settings merged(String owner, Map<String, ?> defaults, Map<String, ?> overrides) {
+        Map<String, Object> m = new java.util.HashMap<>(defaults);
+        if (overrides != null) m.putAll(overrides);
+        return new Settings(owner, m);
+    }
+
+    /** The raw value of a key, or null. */
+    public Object raw(String key) {
+        return values.get(key);
+    }
+
     public double real(String key, double fallback) {
         Object v = values.get(key);
         if (v == null) return fallback;

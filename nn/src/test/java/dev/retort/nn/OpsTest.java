@@ -17,8 +17,7 @@ class OpsTest {
 
     @BeforeAll
     static void engine() {
-        DjlRuntime.configure(Path.of("target", "djl-cache"));
-        engine = DjlRuntime.start();
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
     /** PyTorch BatchNorm2d in training: running = 0.9·running + 0.1·batch, variance unbiased; output uses the biased one. */

@@ -25,8 +25,7 @@ public final class BackboneBenchmark {
     private static final int RUNS = 5;
 
     public static void main(String[] args) throws Exception {
-        DjlRuntime.configure(Path.of("target", "djl-cache"));
-        Engine engine = DjlRuntime.start();
+        Engine engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
         System.out.printf("engine %s %s, %d CPU threads visible to the JVM%n", engine.getEngineName(), engine.getVersion(),
                 Runtime.getRuntime().availableProcessors());
         double baseline = matmulMillis(engine);

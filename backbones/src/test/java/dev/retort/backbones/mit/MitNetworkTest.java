@@ -44,8 +44,7 @@ class MitNetworkTest {
 
     @BeforeAll
     static void engine() {
-        DjlRuntime.configure(Path.of("target", "djl-cache"));
-        engine = DjlRuntime.start();
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
     @Test

@@ -19,8 +19,7 @@ class MitParityTest {
 
     @BeforeAll
     static void engine() {
-        DjlRuntime.configure(Path.of("target", "djl-cache"));
-        engine = DjlRuntime.start();
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
     @Test

@@ -10,7 +10,6 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Settings;
-import java.util.HashMap;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -75,9 +74,7 @@ public class CsfDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
-        Map<String, Object> merged = new HashMap<>(defaults);
-        merged.putAll(context.config());
-        Settings s = new Settings(NAME, merged);
+        Settings s = Settings.merged(NAME, defaults, context.config());
         int mid = s.integer("mid_channels", 64);
         if (mid <= 0) throw s.invalid("mid_channels must be > 0");
         int hidden = Math.max(mid / 16, 32);

@@ -10,7 +10,6 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Settings;
-import java.util.HashMap;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -85,9 +84,7 @@ public class EaDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
-        Map<String, Object> merged = new HashMap<>(defaults);
-        merged.putAll(context.config());
-        Settings s = new Settings(NAME, merged);
+        Settings s = Settings.merged(NAME, defaults, context.config());
         int[] stages = s.integers("stages", new int[0]);
         double[] lambdas = s.reals("lambdas", new double[0]);
         double[] mus = s.reals("mus", new double[0]);

@@ -10,7 +10,6 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Settings;
-import java.util.HashMap;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -86,9 +85,7 @@ public class GlMixerDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
-        Map<String, Object> merged = new HashMap<>(defaults);
-        merged.putAll(context.config());
-        Settings s = new Settings(NAME, merged);
+        Settings s = Settings.merged(NAME, defaults, context.config());
         int stage = s.integer("stage", 4), heads = s.integer("heads", 8);
         TapSpec embed = context.student().require(TapNames.embeds(stage));
         int c = embed.channels();

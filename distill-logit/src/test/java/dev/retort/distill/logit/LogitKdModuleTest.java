@@ -28,8 +28,7 @@ class LogitKdModuleTest {
 
     @BeforeAll
     static void engine() {
-        DjlRuntime.configure(Path.of("target", "djl-cache"));
-        engine = DjlRuntime.start();
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
     private static LogitKdDistiller distiller() {

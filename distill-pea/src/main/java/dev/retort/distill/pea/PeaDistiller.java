@@ -10,7 +10,6 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Settings;
-import java.util.HashMap;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -83,9 +82,7 @@ public class PeaDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
-        Map<String, Object> merged = new HashMap<>(defaults);
-        merged.putAll(context.config());
-        Settings s = settings(merged);
+        Settings s = Settings.merged(NAME, defaults, context.config());
         int[] stages = s.integers("stages", new int[0]);
         double[] weights = s.reals("weights", new double[0]);
         if (stages.length == 0) throw s.invalid("no stages to distill");
@@ -94,7 +91,7 @@ public class PeaDistiller implements Distiller {
         for (int i = 0; i < stages.length; i++) {
             int st = stages[i];
             if (st < 1 || st > weights.length) {
-                throw s.invalid("stage " + st + " has no weight (weights " + merged.get("weights") + " cover stages 1.."
+                throw s.invalid("stage " + st + " has no weight (weights " + s.raw("weights") + " cover stages 1.."
                         + weights.length + ")");
             }
             stageWeights[i] = weights[st - 1];

@@ -24,8 +24,7 @@ class ModuleParityTest {
 
     @BeforeAll
     static void engine() {
-        DjlRuntime.configure(Path.of("target", "djl-cache"));
-        engine = DjlRuntime.start();
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
     @Test
