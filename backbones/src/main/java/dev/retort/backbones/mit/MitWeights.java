@@ -212,6 +212,47 @@ final class MitWeights {
         return kv;
     }
 
+    /** transformers' SegformerConfig for this architecture. */
+    static String hfConfig(MitConfig c) {
+        com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+        o.addProperty("model_type", "segformer");
+        com.google.gson.JsonArray arch = new com.google.gson.JsonArray();
+        arch.add("SegformerForSemanticSegmentation");
+        o.add("architectures", arch);
+        o.addProperty("num_channels", c.inChannels());
+        o.addProperty("num_encoder_blocks", c.stages());
+        o.add("depths", ints(c.depths()));
+        o.add("sr_ratios", ints(c.srRatios()));
+        o.add("hidden_sizes", ints(c.embedDims()));
+        o.add("patch_sizes", ints(c.patchSizes()));
+        o.add("strides", ints(c.strides()));
+        o.add("num_attention_heads", ints(c.heads()));
+        o.add("mlp_ratios", ints(c.mlpRatios()));
+        o.addProperty("hidden_act", "gelu");
+        o.addProperty("hidden_dropout_prob", 0.0);
+        o.addProperty("attention_probs_dropout_prob", 0.0);
+        o.addProperty("classifier_dropout_prob", c.headDropout());
+        o.addProperty("drop_path_rate", c.dropPathRate());
+        o.addProperty("initializer_range", 0.02);
+        o.addProperty("layer_norm_eps", 1e-6);
+        o.addProperty("decoder_hidden_size", c.decoderDim());
+        o.addProperty("semantic_loss_ignore_index", 255);
+        com.google.gson.JsonObject id2label = new com.google.gson.JsonObject(), label2id = new com.google.gson.JsonObject();
+        for (int i = 0; i < c.classes(); i++) {
+            id2label.addProperty(String.valueOf(i), "class_" + i);
+            label2id.addProperty("class_" + i, i);
+        }
+        o.add("id2label", id2label);
+        o.add("label2id", label2id);
+        return new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(o);
+    }
+
+    private static com.google.gson.JsonArray ints(int[] values) {
+        com.google.gson.JsonArray a = new com.google.gson.JsonArray();
+        for (int v : values) a.add(v);
+        return a;
+    }
+
     private static long countNonFinite(float[] v) {
         long n = 0;
         for (float x : v) if (!Float.isFinite(x)) n++;
@@ -228,11 +269,20 @@ final class MitWeights {
 
     // ---- saving ------------------------------------------------------------------------------------------------
 
+    /**
+     * Saves in a naming. With {@code hf} naming and a directory as target, writes a Hugging Face model directory:
+     * {@code model.safetensors} plus the {@code config.json} that {@code SegformerForSemanticSegmentation.from_pretrained}
+     * reads.
+     */
     static void save(MitNetwork network, Path file, String naming) throws IOException {
         if (!naming.equals(REFERENCE) && !naming.equals(HF)) {
             throw new IllegalArgumentException("unknown naming '" + naming + "' (known: " + REFERENCE + ", " + HF + ")");
         }
         boolean hf = naming.equals(HF);
+        if (hf && java.nio.file.Files.isDirectory(file)) {
+            java.nio.file.Files.writeString(file.resolve("config.json"), hfConfig(network.config()));
+            file = file.resolve("model.safetensors");
+        }
         SafeTensorsWriter w = new SafeTensorsWriter()
                 .metadata("format", hf ? "pt" : "SegFormer/TransKD state_dict key names")
                 .metadata("retort.variant", network.spec().variant())

@@ -150,6 +150,22 @@ class MitNetworkTest {
     }
 
     @Test
+    void hfNamingIntoADirectoryWritesATransformersModelDirectory() throws Exception {
+        Path model = java.nio.file.Files.createDirectories(dir.resolve("segformer-b0"));
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            net.save(model, "hf");
+        }
+        var config = com.google.gson.JsonParser.parseString(Files.readString(model.resolve("config.json"))).getAsJsonObject();
+        assertEquals("segformer", config.get("model_type").getAsString());
+        assertEquals("[32,64,160,256]", config.get("hidden_sizes").toString());
+        assertEquals(256, config.get("decoder_hidden_size").getAsInt());
+        assertEquals(20, config.getAsJsonObject("id2label").size());
+        try (SafeTensorsFile f = SafeTensorsFile.open(model.resolve("model.safetensors"))) {
+            assertTrue(f.contains("segformer.encoder.patch_embeddings.0.proj.weight"));
+        }
+    }
+
+    @Test
     void weightsOfAnotherVariantAreRejectedWithEveryMismatchNamedAndNothingChanged() {
         try (NDManager m = engine.newBaseManager(); SegmentationNetwork b1 = backbone.build("mit-b1", Map.of(), m, 0)) {
             float[] before = b1.parameters().get("norm1.weight").getArray().toFloatArray();
