@@ -17,6 +17,11 @@ public interface SampleSource extends AutoCloseable {
      */
     Sample get(int index, long seed) throws IOException;
 
+    /** Samples skipped so far because they could not be loaded (only under a skipping error policy). */
+    default long skipped() {
+        return 0;
+    }
+
     @Override
     void close();
 }
