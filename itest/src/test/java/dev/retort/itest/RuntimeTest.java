@@ -41,6 +41,7 @@ class RuntimeTest {
     private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones",
             "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
             "dev.retort.distill-logit", "dev.retort.datasets", "dev.retort.runner");
+    private static final String DATASETS = "datasets (5)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 
     @InjectBundleContext
@@ -138,6 +139,41 @@ class RuntimeTest {
 
     private String awaitModules(Predicate<String> condition) throws Exception {
         return await("kd:modules", condition);
+    }
+
+    @Test
+    void everyDatasetOpensThroughItsServiceAndKdDatasetValidates(@org.junit.jupiter.api.io.TempDir java.nio.file.Path root) throws Exception {
+        String info = kd("kd:info");
+        assertTrue(info.contains(DATASETS) && info.contains("cityscapes") && info.contains("acdc") && info.contains("nyuv2")
+                && info.contains("voc2012") && info.contains("synthetic"), info);
+        // a tiny Cityscapes in its published layout
+        writePng(root.resolve("leftImg8bit/val/ulm/ulm_000000_000019_leftImg8bit.png"), 64, 32, false);
+        writePng(root.resolve("gtFine/val/ulm/ulm_000000_000019_gtFine_labelTrainIds.png"), 64, 32, true);
+        var refs = context.getServiceReferences(dev.retort.api.data.SegmentationDataset.class, "(retort.dataset=cityscapes)");
+        var cityscapes = context.getService(refs.iterator().next());
+        try (var source = cityscapes.open(new dev.retort.api.data.DatasetRequest(root, "val", "transkd", java.util.Map.of("short_side", 16)))) {
+            var sample = source.get(0, 0);
+            assertEquals(16, sample.height());
+            assertEquals(4, sample.labelHeight());
+        } finally {
+            context.ungetService(refs.iterator().next());
+        }
+        String ok = kd("kd:dataset --split val cityscapes " + root);
+        assertTrue(ok.contains("samples    1") && ok.contains("OK"), ok);
+        String synthetic = kd("kd:dataset --limit 4 synthetic");
+        assertTrue(synthetic.contains("(4 checked)") && synthetic.contains("road"), synthetic);
+        Exception missing = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> kd("kd:dataset voc2012 " + root.resolve("nothing")));
+        assertTrue(missing.getMessage().contains("nothing"), missing.getMessage());
+    }
+
+    private static void writePng(java.nio.file.Path file, int w, int h, boolean label) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(file.getParent());
+        var img = new java.awt.image.BufferedImage(w, h, label ? java.awt.image.BufferedImage.TYPE_BYTE_GRAY : java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) {
+            if (label) img.getRaster().setSample(x, y, 0, x < 32 ? 0 : 13);
+            else img.setRGB(x, y, (x * 4) << 16 | (y * 8) << 8 | 77);
+        }
+        javax.imageio.ImageIO.write(img, "png", file.toFile());
     }
 
     @Test

@@ -90,6 +90,16 @@ class LauncherJarIT {
     }
 
     @Test
+    void kdDatasetWorksAndFailsOnAMissingRoot(@TempDir Path work) throws Exception {
+        Result synthetic = retort(work, "", "kd:dataset", "--limit", "3", "synthetic");
+        assertEquals(0, synthetic.exit(), synthetic.out() + synthetic.err());
+        assertTrue(synthetic.out().contains("(3 checked)") && synthetic.out().contains("OK"), synthetic.out());
+        Result missing = retort(work, "", "kd:dataset", "cityscapes", work.resolve("no-such-root").toString());
+        assertNotEquals(0, missing.exit());
+        assertTrue(missing.err().contains("no-such-root"), missing.err());
+    }
+
+    @Test
     void anUnknownCommandExitsNonZero(@TempDir Path work) throws Exception {
         Result r = retort(work, "", "kd:bogus");
         assertNotEquals(0, r.exit());
