@@ -66,6 +66,8 @@ final class RetortRuntime {
         // Gogo: interactive console on the terminal, or none in command mode (and never a framework shutdown
         // from the shell there: the launcher stops the framework itself after the command).
         props.put("gosh.args", commandMode ? "--nointeractive --noshutdown" : "");
+        // Commands that can run long (kd:train) run in the foreground in command mode, in the background in the shell.
+        props.put("retort.command.mode", String.valueOf(commandMode));
         // FileInstall: several folders may be given separated by commas.
         props.put("felix.fileinstall.dir", settings.bundles() + "," + settings.conf());
         props.put("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");

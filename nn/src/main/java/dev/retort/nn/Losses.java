@@ -21,11 +21,37 @@ public final class Losses {
      * @param weights [K]
      */
     public static NDArray weightedCrossEntropy(NDArray logits, NDArray labels, NDArray weights) {
-        NDArray labelIndex = labels.toType(DataType.INT64, false).expandDims(1);           // [B,1,H,W]
-        NDArray nll = logits.logSoftmax(1).gather(labelIndex, 1).squeeze(1).neg();            // [B,H,W]
-        long k = weights.getShape().get(0);
-        NDArray w = weights.reshape(1, k, 1, 1).broadcast(logits.getShape()).gather(labelIndex, 1).squeeze(1);  // [B,H,W]
+        return weightedCrossEntropy(logits, labels, weights, -1);
+    }
+
+    /**
+     * As {@link #weightedCrossEntropy(NDArray, NDArray, NDArray)}, with pixels labelled {@code ignoreIndex} (e.g. 255,
+     * outside the K classes) left out of both sums; −1 for none.
+     */
+    public static NDArray weightedCrossEntropy(NDArray logits, NDArray labels, NDArray weights, int ignoreIndex) {
+        long classes = logits.getShape().get(1);
+        if (ignoreIndex >= classes) {
+            NDArray keep = labels.neq(ignoreIndex);
+            NDArray safe = labels.toType(DataType.INT64, false).mul(keep.toType(DataType.INT64, false));  // ignored → class 0, weight 0 below
+            NDArray nll = nll(logits, safe);
+            NDArray w = classWeights(logits, safe, weights).mul(keep.toType(DataType.FLOAT32, false));
+            return nll.mul(w).sum().div(w.sum());
+        }
+        NDArray nll = nll(logits, labels);
+        NDArray w = classWeights(logits, labels, weights);
         return nll.mul(w).sum().div(w.sum());
+    }
+
+    private static NDArray nll(NDArray logits, NDArray labels) {
+        NDArray labelIndex = labels.toType(DataType.INT64, false).expandDims(1);
+        return logits.logSoftmax(1).gather(labelIndex, 1).squeeze(1).neg();
+    }
+
+    private static NDArray classWeights(NDArray logits, NDArray labels, NDArray weights) {
+        long k = weights.getShape().get(0);
+        NDArray w = weights.reshape(1, k, 1, 1);
+        w.attach(logits.getManager());  // temporaries follow the logits' (per-step) manager, not the long-lived weights'
+        return w.broadcast(logits.getShape()).gather(labels.toType(DataType.INT64, false).expandDims(1), 1).squeeze(1);
     }
 
     /**

@@ -215,6 +215,14 @@ final class MitNetwork implements SegmentationNetwork {
                         + config.stages() + " stages of strides " + java.util.Arrays.toString(config.strides()));
             }
         }
+        for (int st = 0; st < config.stages(); st++) {
+            int sr = config.srRatios()[st];
+            long h = config.extent(st, s.get(2)), w = config.extent(st, s.get(3));
+            if (sr > 1 && (h < sr || w < sr)) {
+                throw new IllegalArgumentException(config.variant() + ": input " + s + " gives a " + h + "x" + w + " map at stage " + (st + 1)
+                        + ", smaller than its attention reduction ratio " + sr + "; use at least " + (config.cumulativeStride(st) * sr) + " pixels per side");
+            }
+        }
         if (!image.getDataType().isFloating()) {
             throw new IllegalArgumentException(config.variant() + " expects a floating-point image, got " + image.getDataType());
         }

@@ -287,7 +287,7 @@ final class MitWeights {
                 .metadata("format", hf ? "pt" : "SegFormer/TransKD state_dict key names")
                 .metadata("retort.variant", network.spec().variant())
                 .metadata("retort.naming", naming)
-                .metadata("retort.config", network.spec().config().toString());
+                .metadata("retort.config", new com.google.gson.Gson().toJson(network.spec().config()));
         for (var e : network.parameterSet().asMap().entrySet()) {
             String ref = e.getKey();
             NDArray a = e.getValue().getArray();

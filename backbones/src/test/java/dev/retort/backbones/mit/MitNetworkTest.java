@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class MitNetworkTest {
-    static final Path WEIGHTS = MitParityTest.FIXTURES.resolve("mit-b0.weights.safetensors");
+    static final Path WEIGHTS = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.weights.safetensors");
     static final Map<String, Object> TINY = Map.of("embed_dims", "8,16,24,32", "depths", "1,1,1,1", "num_heads", "1,2,3,4",
             "decoder_dim", 16, "num_classes", 5);
     static Engine engine;
@@ -206,6 +206,8 @@ class MitNetworkTest {
             assertTrue(rank.getMessage().contains("[B, 3, H, W]"), rank.getMessage());
             var channels = assertThrows(IllegalArgumentException.class, () -> net.forward(m.zeros(new Shape(1, 4, 64, 64)), false));
             assertTrue(channels.getMessage().contains("3 input channels"), channels.getMessage());
+            var small = assertThrows(IllegalArgumentException.class, () -> net.forward(m.zeros(new Shape(1, 3, 16, 32)), false));
+            assertTrue(small.getMessage().contains("attention reduction ratio 8"), small.getMessage());
             var ints = assertThrows(IllegalArgumentException.class, () -> net.forward(m.zeros(new Shape(1, 3, 64, 64), DataType.INT32), false));
             assertTrue(ints.getMessage().contains("floating-point"), ints.getMessage());
         }

@@ -49,47 +49,93 @@ public final class ModuleSet implements AutoCloseable {
             for (Request r : requests) {
                 built.add(r.distiller().build(new DistillContext(teacher, student, r.config(), manager, seed)));
             }
-            Map<String, String> portOwners = new TreeMap<>();
-            Map<String, Parameter> parameters = new LinkedHashMap<>();
-            Map<String, String> parameterOwners = new TreeMap<>();
-            for (DistillationModule m : built) {
-                for (String port : m.ports()) portOwners.putIfAbsent(port, m.name());
-                for (Map.Entry<String, Parameter> p : m.parameters().entrySet()) {
-                    String other = parameterOwners.putIfAbsent(p.getKey(), m.name());
-                    if (other != null) {
-                        throw new IllegalArgumentException("modules " + other + " and " + m.name() + " both name a parameter " + p.getKey());
-                    }
-                    parameters.put(p.getKey(), p.getValue());
-                }
-            }
-            Map<String, List<Wired>> refinements = new TreeMap<>();
-            for (DistillationModule m : built) {
-                for (Refinement r : m.refinements()) {
-                    if (!portOwners.containsKey(r.port())) {
-                        throw new IllegalArgumentException(m.name() + " refines port " + r.port() + ", which no active module offers"
-                                + " (active: " + built.stream().map(DistillationModule::name).toList() + ", ports: " + portOwners.keySet() + ")");
-                    }
-                    refinements.computeIfAbsent(r.port(), p -> new ArrayList<>()).add(new Wired(m.name(), r));
-                }
-            }
-            refinements.values().forEach(l -> l.sort(Comparator.comparingInt((Wired w) -> w.refinement().order()).thenComparing(Wired::module)));
-            return new ModuleSet(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters));
+            return of(built);
         } catch (RuntimeException e) {
             built.forEach(DistillationModule::close);
             throw e;
         }
     }
 
+    /** A module that threw during a step, named. */
+    public static final class ModuleFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final String module;
+
+        ModuleFailure(String module, RuntimeException cause) {
+            super(module + " failed: " + cause.getMessage(), cause);
+            this.module = module;
+        }
+
+        public String module() {
+            return module;
+        }
+    }
+
+    /**
+     * Wires already built modules (the caller keeps ownership when this throws). Used when modules are swapped
+     * during a run: kept modules keep their parameters, new ones join.
+     */
+    public static ModuleSet of(List<DistillationModule> built) {
+        Map<String, String> portOwners = new TreeMap<>();
+        Map<String, Parameter> parameters = new LinkedHashMap<>();
+        Map<String, String> parameterOwners = new TreeMap<>();
+        for (DistillationModule m : built) {
+            for (String port : m.ports()) portOwners.putIfAbsent(port, m.name());
+            for (Map.Entry<String, Parameter> p : m.parameters().entrySet()) {
+                String other = parameterOwners.putIfAbsent(p.getKey(), m.name());
+                if (other != null) {
+                    throw new IllegalArgumentException("modules " + other + " and " + m.name() + " both name a parameter " + p.getKey());
+                }
+                parameters.put(p.getKey(), p.getValue());
+            }
+        }
+        Map<String, List<Wired>> refinements = new TreeMap<>();
+        for (DistillationModule m : built) {
+            for (Refinement r : m.refinements()) {
+                if (!portOwners.containsKey(r.port())) {
+                    throw new IllegalArgumentException(m.name() + " refines port " + r.port() + ", which no active module offers"
+                            + " (active: " + built.stream().map(DistillationModule::name).toList() + ", ports: " + portOwners.keySet() + ")");
+                }
+                refinements.computeIfAbsent(r.port(), p -> new ArrayList<>()).add(new Wired(m.name(), r));
+            }
+        }
+        refinements.values().forEach(l -> l.sort(Comparator.comparingInt((Wired w) -> w.refinement().order()).thenComparing(Wired::module)));
+        return new ModuleSet(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters));
+    }
+
+    /** Names of the modules whose refinements target ports no module of {@code built} offers. */
+    public static List<String> unwired(List<DistillationModule> built) {
+        java.util.Set<String> ports = new java.util.HashSet<>();
+        built.forEach(m -> ports.addAll(m.ports()));
+        return built.stream().filter(m -> m.refinements().stream().anyMatch(r -> !ports.contains(r.port()))).map(DistillationModule::name).toList();
+    }
+
     /** Every loss term of one step, module by module. */
     public List<LossTerm> forward(TapValues teacher, TapValues student, boolean training, NDManager stepManager, Probe probe) {
         PortRefiner refiner = (port, value, step) -> {
             NDArray v = value;
-            for (Wired w : refinements.getOrDefault(port, List.of())) v = w.refinement().apply(v, step);
+            for (Wired w : refinements.getOrDefault(port, List.of())) {
+                try {
+                    v = w.refinement().apply(v, step);
+                } catch (ModuleFailure f) {
+                    throw f;
+                } catch (RuntimeException e) {
+                    throw new ModuleFailure(w.module(), e);
+                }
+            }
             return v;
         };
         DistillStep step = new DistillStep(teacher, student, training, stepManager, refiner, probe);
         List<LossTerm> terms = new ArrayList<>();
-        for (DistillationModule m : modules) terms.addAll(m.forward(step));
+        for (DistillationModule m : modules) {
+            try {
+                terms.addAll(m.forward(step));
+            } catch (ModuleFailure f) {
+                throw f;
+            } catch (RuntimeException e) {
+                throw new ModuleFailure(m.name(), e);
+            }
+        }
         return terms;
     }
 

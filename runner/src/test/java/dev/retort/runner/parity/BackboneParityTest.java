@@ -1,11 +1,10 @@
-package dev.retort.backbones.mit;
+package dev.retort.runner.parity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
-import dev.retort.runner.parity.ParityCheck;
-import dev.retort.runner.parity.Tolerance;
+import dev.retort.backbones.mit.MitBackbone;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -13,7 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** MiT-B0 against the golden tensors of the reference implementation (../shared/fixtures/transkd-parity). */
-class MitParityTest {
+class BackboneParityTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "transkd-parity");
     static Engine engine;
 

@@ -1,0 +1,67 @@
+package dev.retort.runner.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.data.DatasetInfo;
+import dev.retort.api.tap.TapNames;
+import dev.retort.nn.Ops;
+import dev.retort.runner.data.Batch;
+import dev.retort.runner.data.BatchLoader;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A network in evaluation mode over a split: arg-max of the logits (upsampled bilinearly when the labels are
+ * larger, as the standard protocol's full-resolution labels) against the labels, per split and per sample group
+ * (ids {@code group/…}, e.g. ACDC's conditions).
+ */
+public final class Evaluation {
+    public record Result(ConfusionMatrix all, Map<String, ConfusionMatrix> groups) {
+        public String table(DatasetInfo info, ConfusionMatrix.Mode mode) {
+            StringBuilder t = new StringBuilder(all.table(info.classes(), mode));
+            groups.forEach((g, m) -> t.append(String.format("  %-16s %8.2f%n", "mIoU " + g, 100 * m.meanIou(mode))));
+            return t.toString();
+        }
+    }
+
+    private Evaluation() {}
+
+    /** Evaluates at most {@code limit} batches (0 = all) of the loader's split, in order. */
+    public static Result run(SegmentationNetwork net, BatchLoader loader, DatasetInfo info, NDManager manager, int limit) throws IOException {
+        ConfusionMatrix all = new ConfusionMatrix(info.classes().size(), info.ignoreClass());
+        Map<String, ConfusionMatrix> groups = new TreeMap<>();
+        int n = limit > 0 ? Math.min(limit, loader.batches()) : loader.batches();
+        try (BatchLoader.Epoch e = loader.epoch(0, 0, false, 0)) {
+            for (int b = 0; b < n && e.hasNext(); b++) {
+                Batch batch = e.next();
+                int[] prediction = predict(net, batch, manager);
+                all.add(prediction, batch.labels());
+                int per = batch.labelHeight() * batch.labelWidth();
+                for (int k = 0; k < batch.size(); k++) {
+                    String id = batch.ids().get(k);
+                    if (!id.contains("/")) continue;
+                    groups.computeIfAbsent(id.substring(0, id.indexOf('/')), x -> new ConfusionMatrix(info.classes().size(), info.ignoreClass()))
+                            .add(Arrays.copyOfRange(prediction, k * per, (k + 1) * per), Arrays.copyOfRange(batch.labels(), k * per, (k + 1) * per));
+                }
+            }
+        }
+        return new Result(all, groups);
+    }
+
+    /** Class predictions of one batch at the labels' resolution. */
+    public static int[] predict(SegmentationNetwork net, Batch batch, NDManager manager) {
+        try (NDManager sm = manager.newSubManager()) {
+            NDArray images = sm.create(batch.images(), new Shape(batch.size(), 3, batch.height(), batch.width()));
+            NDArray logits = net.forward(images, false).get(TapNames.LOGITS);
+            if (logits.getShape().get(2) != batch.labelHeight() || logits.getShape().get(3) != batch.labelWidth()) {
+                logits = Ops.resizeBilinear(logits, batch.labelHeight(), batch.labelWidth());
+            }
+            return logits.argMax(1).toType(DataType.INT32, false).toIntArray();
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package dev.retort.runner.shell;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dev.retort.api.backbone.LoadMode;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.data.DatasetRequest;
+import dev.retort.api.data.SampleSource;
+import dev.retort.api.run.RunStatus;
+import dev.retort.runner.data.BatchLoader;
+import dev.retort.runner.eval.ConfusionMatrix;
+import dev.retort.runner.eval.Evaluation;
+import dev.retort.runner.train.RunSettings;
+import dev.retort.runner.train.RunnerService;
+import dev.retort.runner.train.Trainer;
+import dev.retort.safetensors.SafeTensorsFile;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** Training commands: kd:train, kd:status, kd:stop, kd:pause, kd:resume, kd:enable, kd:disable, kd:export, kd:eval. */
+@Component(service = TrainCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=train",
+        "osgi.command.function=status", "osgi.command.function=stop", "osgi.command.function=pause", "osgi.command.function=resume",
+        "osgi.command.function=enable", "osgi.command.function=disable", "osgi.command.function=export", "osgi.command.function=eval"})
+public class TrainCommands {
+    /** Framework property the launcher sets in command mode: commands then run in the foreground. */
+    public static final String COMMAND_MODE = "retort.command.mode";
+
+    @Reference
+    RunnerService runner;
+
+    @Reference(target = "(engine.name=PyTorch)")
+    Engine engine;
+
+    private BundleContext context;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.context = context;
+    }
+
+    boolean foreground() {
+        return Boolean.parseBoolean(context.getProperty(COMMAND_MODE));
+    }
+
+    @Descriptor("train from a run file; in the shell the run goes to the background (kd:status follows it), in command mode it runs"
+            + " in the foreground and the exit status says whether it finished")
+    public String train(@Descriptor("continue from a checkpoint") @Parameter(names = "--resume", absentValue = "") String resume,
+                        @Descriptor("override keys, e.g. iterations=20,seed=3") @Parameter(names = "--set", absentValue = "") String set,
+                        @Descriptor("run file (.cfg)") String file) throws IOException, InterruptedException {
+        RunSettings settings = RunSettings.read(Path.of(file).toAbsolutePath());
+        if (!set.isEmpty()) settings = settings.with(pairs(set));
+        return start(settings, resume.isEmpty() ? null : Path.of(resume).toAbsolutePath());
+    }
+
+    String start(RunSettings settings, Path resume) throws IOException, InterruptedException {
+        boolean fg = foreground();
+        PrintStream log = fg ? System.out : new PrintStream(OutputStream.nullOutputStream());
+        Trainer t = runner.start(settings, resume, log);
+        if (!fg) return "started run " + t.id() + " in the background; kd:status follows it, its log is " + settings.output().resolve("train.log");
+        while (!t.finished()) Thread.sleep(100);
+        if (t.failure() != null && t.status().state().equals("FAILED")) {
+            throw new IllegalStateException("run " + t.id() + " failed: " + t.failure().getMessage(), t.failure());
+        }
+        return summary(t);
+    }
+
+    static String summary(Trainer t) {
+        RunStatus s = t.status();
+        return String.format("run %s %s after %d steps; best mIoU %.2f%%; outputs in %s%n", t.id(), s.state().toLowerCase(), s.step(),
+                100 * Math.max(0, t.bestMiou()), t.settings().output());
+    }
+
+    @Descriptor("step, epoch, loss terms, images/s, ETA, active modules and device of the current run")
+    public String status() {
+        Trainer t = current();
+        RunStatus s = t.status();
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("run %s: %s, step %d, epoch %d, %.2f images/s, ETA %s, device %s%n", t.id(), s.state(), s.step(), s.epoch(),
+                s.imagesPerSecond(), s.eta() == null ? "?" : s.eta().toString().substring(2).toLowerCase(), s.device()));
+        out.append("  modules ").append(s.activeModules().isEmpty() ? "none" : String.join(", ", s.activeModules()));
+        if (!t.disabledModules().isEmpty()) out.append(" (disabled: ").append(String.join(", ", t.disabledModules())).append(')');
+        out.append('\n');
+        s.losses().forEach((k, v) -> out.append(String.format("  %-10s %.6f%n", k, v)));
+        if (t.bestMiou() >= 0) out.append(String.format("  best mIoU %.2f%%, last %.2f%%%n", 100 * t.bestMiou(), 100 * t.lastMiou()));
+        if (t.failure() != null) out.append("  failure: ").append(t.failure().getMessage()).append('\n');
+        return out.toString();
+    }
+
+    @Descriptor("stop the current run at the next step boundary (the last checkpoint is kept)")
+    public String stop() {
+        current().stop();
+        return "stopping " + current().id() + " at the next step boundary";
+    }
+
+    @Descriptor("pause the current run at the next step boundary")
+    public String pause() {
+        current().pause();
+        return "pausing " + current().id();
+    }
+
+    @Descriptor("resume a paused run")
+    public String resume() {
+        current().resume();
+        return "resuming " + current().id();
+    }
+
+    @Descriptor("bring a module back into the current run from the next step")
+    public String enable(@Descriptor("module name") String module) {
+        current().enable(module);
+        return module + " enabled from the next step of " + current().id();
+    }
+
+    @Descriptor("leave a module out of the current run from the next step, without touching its bundle")
+    public String disable(@Descriptor("module name") String module) {
+        current().disable(module);
+        return module + " disabled from the next step of " + current().id();
+    }
+
+    @Descriptor("export the student of a checkpoint (default: the last run's best) as safetensors; --naming hf writes a transformers"
+            + " model directory when the target is a directory")
+    public String export(@Descriptor("checkpoint to export from") @Parameter(names = "--from", absentValue = "") String from,
+                         @Descriptor("reference or hf") @Parameter(names = "--naming", absentValue = "reference") String naming,
+                         @Descriptor("output file or directory") String file) throws IOException {
+        Path checkpoint = from.isEmpty() ? lastCheckpoint() : Path.of(from).toAbsolutePath();
+        RunSettings run = runOf(checkpoint);
+        try (NDManager m = engine.newBaseManager();
+             SegmentationNetwork net = runner.backbone(run.run().student().variant()).build(run.run().student().variant(), run.run().student().config(), m, 0)) {
+            net.load(checkpoint, LoadMode.STRICT);
+            Path out = Path.of(file).toAbsolutePath();
+            net.save(out, naming);
+            return "student " + run.run().student().variant() + " of " + checkpoint + " -> " + out + " (" + naming + " naming)";
+        }
+    }
+
+    @Descriptor("evaluate the student of a checkpoint on a dataset split (default: the run's dataset, val split)")
+    public String eval(@Descriptor("dataset name") @Parameter(names = "--dataset", absentValue = "") String dataset,
+                       @Descriptor("dataset root") @Parameter(names = "--root", absentValue = "") String root,
+                       @Descriptor("split") @Parameter(names = "--split", absentValue = "") String split,
+                       @Descriptor("batches to evaluate, 0 = all") @Parameter(names = "--limit", absentValue = "0") int limit,
+                       @Descriptor("checkpoint written by a run") String weights) throws IOException {
+        Path checkpoint = Path.of(weights).toAbsolutePath();
+        RunSettings run = runOf(checkpoint);
+        var data = run.run().data();
+        String name = dataset.isEmpty() ? data.dataset() : dataset;
+        Path dataRoot = !root.isEmpty() ? Path.of(root).toAbsolutePath() : dataset.isEmpty() ? data.root() : null;
+        Map<String, Object> options = new LinkedHashMap<>(dataset.isEmpty() ? data.options() : Map.of());
+        options.put("augment", false);
+        String s = split.isEmpty() ? data.valSplit() : split;
+        try (SampleSource source = runner.dataset(name).open(new DatasetRequest(dataRoot, s, data.protocol(), options));
+             BatchLoader loader = new BatchLoader(source, run.run().optimisation().batchSize(), false, run.threads(), run.prefetch());
+             NDManager m = engine.newBaseManager();
+             SegmentationNetwork net = runner.backbone(run.run().student().variant()).build(run.run().student().variant(), run.run().student().config(), m, 0)) {
+            net.load(checkpoint, LoadMode.STRICT);
+            ConfusionMatrix.Mode mode = data.protocol().equals("transkd") ? ConfusionMatrix.Mode.TRANSKD : ConfusionMatrix.Mode.STANDARD;
+            Evaluation.Result r = Evaluation.run(net, loader, source.info(), m, limit);
+            return String.format("%s on %s %s (%d pixels)%n", checkpoint.getFileName(), name, s, r.all().pixels()) + r.table(source.info(), mode);
+        }
+    }
+
+    private Trainer current() {
+        Trainer t = runner.current();
+        if (t == null) throw new IllegalStateException("no run yet: start one with kd:train <run file>");
+        return t;
+    }
+
+    private Path lastCheckpoint() {
+        Path dir = current().settings().output();
+        Path best = dir.resolve("best.safetensors");
+        if (Files.exists(best)) return best;
+        Path last = dir.resolve("last.safetensors");
+        if (Files.exists(last)) return last;
+        throw new IllegalStateException("run " + current().id() + " has written no checkpoint yet");
+    }
+
+    /** The run file a checkpoint carries in its metadata. */
+    static RunSettings runOf(Path checkpoint) throws IOException {
+        try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
+            String text = f.metadata().get("retort.run");
+            if (text == null) throw new IllegalArgumentException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata)");
+            java.util.Properties p = new java.util.Properties();
+            p.load(new java.io.StringReader(text));
+            Map<String, Object> m = new LinkedHashMap<>();
+            p.forEach((k, v) -> m.put(k.toString(), v.toString()));
+            return RunSettings.of(m);
+        }
+    }
+
+    static Map<String, Object> pairs(String set) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String pair : set.split(",(?=[^,=]+=)")) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("--set expects key=value pairs separated by commas, got '" + pair + "'");
+            m.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
+        }
+        return m;
+    }
+}

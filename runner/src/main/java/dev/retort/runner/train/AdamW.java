@@ -1,0 +1,121 @@
+package dev.retort.runner.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Parameter;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW as PyTorch's {@code torch.optim.AdamW} (betas 0.9/0.999, eps 1e-8, decoupled weight decay, bias
+ * correction), over parameters named by checkpoint key. Parameters may join or leave between steps (module swaps):
+ * a joining parameter starts with zero moments and its own step count.
+ */
+final class AdamW {
+    static final float BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f;
+
+    private final NDManager manager;
+    private final double weightDecay;
+    private final Map<String, NDArray> m = new HashMap<>();
+    private final Map<String, NDArray> v = new HashMap<>();
+    private final Map<String, Long> t = new HashMap<>();
+    private Map<String, Parameter> params = new LinkedHashMap<>();
+
+    AdamW(NDManager manager, double weightDecay) {
+        this.manager = manager;
+        this.weightDecay = weightDecay;
+    }
+
+    /** Sets the trainable parameters; state of parameters no longer present is released. */
+    void parameters(Map<String, Parameter> all) {
+        Map<String, Parameter> next = new LinkedHashMap<>();
+        all.forEach((k, p) -> {
+            if (p.requiresGradient()) next.put(k, p);
+        });
+        for (String gone : params.keySet()) {
+            if (!next.containsKey(gone)) {
+                close(m.remove(gone));
+                close(v.remove(gone));
+                t.remove(gone);
+            }
+        }
+        params = next;
+    }
+
+    Map<String, Parameter> parameters() {
+        return params;
+    }
+
+    /** One update with learning rate {@code lr}; parameters without a gradient this step are left alone. */
+    void step(double lr) {
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            String key = e.getKey();
+            NDArray w = e.getValue().getArray();
+            if (!w.hasGradient()) continue;
+            NDArray mk = m.computeIfAbsent(key, k -> zerosLike(w)), vk = v.computeIfAbsent(key, k -> zerosLike(w));
+            long step = t.merge(key, 1L, Long::sum);
+            // Every temporary (and this step's handle on the gradient, whose storage stays the parameter's) is
+            // attached to a scratch manager, so nothing accumulates across steps.
+            try (NDManager scratch = manager.newSubManager()) {
+                NDArray g = w.getGradient();
+                g.attach(scratch);
+                mk.muli(BETA1).addi(g.mul(1 - BETA1));
+                vk.muli(BETA2).addi(g.square().muli(1 - BETA2));
+                double bias1 = 1 - Math.pow(BETA1, step), bias2 = 1 - Math.pow(BETA2, step);
+                w.muli((float) (1 - lr * weightDecay));
+                NDArray denom = vk.sqrt();
+                denom.attach(scratch);
+                denom.divi((float) Math.sqrt(bias2)).addi(EPS);
+                NDArray update = mk.div(denom);
+                update.attach(scratch);
+                w.subi(update.muli((float) (lr / bias1)));
+            }
+        }
+    }
+
+    /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies). */
+    void zeroGradients() {
+        try (NDManager scratch = manager.newSubManager()) {
+            for (Parameter p : params.values()) {
+                NDArray w = p.getArray();
+                if (!w.hasGradient()) continue;
+                NDArray g = w.getGradient();
+                g.attach(scratch);  // the handle and the scalar set() creates are released with the scratch manager
+                g.set(new NDIndex("..."), 0f);
+            }
+        }
+    }
+
+    /** Moments and step counts by parameter key, for checkpoints. */
+    Map<String, NDArray> firstMoments() {
+        return m;
+    }
+
+    Map<String, NDArray> secondMoments() {
+        return v;
+    }
+
+    Map<String, Long> steps() {
+        return t;
+    }
+
+    /** Restores state saved by a checkpoint (only for parameters currently present). */
+    void restore(String key, float[] first, float[] second, long steps) {
+        Parameter p = params.get(key);
+        if (p == null) return;
+        NDArray w = p.getArray();
+        close(m.put(key, manager.create(first, w.getShape())));
+        close(v.put(key, manager.create(second, w.getShape())));
+        t.put(key, steps);
+    }
+
+    private NDArray zerosLike(NDArray w) {
+        return manager.zeros(w.getShape(), w.getDataType(), w.getDevice());
+    }
+
+    private static void close(NDArray a) {
+        if (a != null) a.close();
+    }
+}

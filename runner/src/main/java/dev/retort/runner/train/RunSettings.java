@@ -1,0 +1,127 @@
+package dev.retort.runner.train;
+
+import dev.retort.api.run.DataRef;
+import dev.retort.api.run.ModelRef;
+import dev.retort.api.run.ModuleRef;
+import dev.retort.api.run.Optimisation;
+import dev.retort.api.run.RunConfig;
+import dev.retort.nn.Settings;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * A run described by flat keys — a {@code .cfg} file in {@code conf/}, a run file passed to {@code kd:train}, or a
+ * ConfigAdmin configuration — turned into the api's {@link RunConfig} plus the runner's own settings.
+ *
+ * <pre>
+ * name = demo                          output = runs/demo (default runs/&lt;name&gt;)
+ * seed = 1                             device = auto | cpu | gpu | gpu:N
+ * teacher = mit-b2                     teacher.weights = teacher.safetensors   teacher.&lt;arch key&gt; = …
+ * student = mit-b0                     student.weights = (optional)            student.&lt;arch key&gt; = …
+ * dataset = synthetic                  data.root, data.protocol (transkd), data.train_split (train), data.val_split (val), data.&lt;option&gt;
+ * modules = csf,pea                    absent: every registered, enabled distiller (and swaps follow the registry); none: student only
+ * module.&lt;name&gt;.&lt;key&gt; = value         per-module configuration
+ * lr (6e-5), weight_decay (0.01), batch_size (2), epochs (1000) or iterations, decay_steps (1500), decay_per (epoch|iteration),
+ * eval_every (1), eval_batches (0 = all), threads (cores), prefetch (4), log_every (10), checkpoint_every (0 = at evaluations),
+ * on_module_error (disable | skip-step), on_nonfinite (skip | stop)
+ * </pre>
+ */
+public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
+                          int evalBatches, long checkpointEvery, String onModuleError, String onNonFinite, Map<String, String> source) {
+
+    public static RunSettings read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException(file + ": no such run file");
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        }
+        Map<String, Object> m = new TreeMap<>();
+        p.forEach((k, v) -> m.put(k.toString().strip(), v.toString().strip()));
+        return of(m);
+    }
+
+    public static RunSettings of(Map<String, ?> raw) {
+        Settings s = new Settings("run", raw);
+        String name = str(raw, "name", "run");
+        ModelRef teacher = raw.containsKey("teacher") && !str(raw, "teacher", "").isEmpty() && !str(raw, "teacher", "").equals("none")
+                ? model(raw, "teacher") : null;
+        ModelRef student = model(raw, "student");
+        Map<String, Object> dataOptions = sub(raw, "data.", List.of("root", "protocol", "train_split", "val_split"));
+        String root = str(raw, "data.root", "");
+        DataRef data = new DataRef(str(raw, "dataset", "synthetic"), root.isEmpty() ? null : Path.of(root).toAbsolutePath(),
+                str(raw, "data.train_split", "train"), str(raw, "data.val_split", "val"), str(raw, "data.protocol", "transkd"), dataOptions);
+        boolean follow = !raw.containsKey("modules");
+        List<ModuleRef> modules = new ArrayList<>();
+        if (!follow) {
+            for (String n : str(raw, "modules", "").split("[,\\s]+")) {
+                if (n.isEmpty() || n.equals("none")) continue;
+                modules.add(new ModuleRef(n, sub(raw, "module." + n + ".", List.of())));
+            }
+        }
+        String decayPer = str(raw, "decay_per", "epoch");
+        if (!decayPer.equals("epoch") && !decayPer.equals("iteration")) throw s.invalid("decay_per must be epoch or iteration, got '" + decayPer + "'");
+        Optimisation opt = new Optimisation(s.real("lr", 6e-5), s.real("weight_decay", 0.01), s.integer("batch_size", 2),
+                s.integer("epochs", raw.containsKey("iterations") ? 0 : 1000), s.integer("iterations", 0), s.integer("decay_steps", 1500),
+                decayPer.equals("epoch"), s.integer("eval_every", 1));
+        String device = str(raw, "device", "auto");
+        if (!device.matches("auto|cpu|gpu(:\\d+)?")) throw s.invalid("device must be auto, cpu, gpu or gpu:N, got '" + device + "'");
+        RunConfig run = new RunConfig(name, teacher, student, data, modules, opt, (long) s.real("seed", 1), device);
+        String onModuleError = str(raw, "on_module_error", "disable");
+        if (!List.of("disable", "skip-step").contains(onModuleError)) throw s.invalid("on_module_error must be disable or skip-step");
+        String onNonFinite = str(raw, "on_nonfinite", "skip");
+        if (!List.of("skip", "stop").contains(onNonFinite)) throw s.invalid("on_nonfinite must be skip or stop");
+        Map<String, String> source = new TreeMap<>();
+        raw.forEach((k, v) -> source.put(k, String.valueOf(v)));
+        return new RunSettings(run, follow, Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath(),
+                s.integer("threads", Runtime.getRuntime().availableProcessors()), s.integer("prefetch", 4), s.integer("log_every", 10),
+                s.integer("eval_batches", 0), s.integer("checkpoint_every", 0), onModuleError, onNonFinite, source);
+    }
+
+    /** The same settings with some keys replaced (ablation arms, overrides on the command line). */
+    public RunSettings with(Map<String, ?> overrides) {
+        Map<String, Object> m = new TreeMap<>(source);
+        m.putAll(overrides);
+        return of(m);
+    }
+
+    /** The settings as a run file. */
+    public String toFileText() {
+        StringBuilder b = new StringBuilder("# Retort run\n");
+        source.forEach((k, v) -> b.append(k).append(" = ").append(v).append('\n'));
+        return b.toString();
+    }
+
+    private static ModelRef model(Map<String, ?> raw, String role) {
+        String variant = str(raw, role, "");
+        if (variant.isEmpty()) throw new IllegalArgumentException("run: '" + role + "' (a backbone variant, e.g. mit-b0) is required");
+        String weights = str(raw, role + ".weights", "");
+        return new ModelRef(variant, sub(raw, role + ".", List.of("weights")), weights.isEmpty() ? null : Path.of(weights).toAbsolutePath());
+    }
+
+    private static Map<String, Object> sub(Map<String, ?> raw, String prefix, List<String> excluded) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        raw.forEach((k, v) -> {
+            if (k.startsWith(prefix) && !excluded.contains(k.substring(prefix.length()))) m.put(k.substring(prefix.length()), v);
+        });
+        return m;
+    }
+
+    private static String str(Map<String, ?> raw, String key, String fallback) {
+        Object v = raw.get(key);
+        return v == null ? fallback : v.toString().strip();
+    }
+
+    @Override
+    public String toString() {
+        return run.name() + " " + Arrays.asList(run.student().variant(), run.teacher() == null ? "-" : run.teacher().variant());
+    }
+}

@@ -1,0 +1,183 @@
+package dev.retort.runner.train;
+
+import ai.djl.engine.Engine;
+import dev.retort.api.backbone.Backbone;
+import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.distill.Distiller;
+import dev.retort.api.run.RunEvent;
+import dev.retort.api.run.RunListener;
+import dev.retort.api.run.TrainingRun;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * Runs distillation: binds every Distiller service as a dynamic whiteboard (a bundle started, stopped, updated or
+ * re-configured during a run reaches the trainer, which swaps at its next step boundary), finds backbones and
+ * datasets by name, publishes run events to RunListener services, and registers the current run as a
+ * TrainingRun service.
+ */
+@Component(service = RunnerService.class, immediate = true)
+public class RunnerService implements Trainer.Services {
+    @Reference(target = "(engine.name=PyTorch)")
+    Engine engine;
+
+    private final Map<Distiller, Trainer.Registered> distillers = new ConcurrentHashMap<>();
+    private final AtomicLong generations = new AtomicLong();
+    private final List<RunListener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong runs = new AtomicLong();
+    private volatile BundleContext context;
+    private volatile Trainer current;
+    private volatile ServiceRegistration<TrainingRun> registration;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.context = context;
+    }
+
+    @Deactivate
+    void deactivate() {
+        Trainer t = current;
+        if (t != null) t.stop();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void addDistiller(Distiller d, Map<String, Object> props) {
+        distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
+        changed();
+    }
+
+    void updatedDistiller(Distiller d, Map<String, Object> props) {
+        addDistiller(d, props);
+    }
+
+    void removeDistiller(Distiller d) {
+        distillers.remove(d);
+        changed();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addListener(RunListener l) {
+        listeners.add(l);
+    }
+
+    void removeListener(RunListener l) {
+        listeners.remove(l);
+    }
+
+    private void changed() {
+        Trainer t = current;
+        if (t != null) t.modulesChanged();
+    }
+
+    // ---- Trainer.Services -----------------------------------------------------------------------------------------
+
+    @Override
+    public Engine engine() {
+        return engine;
+    }
+
+    @Override
+    public Backbone backbone(String variant) {
+        for (ServiceReference<Backbone> ref : refs(Backbone.class, null)) {
+            Backbone b = context.getService(ref);
+            if (b != null && b.variants().contains(variant)) return b;
+            if (b != null) context.ungetService(ref);
+        }
+        throw new IllegalArgumentException("no backbone service builds '" + variant + "'");
+    }
+
+    @Override
+    public SegmentationDataset dataset(String name) {
+        for (ServiceReference<SegmentationDataset> ref : refs(SegmentationDataset.class, "(" + SegmentationDataset.NAME_PROPERTY + "=" + name + ")")) {
+            SegmentationDataset d = context.getService(ref);
+            if (d != null) return d;
+        }
+        throw new IllegalArgumentException("no dataset service '" + name + "'");
+    }
+
+    @Override
+    public List<Trainer.Registered> distillers() {
+        List<Trainer.Registered> list = new ArrayList<>(distillers.values());
+        list.sort(Comparator.comparing(Trainer.Registered::name).thenComparingLong(Trainer.Registered::generation));
+        return list;
+    }
+
+    @Override
+    public void publish(RunEvent event) {
+        for (RunListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                System.err.println("retort: run listener " + l + " failed: " + e);
+            }
+        }
+    }
+
+    private <S> List<ServiceReference<S>> refs(Class<S> type, String filter) {
+        try {
+            return new ArrayList<>(context.getServiceReferences(type, filter));
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    // ---- runs ------------------------------------------------------------------------------------------------------
+
+    /** Starts a run on a new thread; one run at a time per runtime (DJL allows one gradient collector per JVM). */
+    public synchronized Trainer start(RunSettings settings, Path resume, PrintStream log) throws IOException {
+        Trainer t = current;
+        if (t != null && !t.finished()) throw new IllegalStateException("run " + t.id() + " is still " + t.status().state() + "; kd:stop it first");
+        String id = settings.run().name() + "-" + runs.incrementAndGet();
+        Trainer trainer = new Trainer(id, settings, this, resume, log);
+        current = trainer;
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("retort.run", id);
+        registration = context.registerService(TrainingRun.class, trainer, props);
+        Thread thread = new Thread(() -> {
+            try {
+                trainer.run();
+            } finally {
+                unregister(trainer);
+            }
+        }, "retort-train-" + id);
+        thread.setDaemon(false);
+        thread.start();
+        return trainer;
+    }
+
+    private synchronized void unregister(Trainer trainer) {
+        if (current == trainer && registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException ignored) {
+                // already gone with the bundle
+            }
+            registration = null;
+        }
+    }
+
+    /** The current or last run, if any. */
+    public Trainer current() {
+        return current;
+    }
+}
