@@ -176,6 +176,71 @@ class RuntimeTest {
         javax.imageio.ImageIO.write(img, "png", file.toFile());
     }
 
+    /** A tiny run in the background; module bundles stopped and started and kd:disable take effect at step boundaries. */
+    @Test
+    void aTinyRunSwapsModulesWhenBundlesStopAndStartAndOnKdDisable(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.util.List<dev.retort.api.run.RunEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var listener = context.registerService(dev.retort.api.run.RunListener.class, events::add, null);
+        java.nio.file.Path run = dir.resolve("tiny.cfg");
+        java.nio.file.Files.writeString(run, String.join("\n",
+                "name = tiny", "output = " + dir.resolve("out"), "seed = 3",
+                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
+                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
+                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
+                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+        Bundle pea = bundle("dev.retort.distill-pea");
+        try {
+            String started = kd("kd:train " + run.toString().replace('\\', '/'));
+            assertTrue(started.contains("started run tiny"), started);
+            long swapAt = awaitStep(events, 3);
+            pea.stop();
+            long peaGone = awaitTerms(events, swapAt, t -> !t.contains("pea.1"));
+            assertTrue(termsAt(events, peaGone).contains("csf.hcl"));
+            kd("kd:disable csf");
+            long csfGone = awaitTerms(events, peaGone, t -> !t.contains("csf.hcl"));
+            pea.start();
+            long peaBack = awaitTerms(events, csfGone, t -> t.contains("pea.1"));
+            assertFalse(termsAt(events, peaBack).contains("csf.hcl"), "csf stays disabled");
+            String status = kd("kd:status");
+            assertTrue(status.contains("RUNNING") && status.contains("disabled: csf"), status);
+            assertTrue(events.stream().filter(e -> e.type() == dev.retort.api.run.RunEvent.Type.MODULES_CHANGED).count() >= 4, events.toString());
+            kd("kd:stop");
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (events.stream().noneMatch(e -> e.type() == dev.retort.api.run.RunEvent.Type.FINISHED) && System.currentTimeMillis() < deadline) Thread.sleep(50);
+            assertTrue(kd("kd:status").contains("STOPPED"), kd("kd:status"));
+            assertTrue(java.nio.file.Files.exists(dir.resolve("out/last.safetensors")));
+        } finally {
+            if (pea.getState() != Bundle.ACTIVE) pea.start();
+            listener.unregister();
+        }
+    }
+
+    private static long awaitStep(java.util.List<dev.retort.api.run.RunEvent> events, long step) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            for (var e : events) if (e.type() == dev.retort.api.run.RunEvent.Type.STEP && e.step() >= step) return e.step();
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no step " + step + " in " + events);
+    }
+
+    private static java.util.Set<String> termsAt(java.util.List<dev.retort.api.run.RunEvent> events, long step) {
+        return events.stream().filter(e -> e.type() == dev.retort.api.run.RunEvent.Type.STEP && e.step() == step).findFirst().orElseThrow().metrics().keySet();
+    }
+
+    /** The first step after {@code after} whose loss terms satisfy the condition. */
+    private static long awaitTerms(java.util.List<dev.retort.api.run.RunEvent> events, long after, Predicate<java.util.Set<String>> condition)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            for (var e : events) {
+                if (e.type() == dev.retort.api.run.RunEvent.Type.STEP && e.step() > after && condition.test(e.metrics().keySet())) return e.step();
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no step after " + after + " with the expected terms: " + events.subList(Math.max(0, events.size() - 5), events.size()));
+    }
+
     @Test
     void kdModelPrintsTheReferenceCounts() throws Exception {
         String b0 = kd("kd:model mit-b0");

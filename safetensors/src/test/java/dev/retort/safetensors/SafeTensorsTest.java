@@ -45,6 +45,24 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aWriteThatFailsHalfwayLeavesThePreviousFileIntact() throws IOException {
+        Path file = dir.resolve("ckpt.safetensors");
+        new SafeTensorsWriter().add("w", new long[] {2}, new float[] {1f, 2f}, DType.F32).write(file);
+        byte[] before = Files.readAllBytes(file);
+        // the header is written, then encoding the second tensor fails (an I32 value out of range)
+        SafeTensorsWriter broken = new SafeTensorsWriter().add("w", new long[] {2}, new float[] {3f, 4f}, DType.F32)
+                .add("n", new long[] {1}, new long[] {1L << 40}, DType.I32);
+        assertThrows(ArithmeticException.class, () -> broken.write(file));
+        assertArrayEquals(before, Files.readAllBytes(file));
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            assertArrayEquals(new float[] {1f, 2f}, f.readFloats("w"));
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temporary file left behind");
+        }
+    }
+
+    @Test
     void halfPrecisionConversionsAreExactWhereRepresentable() {
         for (float v : new float[] {0f, 1f, -2f, 0.5f, 1024f, 65504f, 6.103515625e-5f, 5.9604645e-8f}) {
             assertEquals(v, Half.f16ToFloat(Half.floatToF16(v)), "f16 " + v);

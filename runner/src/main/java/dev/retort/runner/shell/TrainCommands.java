@@ -10,6 +10,7 @@ import dev.retort.api.run.RunStatus;
 import dev.retort.runner.data.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
 import dev.retort.runner.eval.Evaluation;
+import dev.retort.runner.train.GradMode;
 import dev.retort.runner.train.RunSettings;
 import dev.retort.runner.train.RunnerService;
 import dev.retort.runner.train.Trainer;
@@ -42,6 +43,13 @@ public class TrainCommands {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
+    /** Runs may also be configured in ConfigAdmin under this factory PID. */
+    static final String RUN_PID = "dev.retort.run";
+
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    volatile org.osgi.service.cm.ConfigurationAdmin configAdmin;
+
     private BundleContext context;
 
     @Activate
@@ -57,8 +65,10 @@ public class TrainCommands {
             + " in the foreground and the exit status says whether it finished")
     public String train(@Descriptor("continue from a checkpoint") @Parameter(names = "--resume", absentValue = "") String resume,
                         @Descriptor("override keys, e.g. iterations=20,seed=3") @Parameter(names = "--set", absentValue = "") String set,
-                        @Descriptor("run file (.cfg)") String file) throws IOException, InterruptedException {
-        RunSettings settings = RunSettings.read(Path.of(file).toAbsolutePath());
+                        @Descriptor("run file (.cfg), or the name of a run configured in ConfigAdmin (factory PID dev.retort.run,"
+                                + " e.g. conf/dev.retort.run-demo.cfg)") String file) throws IOException, InterruptedException {
+        Path path = Path.of(file).toAbsolutePath();
+        RunSettings settings = Files.isRegularFile(path) ? RunSettings.read(path) : configured(file);
         if (!set.isEmpty()) settings = settings.with(pairs(set));
         return start(settings, resume.isEmpty() ? null : Path.of(resume).toAbsolutePath());
     }
@@ -79,6 +89,39 @@ public class TrainCommands {
         RunStatus s = t.status();
         return String.format("run %s %s after %d steps; best mIoU %.2f%%; outputs in %s%n", t.id(), s.state().toLowerCase(), s.step(),
                 100 * Math.max(0, t.bestMiou()), t.settings().output());
+    }
+
+    @Descriptor("train the only run configured in ConfigAdmin (factory PID dev.retort.run)")
+    public String train() throws IOException, InterruptedException {
+        return start(configured(null), null);
+    }
+
+    /** A run from ConfigAdmin: factory PID {@code dev.retort.run}, chosen by its {@code name} (or the only one). */
+    private RunSettings configured(String name) throws IOException {
+        org.osgi.service.cm.ConfigurationAdmin admin = configAdmin;
+        if (admin == null) throw new IllegalArgumentException("no run file " + name + " and no ConfigAdmin to look a run up in");
+        org.osgi.service.cm.Configuration[] all;
+        try {
+            all = admin.listConfigurations("(service.factoryPid=" + RUN_PID + ")");
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        java.util.List<org.osgi.service.cm.Configuration> runs = all == null ? java.util.List.of() : java.util.Arrays.asList(all);
+        java.util.List<java.util.Map<String, Object>> matches = new java.util.ArrayList<>();
+        for (org.osgi.service.cm.Configuration c : runs) {
+            java.util.Map<String, Object> m = new LinkedHashMap<>();
+            var props = c.getProperties();
+            for (var keys = props.keys(); keys.hasMoreElements(); ) {
+                String k = keys.nextElement();
+                if (!k.startsWith("service.") && !k.startsWith("felix.")) m.put(k, props.get(k));
+            }
+            if (name == null || name.equals(String.valueOf(m.get("name")))) matches.add(m);
+        }
+        if (matches.size() != 1) {
+            throw new IllegalArgumentException((name == null ? "kd:train needs a run file" : "no run file " + name) + ": found "
+                    + matches.size() + " matching run configurations (factory PID " + RUN_PID + ", e.g. conf/" + RUN_PID + "-demo.cfg)");
+        }
+        return RunSettings.of(matches.get(0));
     }
 
     @Descriptor("step, epoch, loss terms, images/s, ETA, active modules and device of the current run")
@@ -149,6 +192,7 @@ public class TrainCommands {
                        @Descriptor("split") @Parameter(names = "--split", absentValue = "") String split,
                        @Descriptor("batches to evaluate, 0 = all") @Parameter(names = "--limit", absentValue = "0") int limit,
                        @Descriptor("checkpoint written by a run") String weights) throws IOException {
+        GradMode.offForThisThread();
         Path checkpoint = Path.of(weights).toAbsolutePath();
         RunSettings run = runOf(checkpoint);
         var data = run.run().data();

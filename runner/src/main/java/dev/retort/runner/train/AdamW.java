@@ -75,6 +75,21 @@ final class AdamW {
         }
     }
 
+    /** Parameters whose gradient holds NaN or infinite values (an update with them would poison the weights). */
+    java.util.List<String> nonFiniteGradients() {
+        java.util.List<String> bad = new java.util.ArrayList<>();
+        try (NDManager scratch = manager.newSubManager()) {
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray w = e.getValue().getArray();
+                if (!w.hasGradient()) continue;
+                NDArray g = w.getGradient();
+                g.attach(scratch);
+                if (g.isNaN().logicalOr(g.isInfinite()).any().getBoolean()) bad.add(e.getKey());
+            }
+        }
+        return bad;
+    }
+
     /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies). */
     void zeroGradients() {
         try (NDManager scratch = manager.newSubManager()) {

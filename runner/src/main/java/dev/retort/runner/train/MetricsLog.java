@@ -16,10 +16,12 @@ final class MetricsLog implements AutoCloseable {
     private final BufferedWriter metrics;
     private final BufferedWriter log;
 
-    MetricsLog(Path dir) throws IOException {
+    /** @param append continue the files of an earlier run (a resumed run); otherwise they start empty */
+    MetricsLog(Path dir, boolean append) throws IOException {
         this.dir = Files.createDirectories(dir);
-        this.metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        this.log = Files.newBufferedWriter(dir.resolve("train.log"), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        StandardOpenOption mode = append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING;
+        this.metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode);
+        this.log = Files.newBufferedWriter(dir.resolve("train.log"), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode);
     }
 
     void writeRunFile(String text) throws IOException {

@@ -84,6 +84,10 @@ public final class Trainer implements TrainingRun, Runnable {
     private final AtomicBoolean modulesDirty = new AtomicBoolean(true);
     private final List<Double> losses = Collections.synchronizedList(new ArrayList<>());
     private final Timings timings = new Timings();
+    /** Consecutive non-finite steps after which 'skip' gives up: the parameters themselves are then beyond repair. */
+    static final int NON_FINITE_LIMIT = 20;
+    private int nonFiniteInARow;
+    private volatile long timingsFrom = -1;
     private volatile boolean stopRequested;
     private volatile boolean paused;
     private volatile String state = "STARTING";
@@ -206,6 +210,11 @@ public final class Trainer implements TrainingRun, Runnable {
         return timings;
     }
 
+    /** Restarts the step timings when the run reaches {@code step} (benchmarks skip the warm-up). */
+    public void resetTimingsAt(long step) {
+        timingsFrom = step;
+    }
+
     public boolean finished() {
         return state.equals("FINISHED") || state.equals("FAILED") || state.equals("STOPPED");
     }
@@ -215,6 +224,7 @@ public final class Trainer implements TrainingRun, Runnable {
     @Override
     public void run() {
         try {
+            GradMode.offForThisThread();
             train();
             state = stopRequested ? "STOPPED" : "FINISHED";
             event(RunEvent.Type.FINISHED, Map.of("best_miou", bestMiou), state.toLowerCase() + " after " + step + " steps");
@@ -238,7 +248,7 @@ public final class Trainer implements TrainingRun, Runnable {
         Device device = device(engine, run.device());
         deviceName = device.toString();
         base = engine.newBaseManager(device);
-        metrics = new MetricsLog(settings.output());
+        metrics = new MetricsLog(settings.output(), resume != null);
         metrics.writeRunFile(settings.toFileText());
         log("run " + id + " on " + device + " -> " + settings.output());
 
@@ -274,6 +284,7 @@ public final class Trainer implements TrainingRun, Runnable {
             try {
                 while (step < totalSteps) {
                     if (!boundary()) break;
+                    if (step == timingsFrom) timings.reset();
                     int e = (int) (step / perEpoch) + 1, b = (int) (step % perEpoch);
                     epoch = e;
                     if (current == null || e != currentEpoch) {
@@ -487,12 +498,21 @@ public final class Trainer implements TrainingRun, Runnable {
                 collector.backward(total);
                 timings.add("backward", System.nanoTime() - t);
             }
+            List<String> badGradients = optimizer.nonFiniteGradients();
+            if (!badGradients.isEmpty()) {
+                terms.put("total", Double.NaN);
+                log("non-finite gradients at step " + step + " (loss " + terms + ") in " + badGradients.size() + " parameters, e.g. "
+                        + String.join(", ", badGradients.subList(0, Math.min(6, badGradients.size()))));
+                nonFinite(terms);
+                return;
+            }
             t = System.nanoTime();
             optimizer.step(lr);
             optimizer.zeroGradients();
             timings.add("optimizer", System.nanoTime() - t);
             lastLosses = Map.copyOf(terms);
             losses.add(terms.get("total"));
+            nonFiniteInARow = 0;
             if (step % Math.max(1, settings.logEvery()) == 0 || step + 1 == totalSteps) {
                 Map<String, Double> m = new LinkedHashMap<>(terms);
                 m.put("lr", lr);
@@ -516,12 +536,33 @@ public final class Trainer implements TrainingRun, Runnable {
     private void nonFinite(Map<String, Double> terms) {
         optimizer.zeroGradients();
         losses.add(Double.NaN);
+        if (++nonFiniteInARow >= NON_FINITE_LIMIT) {
+            log(NON_FINITE_LIMIT + " non-finite losses in a row up to step " + step + ": the parameters have diverged; stopping."
+                    + " Lower the learning rate (now " + settings.run().optimisation().learningRate() + ") and resume from "
+                    + settings.output().resolve("best.safetensors") + " or start again");
+            stopRequested = true;
+            throw new NonFiniteLoss("diverged: " + NON_FINITE_LIMIT + " non-finite losses in a row at step " + step);
+        }
         if (settings.onNonFinite().equals("stop")) {
             log("non-finite loss at step " + step + " " + terms + ": stopping; the last good checkpoint is " + settings.output().resolve("last.safetensors"));
             stopRequested = true;
             throw new NonFiniteLoss("non-finite loss at step " + step + ": " + terms);
         }
-        log("non-finite loss at step " + step + " " + terms + ": step skipped");
+        log("non-finite loss at step " + step + " " + terms + ": step skipped" + nonFiniteParameters());
+    }
+
+    /** Names of parameters holding NaN or infinite values, to tell a bad batch from diverged weights. */
+    private String nonFiniteParameters() {
+        List<String> bad = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : allParameters().entrySet()) {
+            try (NDManager sm = base.newSubManager()) {
+                NDArray finite = e.getValue().getArray().isInfinite().logicalOr(e.getValue().getArray().isNaN());
+                finite.attach(sm);
+                if (finite.any().getBoolean()) bad.add(e.getKey());
+            }
+        }
+        return bad.isEmpty() ? " (all parameters finite)" : " (non-finite parameters: " + String.join(", ", bad.subList(0, Math.min(8, bad.size())))
+                + (bad.size() > 8 ? ", …" : "") + ")";
     }
 
     /** Thrown to end a run whose loss became NaN or infinite under the 'stop' policy. */

@@ -1,0 +1,74 @@
+package dev.retort.runner.shell;
+
+import dev.retort.runner.study.Demo;
+import dev.retort.runner.study.Study;
+import dev.retort.runner.train.RunSettings;
+import dev.retort.runner.train.RunnerService;
+import dev.retort.runner.train.TrainBench;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** kd:ablate, kd:demo and kd:bench. */
+@Component(service = StudyCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=ablate",
+        "osgi.command.function=demo", "osgi.command.function=bench"})
+public class StudyCommands {
+    @Reference
+    RunnerService runner;
+
+    @Descriptor("run the arms of an ablation file (same seed, data order and steps) and write results.md/.csv and plots;"
+            + " --arm N runs one arm (one process per arm on a cluster), --merge joins the rows of a finished study")
+    public String ablate(@Descriptor("run only this arm") @Parameter(names = "--arm", absentValue = "0") int arm,
+                         @Descriptor("only merge the rows already in the output folder") @Parameter(names = "--merge", presentValue = "true", absentValue = "false") boolean merge,
+                         @Descriptor("output folder (default: ablation/<file name>)") @Parameter(names = "--out", absentValue = "") String out,
+                         @Descriptor("ablation file") String file) throws IOException, InterruptedException {
+        Path f = Path.of(file).toAbsolutePath();
+        Path output = out.isEmpty() ? Path.of("ablation", f.getFileName().toString().replaceFirst("\\.[^.]*$", "")).toAbsolutePath() : Path.of(out).toAbsolutePath();
+        if (merge) return table(output, Study.merge(output));
+        List<Study.Arm> arms = Study.arms(f, output);
+        if (arm > 0) {
+            Study.Arm a = arms.stream().filter(x -> x.index() == arm).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no arm " + arm + " in " + f + " (arms: " + arms.stream().map(Study.Arm::index).toList() + ")"));
+            Study.Row row = Study.run(a, runner, output, System.out);
+            return String.format("arm %d (%s): mIoU %.2f%%; row written to %s; merge with kd:ablate --merge --out %s %s%n", a.index(), a.name(),
+                    100 * row.miou(), output.resolve("rows"), output, file);
+        }
+        for (Study.Arm a : arms) {
+            System.out.printf("arm %d/%d: %s%n", a.index(), arms.size(), a.name());
+            Study.run(a, runner, output, System.out);
+        }
+        return table(output, Study.merge(output));
+    }
+
+    private static String table(Path output, List<Study.Row> rows) throws IOException {
+        return Files.readString(output.resolve("results.md")) + "\nwritten to " + output + " (results.md, results.csv, loss.png, miou.png)\n";
+    }
+
+    @Descriptor("the demo: on the synthetic city, a cached teacher, the student alone and with TransKD-Base for the same steps;"
+            + " prints the mIoU table and writes plots (about 10 minutes on 2 cores the first time)")
+    public String demo(@Descriptor("output folder") @Parameter(names = "--out", absentValue = "retort-demo") String out,
+                       @Descriptor("scale the step budgets (1 = the full demo)") @Parameter(names = "--scale", absentValue = "1") double scale)
+            throws IOException, InterruptedException {
+        return new Demo(runner, Path.of(out).toAbsolutePath(), scale, System.out).run();
+    }
+
+    @Descriptor("time per step split into teacher forward, student forward, module forward, backward and optimizer, images/s"
+            + " and peak memory, for a run file (default: TransKD-Base MiT-B2 -> MiT-B0, batch 2, synthetic data) at an input size")
+    public String bench(@Descriptor("run file to benchmark") @Parameter(names = "--run", absentValue = "") String run,
+                        @Descriptor("steps measured after warm-up") @Parameter(names = "--steps", absentValue = "5") int steps,
+                        @Descriptor("input size HxW") String size) throws IOException, InterruptedException {
+        int[] hw = ModelCommands.parseSize(size);
+        RunSettings settings = run.isEmpty() ? TrainBench.defaultRun() : RunSettings.read(Path.of(run).toAbsolutePath());
+        return new TrainBench(runner).run(settings, hw[0], hw[1], 2, steps);
+    }
+
+    @Descriptor("benchmark the default TransKD-Base pair at 128x256")
+    public String bench() throws IOException, InterruptedException {
+        return bench("", 5, "128x256");
+    }
+}

@@ -1,0 +1,104 @@
+package dev.retort.runner.study;
+
+import dev.retort.runner.train.RunSettings;
+import dev.retort.runner.train.RunnerService;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The demo: on 64×128 synthetic street scenes, a small MiT teacher (trained once, then cached beside the DJL
+ * cache) and a smaller MiT student trained alone and with TransKD-Base (CSF + PEA) for the same steps, seed and
+ * data order; prints the mIoU table and writes the study's plots.
+ */
+public final class Demo {
+    static final int TEACHER_STEPS = 1200, STUDENT_STEPS = 600;
+    static final Map<String, Object> COMMON = Map.ofEntries(Map.entry("dataset", "synthetic"), Map.entry("data.height", "64"),
+            Map.entry("data.width", "128"), Map.entry("data.train_size", "4000"), Map.entry("data.val_size", "96"), Map.entry("batch_size", "8"),
+            Map.entry("lr", "3e-4"), Map.entry("decay_per", "iteration"), Map.entry("seed", "7"), Map.entry("log_every", "20"),
+            Map.entry("checkpoint_every", "0"));
+    static final Map<String, Object> TEACHER = Map.of("teacher", "mit-b2", "teacher.embed_dims", "32,64,160,256", "teacher.depths", "2,2,2,2",
+            "teacher.decoder_dim", "128");
+    static final Map<String, Object> STUDENT = Map.of("student", "mit-b0", "student.embed_dims", "16,32,80,128", "student.depths", "1,1,1,1",
+            "student.decoder_dim", "64");
+
+    private final RunnerService runner;
+    private final Path out;
+    private final double scale;
+    private final PrintStream log;
+
+    public Demo(RunnerService runner, Path out, double scale, PrintStream log) {
+        this.runner = runner;
+        this.out = out;
+        this.scale = scale;
+        this.log = log;
+    }
+
+    public String run() throws IOException, InterruptedException {
+        int teacherSteps = Math.max(20, (int) (TEACHER_STEPS * scale)), studentSteps = Math.max(10, (int) (STUDENT_STEPS * scale));
+        Path cache = cacheDir().resolve(String.format("demo-teacher-%d.safetensors", teacherSteps));
+        log.printf("Retort demo: synthetic city 64x128, teacher %s (MiT 32-64-160-256, depth 2) %s, student (MiT 16-32-80-128, depth 1)"
+                + " alone and with TransKD-Base, %d steps each. About %d minutes on 2 cores%s. Output: %s%n",
+                "mit-b2-shaped", Files.exists(cache) ? "from the cache" : "trained first (" + teacherSteps + " steps)", studentSteps,
+                Files.exists(cache) ? 4 : 9, Files.exists(cache) ? "" : " (the teacher is cached for the next time)", out);
+        Files.createDirectories(out);
+        List<Study.Row> rows = new ArrayList<>();
+        Path teacherRun = out.resolve("teacher");
+        if (!Files.exists(cache)) {
+            Map<String, Object> t = new HashMap<>(COMMON);
+            t.put("name", "teacher");
+            t.put("student", TEACHER.get("teacher"));
+            t.put("student.embed_dims", TEACHER.get("teacher.embed_dims"));
+            t.put("student.depths", TEACHER.get("teacher.depths"));
+            t.put("student.decoder_dim", TEACHER.get("teacher.decoder_dim"));
+            t.put("modules", "none");
+            t.put("iterations", String.valueOf(teacherSteps));
+            t.put("decay_steps", String.valueOf(teacherSteps));
+            t.put("eval_every", String.valueOf(studentSteps / 2));
+            t.put("output", teacherRun.toString());
+            Study.Row teacher = Study.run(new Study.Arm(0, "teacher", RunSettings.of(t)), runner, out, log);
+            Files.createDirectories(cache.getParent());
+            Files.copy(teacherRun.resolve("best.safetensors"), cache, StandardCopyOption.REPLACE_EXISTING);
+            rows.add(teacher);
+        } else {
+            log.println("teacher: " + cache + " (cached; delete it to train the teacher again)");
+        }
+        Map<String, Object> base = new HashMap<>(COMMON);
+        base.putAll(TEACHER);
+        base.putAll(STUDENT);
+        base.put("teacher.weights", cache.toString());
+        base.put("iterations", String.valueOf(studentSteps));
+        base.put("decay_steps", String.valueOf(studentSteps));
+        base.put("eval_every", String.valueOf(studentSteps / 2));
+        Map<String, Object> alone = new HashMap<>(base);
+        alone.put("name", "student");
+        alone.put("modules", "none");
+        alone.put("output", out.resolve("student").toString());
+        Map<String, Object> kd = new HashMap<>(base);
+        kd.put("name", "student+TransKD-Base");
+        kd.put("modules", "csf,pea");
+        kd.put("output", out.resolve("transkd-base").toString());
+        rows.add(Study.run(new Study.Arm(1, "student", RunSettings.of(alone)), runner, out, log));
+        rows.add(Study.run(new Study.Arm(2, "student + TransKD-Base", RunSettings.of(kd)), runner, out, log));
+        Study.writeResults(out, rows);
+        StringBuilder table = new StringBuilder(String.format("%nRetort demo — synthetic city 64x128, validation mIoU (%d scenes, TransKD protocol)%n", 96));
+        table.append(String.format("  %-26s %8s %10s %8s %8s%n", "network", "mIoU %", "params", "GMACs", "steps"));
+        for (Study.Row r : rows) {
+            table.append(String.format("  %-26s %8.2f %10s %8.3f %8d%n", r.name(), 100 * r.miou(), String.format("%,d", r.params()), r.gflops(), r.steps()));
+        }
+        table.append("  plots and tables: ").append(out).append(" (results.md, results.csv, loss.png, miou.png)\n");
+        return table.toString();
+    }
+
+    /** Beside DJL's cache: the folder the project owns for derived artefacts. */
+    private static Path cacheDir() {
+        String djl = System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"));
+        return djl != null ? Path.of(djl).toAbsolutePath().getParent() : Path.of(".retort-cache").toAbsolutePath();
+    }
+}
