@@ -16,27 +16,12 @@ import org.osgi.service.component.annotations.Component;
  * evaluation can be split per condition.
  */
 @Component(service = SegmentationDataset.class, property = SegmentationDataset.NAME_PROPERTY + "=acdc")
-public class AcdcDataset extends FileDataset {
+public class AcdcDataset extends CityscapesLabelSpace {
     static final List<String> CONDITIONS = List.of("fog", "night", "rain", "snow");
 
     @Override
     public String name() {
         return "acdc";
-    }
-
-    @Override
-    List<String> classes() {
-        return CityscapesClasses.NAMES;
-    }
-
-    @Override
-    int[] palette() {
-        return CityscapesClasses.PALETTE.clone();
-    }
-
-    @Override
-    float[] transkdWeights() {
-        return CityscapesClasses.TRANSKD_WEIGHTS.clone();
     }
 
     @Override

@@ -15,25 +15,10 @@ import org.osgi.service.component.annotations.Component;
  * ids are mapped to the 19 train ids on the fly.
  */
 @Component(service = SegmentationDataset.class, property = SegmentationDataset.NAME_PROPERTY + "=cityscapes")
-public class CityscapesDataset extends FileDataset {
+public class CityscapesDataset extends CityscapesLabelSpace {
     @Override
     public String name() {
         return "cityscapes";
-    }
-
-    @Override
-    List<String> classes() {
-        return CityscapesClasses.NAMES;
-    }
-
-    @Override
-    int[] palette() {
-        return CityscapesClasses.PALETTE.clone();
-    }
-
-    @Override
-    float[] transkdWeights() {
-        return CityscapesClasses.TRANSKD_WEIGHTS.clone();
     }
 
     @Override

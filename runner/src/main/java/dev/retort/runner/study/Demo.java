@@ -46,7 +46,7 @@ public final class Demo {
         log.printf("Retort demo: synthetic city 64x128, teacher %s (MiT 32-64-160-256, depth 2) %s, student (MiT 16-32-80-128, depth 1)"
                 + " alone and with TransKD-Base, %d steps each. About %d minutes on 2 cores%s. Output: %s%n",
                 "mit-b2-shaped", Files.exists(cache) ? "from the cache" : "trained first (" + teacherSteps + " steps)", studentSteps,
-                Files.exists(cache) ? 4 : 9, Files.exists(cache) ? "" : " (the teacher is cached for the next time)", out);
+                Files.exists(cache) ? 2 : 5, Files.exists(cache) ? "" : " (the teacher is cached for the next time)", out);
         Files.createDirectories(out);
         List<Study.Row> rows = new ArrayList<>();
         Path teacherRun = out.resolve("teacher");
