@@ -94,12 +94,7 @@ final class ModuleParity {
                 List<LossTerm> terms;
                 try (GradientCollector c = engine.newGradientCollector()) {
                     terms = set.forward(teacher, student, g.training, m, probes::put);
-                    NDArray total = null;
-                    for (LossTerm t : terms) {
-                        NDArray v = t.value().mul((float) t.weight());
-                        total = total == null ? v : total.add(v);
-                    }
-                    c.backward(total);
+                    c.backward(weightedSum(terms));
                 }
                 String prefix = g.prefix + ".";
                 for (String name : golden.tensors().keySet()) {
