@@ -59,7 +59,6 @@ final class ModuleParity {
             throws IOException {
         List<String> problems = new ArrayList<>();
         List<Tolerance.Comparison> results = new ArrayList<>();
-        List<String> unverifiable = new ArrayList<>();
         Path weights = dir.resolve(FILE + ".weights.safetensors");
         Path io = dir.resolve(FILE + ".io.safetensors");
         for (Path p : List.of(weights, io)) if (!Files.isRegularFile(p)) problems.add("missing file " + p);
@@ -73,17 +72,17 @@ final class ModuleParity {
                     if (d.isEmpty()) problems.add(g.prefix + ": no distiller service '" + m.getKey() + "'");
                     else requests.add(new ModuleSet.Request(d.get(), m.getValue()));
                 }
-                if (requests.size() == g.modules.size()) group(g, requests, golden, w, engine, tolerance, results, problems, unverifiable);
+                if (requests.size() == g.modules.size()) group(g, requests, golden, w, engine, tolerance, results, problems);
             }
             if (golden.contains("ce.loss")) crossEntropy(golden, engine, tolerance, results);
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
-        return new ParityCheck.Report(FILE, results, problems, unverifiable);
+        return new ParityCheck.Report(FILE, results, problems);
     }
 
     private static void group(Group g, List<ModuleSet.Request> requests, SafeTensorsFile golden, SafeTensorsFile weights, Engine engine,
-                              Tolerance tolerance, List<Tolerance.Comparison> results, List<String> problems, List<String> unverifiable)
+                              Tolerance tolerance, List<Tolerance.Comparison> results, List<String> problems)
             throws IOException {
         try (NDManager m = engine.newBaseManager()) {
             TapValues teacher = taps(golden, "teacher.", m, false);
@@ -100,15 +99,6 @@ final class ModuleParity {
                 for (String name : golden.tensors().keySet()) {
                     if (!name.startsWith(prefix)) continue;
                     String rest = name.substring(prefix.length());
-                    if (rest.startsWith("after.") && sameAsWeights(golden, weights, name, rest.substring("after.".length()))) {
-                        // A training-mode forward must move the running statistics (momentum 0.1) unless the batch
-                        // statistics equal them. A fixture whose "after" is bit for bit its weights file's buffer was
-                        // written after that forward: the pre-forward statistics are not in it, so it cannot tell
-                        // a correct update from a wrong one. Said so, neither passed nor failed.
-                        unverifiable.add(name + ": equals " + rest.substring("after.".length())
-                                + " of the weights file bit for bit (the weights were saved after the forward)");
-                        continue;
-                    }
                     NDArray actual = actual(name.substring(prefix.length()), g, probes, terms, student, set.parameters(), problems);
                     if (actual != null) results.add(tolerance.compare(name, actual.toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(name)));
                 }
@@ -143,10 +133,6 @@ final class ModuleParity {
         }
         problems.add(full + ": produced by none of " + g.modules.keySet());
         return null;
-    }
-
-    private static boolean sameAsWeights(SafeTensorsFile golden, SafeTensorsFile weights, String name, String key) throws IOException {
-        return weights.contains(key) && java.util.Arrays.equals(golden.readFloats(name), weights.readFloats(key));
     }
 
     private static NDArray weightedSum(List<LossTerm> terms) {

@@ -28,17 +28,8 @@ import java.util.Optional;
  * {@code grad.input} / {@code grad.<weight>}: derivatives of {@code sum(logits · R)}), evaluation mode.
  */
 public final class ParityCheck {
-    /**
-     * Outcome of one fixture set.
-     *
-     * @param unverifiable fixture tensors that cannot serve as an expectation, each with the reason (neither
-     *                     passed nor failed; shown in the report)
-     */
-    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems, List<String> unverifiable) {
-        public Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
-            this(subject, comparisons, problems, List.of());
-        }
-
+    /** Outcome of one fixture set. */
+    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
         public boolean passed() {
             return problems.isEmpty() && !comparisons.isEmpty() && comparisons.stream().allMatch(Tolerance.Comparison::pass);
         }
@@ -142,12 +133,10 @@ public final class ParityCheck {
                     100 * c.worstRatio(), c.pass() ? "PASS" : "FAIL", c.note().isEmpty() ? "" : "  " + c.note()));
         }
         r.problems().forEach(p -> b.append("  PROBLEM ").append(p).append('\n'));
-        r.unverifiable().forEach(u -> b.append("  NOT VERIFIABLE ").append(u).append('\n'));
         b.append("  ").append(r.passed() ? "PASS" : "FAIL").append(": ")
                 .append(r.comparisons().stream().filter(Tolerance.Comparison::pass).count()).append('/')
                 .append(r.comparisons().size()).append(" tensors within tolerance")
-                .append(r.problems().isEmpty() ? "" : ", " + r.problems().size() + " problem(s)")
-                .append(r.unverifiable().isEmpty() ? "" : ", " + r.unverifiable().size() + " not verifiable (see above)").append('\n');
+                .append(r.problems().isEmpty() ? "" : ", " + r.problems().size() + " problem(s)").append('\n');
         return b.toString();
     }
 }
