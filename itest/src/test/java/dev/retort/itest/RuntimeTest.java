@@ -38,9 +38,10 @@ import org.osgi.test.junit5.service.ServiceExtension;
 /** The assembled runtime, inside a real Felix framework. */
 @ExtendWith({BundleContextExtension.class, ServiceExtension.class})
 class RuntimeTest {
-    private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones",
+    private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones-mit",
             "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
-            "dev.retort.distill-logit", "dev.retort.datasets", "dev.retort.runner");
+            "dev.retort.distill-logit", "dev.retort.datasets-support", "dev.retort.datasets-cityscapes", "dev.retort.datasets-acdc",
+            "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner");
     private static final String DATASETS = "datasets (5)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 
@@ -82,7 +83,7 @@ class RuntimeTest {
         assertTrue(info.contains("PyTorch 2.7.1"), info);
         assertTrue(info.contains("org.apache.felix.framework"), info);
         assertTrue(info.contains("logit-kd") && info.contains("<- dev.retort.distill-logit"), info);
-        assertTrue(info.contains("mit  mit-b0, mit-b1, mit-b2, mit-b3, mit-b4, mit-b5  <- dev.retort.backbones"), info);
+        assertTrue(info.contains("mit  mit-b0, mit-b1, mit-b2, mit-b3, mit-b4, mit-b5  <- dev.retort.backbones-mit"), info);
     }
 
     @Test

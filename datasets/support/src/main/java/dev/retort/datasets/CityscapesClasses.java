@@ -3,8 +3,8 @@ package dev.retort.datasets;
 import java.util.List;
 
 /** The 19 Cityscapes train classes, their palette, the reference's loss weights and the official id mapping. */
-final class CityscapesClasses {
-    static final List<String> NAMES = List.of("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
+public final class CityscapesClasses {
+    public static final List<String> NAMES = List.of("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
             "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle");
 
     static final int[] PALETTE = {0x804080, 0xF423E8, 0x464646, 0x66669C, 0xBE9999, 0x999999, 0xFAAA1E, 0xDCDC00, 0x6B8E23,
@@ -21,13 +21,23 @@ final class CityscapesClasses {
 
     private CityscapesClasses() {}
 
+    /** The palette, a copy: the array stays this class's own. */
+    public static int[] palette() {
+        return PALETTE.clone();
+    }
+
+    /** The TransKD loss weights, a copy. */
+    public static float[] transkdWeights() {
+        return TRANSKD_WEIGHTS.clone();
+    }
+
     /** A trainIds value: 0..18 or 255. */
-    static int trainId(int raw) {
+    public static int trainId(int raw) {
         return raw < NAMES.size() || raw == Protocols.IGNORE ? raw : -1;
     }
 
     /** A labelIds value mapped to its trainId; unknown ids (e.g. -1 license plate, stored as 255) are ignored. */
-    static int fromLabelId(int raw) {
+    public static int fromLabelId(int raw) {
         return raw >= 0 && raw < LABEL_TO_TRAIN.length ? LABEL_TO_TRAIN[raw] : raw == 255 ? Protocols.IGNORE : -1;
     }
 }

@@ -3,19 +3,19 @@ package dev.retort.datasets;
 import java.util.List;
 
 /** Datasets labelled in the 19 Cityscapes train classes (Cityscapes, ACDC): their names, palette and loss weights. */
-abstract class CityscapesLabelSpace extends FileDataset {
+public abstract class CityscapesLabelSpace extends FileDataset {
     @Override
-    List<String> classes() {
+    protected List<String> classes() {
         return CityscapesClasses.NAMES;
     }
 
     @Override
-    int[] palette() {
+    protected int[] palette() {
         return CityscapesClasses.PALETTE.clone();
     }
 
     @Override
-    float[] transkdWeights() {
+    protected float[] transkdWeights() {
         return CityscapesClasses.TRANSKD_WEIGHTS.clone();
     }
 }

@@ -11,27 +11,27 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** A dataset of image/label files in a published layout; subclasses find the pairs and map label values. */
-abstract class FileDataset implements SegmentationDataset {
+public abstract class FileDataset implements SegmentationDataset {
     /** One sample on disk. */
-    record Pair(String id, Path image, Path label) {}
+    public record Pair(String id, Path image, Path label) {}
 
     /** Class names, index = class id. */
-    abstract List<String> classes();
+    protected abstract List<String> classes();
 
     /** RGB colour per class, 0xRRGGBB. */
-    abstract int[] palette();
+    protected abstract int[] palette();
 
     /** Loss weights of the TransKD protocol: one per class plus 0 for the ignore channel. */
-    abstract float[] transkdWeights();
+    protected abstract float[] transkdWeights();
 
     /** The pairs of a split; a missing folder or list is an {@link IOException} naming it. */
-    abstract List<Pair> scan(Path root, String split, Settings options) throws IOException;
+    protected abstract List<Pair> scan(Path root, String split, Settings options) throws IOException;
 
     /**
      * Class id of a raw label value of {@code pair}'s label file, {@link Protocols#IGNORE} for ignored pixels, or −1
      * when the value is invalid.
      */
-    abstract int mapLabel(Pair pair, int raw);
+    protected abstract int mapLabel(Pair pair, int raw);
 
     @Override
     public DatasetInfo info() {
@@ -62,7 +62,7 @@ abstract class FileDataset implements SegmentationDataset {
     }
 
     /** Files of a folder tree ending with {@code suffix}, sorted (the reference pairs images and labels by sorted lists). */
-    static List<Path> filesEndingWith(Path dir, String suffix) throws IOException {
+    protected static List<Path> filesEndingWith(Path dir, String suffix) throws IOException {
         if (!Files.isDirectory(dir)) throw new IOException("missing folder " + dir);
         try (var walk = Files.walk(dir)) {
             return walk.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().toList();
@@ -70,7 +70,7 @@ abstract class FileDataset implements SegmentationDataset {
     }
 
     /** The lines of a split list, blank lines and comments dropped. */
-    static List<String> listFile(Path file) throws IOException {
+    protected static List<String> listFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException("missing split list " + file);
         return Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
     }

@@ -21,22 +21,22 @@ import java.util.SplittableRandom;
  *       labels with ignore = 255. Evaluation: no augmentation, optionally shorter side to {@code short_side}.</li>
  * </ul>
  */
-final class Protocols {
-    static final String TRANSKD = "transkd";
-    static final String STANDARD = "standard";
-    static final List<String> ALL = List.of(TRANSKD, STANDARD);
-    static final int IGNORE = 255;
+public final class Protocols {
+    public static final String TRANSKD = "transkd";
+    public static final String STANDARD = "standard";
+    public static final List<String> ALL = List.of(TRANSKD, STANDARD);
+    public static final int IGNORE = 255;
     private static final float[] MEAN = {0.485f, 0.456f, 0.406f};
     private static final float[] STD = {0.229f, 0.224f, 0.225f};
 
     private Protocols() {}
 
-    static void check(String protocol) {
+    public static void check(String protocol) {
         if (!ALL.contains(protocol)) throw new IllegalArgumentException("unknown protocol '" + protocol + "' (known: " + ALL + ")");
     }
 
     /** Class metadata as a protocol delivers it. */
-    static DatasetInfo info(String dataset, List<String> classes, int[] palette, float[] transkdWeights, String protocol) {
+    public static DatasetInfo info(String dataset, List<String> classes, int[] palette, float[] transkdWeights, String protocol) {
         int k = classes.size();
         if (protocol.equals(TRANSKD)) return new DatasetInfo(dataset, classes, k, k + 1, transkdWeights, palette);
         float[] ones = new float[k];
@@ -45,13 +45,13 @@ final class Protocols {
     }
 
     /** Uniform TransKD weights (1 per class, 0 for the ignore channel) for datasets the reference gives none. */
-    static float[] uniformWithIgnore(int classes) {
+    public static float[] uniformWithIgnore(int classes) {
         float[] w = new float[classes + 1];
         Arrays.fill(w, 0, classes, 1f);
         return w;
     }
 
-    static Sample apply(String protocol, String id, RgbImage image, int[] labels, int classes, boolean augment, long seed, int index,
+    public static Sample apply(String protocol, String id, RgbImage image, int[] labels, int classes, boolean augment, long seed, int index,
                         Settings options) {
         SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + index);
         return protocol.equals(TRANSKD) ? transkd(id, image, labels, classes, augment, random, options)

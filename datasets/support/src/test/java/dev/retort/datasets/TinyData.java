@@ -5,27 +5,36 @@ import java.awt.image.IndexColorModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
 import javax.imageio.ImageIO;
 
 /** Writes tiny images and label maps in the published layouts, for tests. */
-final class TinyData {
+public final class TinyData {
     private TinyData() {}
 
-    static void rgb(Path file, int w, int h, int seed, String format) throws IOException {
+    /** The distinct values of a label map, sorted. */
+    public static Set<Integer> values(int[] a) {
+        Set<Integer> s = new TreeSet<>();
+        for (int v : a) s.add(v);
+        return s;
+    }
+
+    public static void rgb(Path file, int w, int h, int seed, String format) throws IOException {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.setRGB(x, y, ((x * 7 + seed) & 0xff) << 16 | ((y * 5) & 0xff) << 8 | (seed * 31 & 0xff));
         write(img, file, format);
     }
 
     /** Greyscale label: value(x, y) from the function. */
-    static void grey(Path file, int w, int h, java.util.function.IntBinaryOperator value) throws IOException {
+    public static void grey(Path file, int w, int h, java.util.function.IntBinaryOperator value) throws IOException {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
         for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.getRaster().setSample(x, y, 0, value.applyAsInt(x, y));
         write(img, file, "png");
     }
 
     /** Palette label (as Pascal VOC): indices from the function, colours from a palette unrelated to the indices. */
-    static void palette(Path file, int w, int h, java.util.function.IntBinaryOperator index) throws IOException {
+    public static void palette(Path file, int w, int h, java.util.function.IntBinaryOperator index) throws IOException {
         byte[] r = new byte[256], g = new byte[256], b = new byte[256];
         for (int i = 0; i < 256; i++) {
             r[i] = (byte) (255 - i);
@@ -43,7 +52,7 @@ final class TinyData {
     }
 
     /** Cityscapes: 2 train images in city 'aachen' (trainIds) and 1 val image in 'lindau' with labelIds only. */
-    static Path cityscapes(Path root) throws IOException {
+    public static Path cityscapes(Path root) throws IOException {
         for (int i = 0; i < 2; i++) {
             String stem = "aachen_00000" + i + "_000019";
             rgb(root.resolve("leftImg8bit/train/aachen/" + stem + "_leftImg8bit.png"), 64, 32, i, "png");

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
-import dev.retort.datasets.SyntheticCityDataset;
+import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

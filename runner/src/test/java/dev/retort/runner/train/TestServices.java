@@ -6,7 +6,7 @@ import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.run.RunEvent;
 import dev.retort.backbones.mit.MitBackbone;
-import dev.retort.datasets.SyntheticCityDataset;
+import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
 import java.util.ArrayList;

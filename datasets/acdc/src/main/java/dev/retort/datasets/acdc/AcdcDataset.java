@@ -1,6 +1,8 @@
-package dev.retort.datasets;
+package dev.retort.datasets.acdc;
 
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.datasets.CityscapesClasses;
+import dev.retort.datasets.CityscapesLabelSpace;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +27,7 @@ public class AcdcDataset extends CityscapesLabelSpace {
     }
 
     @Override
-    List<Pair> scan(Path root, String split, Settings options) throws IOException {
+    protected List<Pair> scan(Path root, String split, Settings options) throws IOException {
         Object only = options.raw("condition");
         List<String> conditions = only == null || only.toString().equals("all") ? CONDITIONS : List.of(only.toString());
         for (String c : conditions) {
@@ -48,7 +50,7 @@ public class AcdcDataset extends CityscapesLabelSpace {
     }
 
     @Override
-    int mapLabel(Pair pair, int raw) {
+    protected int mapLabel(Pair pair, int raw) {
         return CityscapesClasses.trainId(raw);
     }
 }

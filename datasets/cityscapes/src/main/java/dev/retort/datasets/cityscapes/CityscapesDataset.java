@@ -1,6 +1,8 @@
-package dev.retort.datasets;
+package dev.retort.datasets.cityscapes;
 
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.datasets.CityscapesClasses;
+import dev.retort.datasets.CityscapesLabelSpace;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,7 +24,7 @@ public class CityscapesDataset extends CityscapesLabelSpace {
     }
 
     @Override
-    List<Pair> scan(Path root, String split, Settings options) throws IOException {
+    protected List<Pair> scan(Path root, String split, Settings options) throws IOException {
         Path images = root.resolve("leftImg8bit").resolve(split);
         Path labels = root.resolve("gtFine").resolve(split);
         List<Pair> pairs = new ArrayList<>();
@@ -39,7 +41,7 @@ public class CityscapesDataset extends CityscapesLabelSpace {
     }
 
     @Override
-    int mapLabel(Pair pair, int raw) {
+    protected int mapLabel(Pair pair, int raw) {
         return pair.label().getFileName().toString().endsWith("_gtFine_labelIds.png") ? CityscapesClasses.fromLabelId(raw)
                 : CityscapesClasses.trainId(raw);
     }

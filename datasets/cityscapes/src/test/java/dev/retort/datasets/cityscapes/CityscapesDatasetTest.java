@@ -1,33 +1,28 @@
-package dev.retort.datasets;
+package dev.retort.datasets.cityscapes;
 
+import static dev.retort.datasets.TinyData.values;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
+import dev.retort.datasets.TinyData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class DatasetsTest {
+/** The Cityscapes service, and through it the protocols and the bad-sample policy of the support library. */
+class CityscapesDatasetTest {
     @TempDir
     Path root;
-
-    private static Set<Integer> values(int[] a) {
-        Set<Integer> s = new TreeSet<>();
-        for (int v : a) s.add(v);
-        return s;
-    }
 
     @Test
     void cityscapesTranskdProtocolResizesAndQuartersTheLabel() throws Exception {
@@ -68,58 +63,6 @@ class DatasetsTest {
     }
 
     @Test
-    void acdcPoolsConditionsAndSelectsOne() throws Exception {
-        for (String c : new String[] {"fog", "night"}) {
-            for (int i = 0; i < 2; i++) {
-                String stem = "GOPR0" + i + "_frame_00000" + i;
-                TinyData.rgb(root.resolve("rgb_anon/" + c + "/train/GOPR0" + i + "/" + stem + "_rgb_anon.png"), 48, 32, i, "png");
-                TinyData.grey(root.resolve("gt/" + c + "/train/GOPR0" + i + "/" + stem + "_gt_labelTrainIds.png"), 48, 32, (x, y) -> 10);
-            }
-        }
-        AcdcDataset acdc = new AcdcDataset();
-        try (SampleSource all = acdc.open(new DatasetRequest(root, "train", "transkd", Map.of("short_side", 32)))) {
-            assertEquals(4, all.size());
-            assertTrue(all.get(3, 0).id().startsWith("night/"));
-        }
-        try (SampleSource fog = acdc.open(new DatasetRequest(root, "train", "transkd", Map.of("condition", "fog", "short_side", 32)))) {
-            assertEquals(2, fog.size());
-        }
-        var e = assertThrows(IllegalArgumentException.class, () -> acdc.open(new DatasetRequest(root, "train", "transkd", Map.of("condition", "hail"))));
-        assertTrue(e.getMessage().contains("hail"));
-    }
-
-    @Test
-    void vocReadsPaletteIndicesNotColoursAndTrainaugUsesTheAugmentedLabels() throws Exception {
-        Files.createDirectories(root.resolve("ImageSets/Segmentation"));
-        Files.writeString(root.resolve("ImageSets/Segmentation/train.txt"), "2007_000032\n");
-        Files.writeString(root.resolve("ImageSets/Segmentation/trainaug.txt"), "2007_000032\n");
-        TinyData.rgb(root.resolve("JPEGImages/2007_000032.jpg"), 40, 30, 1, "jpg");
-        TinyData.palette(root.resolve("SegmentationClass/2007_000032.png"), 40, 30, (x, y) -> x < 20 ? 15 : 255);
-        TinyData.palette(root.resolve("SegmentationClassAug/2007_000032.png"), 40, 30, (x, y) -> 7);
-        VocDataset voc = new VocDataset();
-        try (SampleSource s = voc.open(new DatasetRequest(root, "train", "standard", Map.of("augment", false)))) {
-            assertEquals(Set.of(15, 255), values(s.get(0, 0).label()));
-            assertEquals(21, s.info().outputs());
-        }
-        try (SampleSource s = voc.open(new DatasetRequest(root, "trainaug", "standard", Map.of("augment", false)))) {
-            assertEquals(Set.of(7), values(s.get(0, 0).label()));
-        }
-        assertEquals(0x800000, voc.palette()[1]);  // aeroplane is (128, 0, 0)
-    }
-
-    @Test
-    void nyuShiftsLabelsDownAndIgnoresZero() throws Exception {
-        Files.createDirectories(root);
-        Files.writeString(root.resolve("train.txt"), "0001\n");
-        TinyData.rgb(root.resolve("images/0001.png"), 32, 24, 2, "png");
-        TinyData.grey(root.resolve("labels40/0001.png"), 32, 24, (x, y) -> x < 8 ? 0 : x < 16 ? 1 : 40);
-        try (SampleSource s = new NyuDataset().open(new DatasetRequest(root, "train", "standard", Map.of("augment", false)))) {
-            assertEquals(Set.of(0, 39, 255), values(s.get(0, 0).label()));
-            assertEquals(40, s.info().classes().size());
-        }
-    }
-
-    @Test
     void badInputIsNamedAndTheSkipPolicyCountsWhatItSkips() throws Exception {
         CityscapesDataset cs = new CityscapesDataset();
         var noRoot = assertThrows(IOException.class, () -> cs.open(new DatasetRequest(root.resolve("absent"), "train", "transkd", Map.of())));
@@ -127,8 +70,6 @@ class DatasetsTest {
         TinyData.cityscapes(root);
         var split = assertThrows(IOException.class, () -> cs.open(new DatasetRequest(root, "test", "transkd", Map.of())));
         assertTrue(split.getMessage().contains("test"), split.getMessage());
-        var list = assertThrows(IOException.class, () -> new VocDataset().open(new DatasetRequest(root, "val", "transkd", Map.of())));
-        assertTrue(list.getMessage().contains("val.txt"), list.getMessage());
 
         // an image without a label
         TinyData.rgb(root.resolve("leftImg8bit/train/bonn/bonn_000000_000019_leftImg8bit.png"), 64, 32, 5, "png");
@@ -153,26 +94,6 @@ class DatasetsTest {
             Sample s = lenient.get(0, 0);
             assertEquals(Set.of(1), values(s.label()));
             assertEquals(1, lenient.skipped());
-        }
-    }
-
-    @Test
-    void syntheticCityIsDeterministicVariedAndCoversTheClasses() throws Exception {
-        SyntheticCityDataset synth = new SyntheticCityDataset();
-        Map<String, Object> opts = Map.of("height", 128, "width", 256);
-        try (SampleSource train = synth.open(new DatasetRequest(null, "train", "transkd", opts));
-             SampleSource val = synth.open(new DatasetRequest(null, "val", "transkd", opts))) {
-            assertEquals(2000, train.size());
-            assertEquals(200, val.size());
-            Sample a = train.get(5, 11), b = train.get(5, 11), c = train.get(6, 11);
-            assertArrayEquals(a.image(), b.image());
-            assertFalse(Arrays.equals(a.image(), c.image()));
-            assertFalse(Arrays.equals(train.get(5, 0).label(), val.get(5, 0).label()), "val scenes are other seeds");
-            assertEquals(32, a.labelHeight());
-            assertEquals(64, a.labelWidth());
-            Set<Integer> seen = new TreeSet<>();
-            for (int i = 0; i < 60; i++) seen.addAll(values(val.get(i, 0).label()));
-            assertTrue(seen.size() >= 19, "classes seen in 60 scenes: " + seen);  // 19 classes and possibly ignore (19)
         }
     }
 

@@ -1,6 +1,8 @@
-package dev.retort.datasets;
+package dev.retort.datasets.nyuv2;
 
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.datasets.FileDataset;
+import dev.retort.datasets.Protocols;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,13 +31,13 @@ public class NyuDataset extends FileDataset {
     }
 
     @Override
-    List<String> classes() {
+    protected List<String> classes() {
         return NAMES;
     }
 
     /** A fixed, well-spread palette (NYUv2 has no official one). */
     @Override
-    int[] palette() {
+    protected int[] palette() {
         int[] p = new int[NAMES.size()];
         for (int i = 0; i < p.length; i++) {
             float hue = (i * 0.618034f) % 1f;
@@ -45,12 +47,12 @@ public class NyuDataset extends FileDataset {
     }
 
     @Override
-    float[] transkdWeights() {
+    protected float[] transkdWeights() {
         return Protocols.uniformWithIgnore(NAMES.size());
     }
 
     @Override
-    List<Pair> scan(Path root, String split, Settings options) throws IOException {
+    protected List<Pair> scan(Path root, String split, Settings options) throws IOException {
         List<Pair> pairs = new ArrayList<>();
         for (String id : listFile(root.resolve(split + ".txt"))) {
             Path image = root.resolve("images").resolve(id + ".png");
@@ -64,7 +66,7 @@ public class NyuDataset extends FileDataset {
     }
 
     @Override
-    int mapLabel(Pair pair, int raw) {
+    protected int mapLabel(Pair pair, int raw) {
         if (raw == 0 || raw == Protocols.IGNORE) return Protocols.IGNORE;
         return raw <= NAMES.size() ? raw - 1 : -1;
     }

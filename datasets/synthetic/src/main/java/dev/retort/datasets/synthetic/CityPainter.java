@@ -1,5 +1,7 @@
-package dev.retort.datasets;
+package dev.retort.datasets.synthetic;
 
+import dev.retort.datasets.Protocols;
+import dev.retort.datasets.RgbImage;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

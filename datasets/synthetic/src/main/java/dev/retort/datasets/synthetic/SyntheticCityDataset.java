@@ -1,10 +1,13 @@
-package dev.retort.datasets;
+package dev.retort.datasets.synthetic;
 
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.datasets.CityscapesClasses;
+import dev.retort.datasets.Protocols;
+import dev.retort.datasets.RgbImage;
 import dev.retort.nn.Settings;
 import java.util.HashMap;
 import java.util.List;
@@ -33,7 +36,7 @@ public class SyntheticCityDataset implements SegmentationDataset {
     }
 
     private DatasetInfo info(String protocol) {
-        return Protocols.info(name(), CityscapesClasses.NAMES, CityscapesClasses.PALETTE, CityscapesClasses.TRANSKD_WEIGHTS, protocol);
+        return Protocols.info(name(), CityscapesClasses.NAMES, CityscapesClasses.palette(), CityscapesClasses.transkdWeights(), protocol);
     }
 
     @Override

@@ -1,5 +1,7 @@
-package dev.retort.datasets;
+package dev.retort.datasets.synthetic;
 
+import dev.retort.datasets.CityscapesClasses;
+import dev.retort.datasets.RgbImage;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +20,7 @@ public final class SyntheticPreview {
                 for (int x = 0; x < w; x++) {
                     out.setRGB(x, y, img.get(0, x, y) << 16 | img.get(1, x, y) << 8 | img.get(2, x, y));
                     int l = labels[y * w + x];
-                    out.setRGB(w + x, y, l < 19 ? CityscapesClasses.PALETTE[l] : 0);
+                    out.setRGB(w + x, y, l < 19 ? CityscapesClasses.palette()[l] : 0);
                 }
             }
             ImageIO.write(out, "png", dir.resolve("scene-" + i + ".png").toFile());

@@ -1,6 +1,8 @@
-package dev.retort.datasets;
+package dev.retort.datasets.voc2012;
 
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.datasets.FileDataset;
+import dev.retort.datasets.Protocols;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,13 +28,13 @@ public class VocDataset extends FileDataset {
     }
 
     @Override
-    List<String> classes() {
+    protected List<String> classes() {
         return NAMES;
     }
 
     /** VOC's palette: bits of the class index spread over the high bits of R, G and B. */
     @Override
-    int[] palette() {
+    protected int[] palette() {
         int[] p = new int[NAMES.size()];
         for (int i = 0; i < p.length; i++) {
             int r = 0, g = 0, b = 0, c = i;
@@ -48,12 +50,12 @@ public class VocDataset extends FileDataset {
     }
 
     @Override
-    float[] transkdWeights() {
+    protected float[] transkdWeights() {
         return Protocols.uniformWithIgnore(NAMES.size());
     }
 
     @Override
-    List<Pair> scan(Path root, String split, Settings options) throws IOException {
+    protected List<Pair> scan(Path root, String split, Settings options) throws IOException {
         List<String> ids = listFile(root.resolve("ImageSets").resolve("Segmentation").resolve(split + ".txt"));
         Path aug = root.resolve("SegmentationClassAug");
         Path labels = split.equals("trainaug") && Files.isDirectory(aug) ? aug : root.resolve("SegmentationClass");
@@ -69,7 +71,7 @@ public class VocDataset extends FileDataset {
     }
 
     @Override
-    int mapLabel(Pair pair, int raw) {
+    protected int mapLabel(Pair pair, int raw) {
         return raw < NAMES.size() || raw == Protocols.IGNORE ? raw : -1;
     }
 }

@@ -1,0 +1,48 @@
+package dev.retort.datasets.voc2012;
+
+import static dev.retort.datasets.TinyData.values;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.retort.api.data.DatasetRequest;
+import dev.retort.api.data.SampleSource;
+import dev.retort.datasets.TinyData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Pascal VOC 2012 service. */
+class VocDatasetTest {
+    @TempDir
+    Path root;
+
+    @Test
+    void vocReadsPaletteIndicesNotColoursAndTrainaugUsesTheAugmentedLabels() throws Exception {
+        Files.createDirectories(root.resolve("ImageSets/Segmentation"));
+        Files.writeString(root.resolve("ImageSets/Segmentation/train.txt"), "2007_000032\n");
+        Files.writeString(root.resolve("ImageSets/Segmentation/trainaug.txt"), "2007_000032\n");
+        TinyData.rgb(root.resolve("JPEGImages/2007_000032.jpg"), 40, 30, 1, "jpg");
+        TinyData.palette(root.resolve("SegmentationClass/2007_000032.png"), 40, 30, (x, y) -> x < 20 ? 15 : 255);
+        TinyData.palette(root.resolve("SegmentationClassAug/2007_000032.png"), 40, 30, (x, y) -> 7);
+        VocDataset voc = new VocDataset();
+        try (SampleSource s = voc.open(new DatasetRequest(root, "train", "standard", Map.of("augment", false)))) {
+            assertEquals(Set.of(15, 255), values(s.get(0, 0).label()));
+            assertEquals(21, s.info().outputs());
+        }
+        try (SampleSource s = voc.open(new DatasetRequest(root, "trainaug", "standard", Map.of("augment", false)))) {
+            assertEquals(Set.of(7), values(s.get(0, 0).label()));
+        }
+        assertEquals(0x800000, voc.palette()[1]);  // aeroplane is (128, 0, 0)
+    }
+
+    @Test
+    void aMissingSplitListIsNamed() {
+        var list = assertThrows(IOException.class, () -> new VocDataset().open(new DatasetRequest(root, "val", "transkd", Map.of())));
+        assertTrue(list.getMessage().contains("val.txt"), list.getMessage());
+    }
+}
