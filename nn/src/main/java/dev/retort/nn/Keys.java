@@ -2,7 +2,9 @@ package dev.retort.nn;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -19,6 +21,18 @@ public final class Keys {
     /** Whether a key is bookkeeping of the OSGi runtime rather than a user's key. */
     public static boolean bookkeeping(String key) {
         return BOOKKEEPING.stream().anyMatch(key::startsWith);
+    }
+
+    /**
+     * A component's configuration without what the runtime adds: bookkeeping and the component's own service
+     * properties (e.g. {@code retort.distiller}), so that what remains is what the user configured.
+     */
+    public static Map<String, Object> userKeys(Map<String, ?> properties, String... componentProperties) {
+        Map<String, Object> m = new TreeMap<>();
+        properties.forEach((k, v) -> {
+            if (!bookkeeping(k) && !List.of(componentProperties).contains(k)) m.put(k, v);
+        });
+        return m;
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -64,7 +65,7 @@ public class CsfDistiller implements Distiller {
     @Modified
     void configure(Map<String, Object> properties) {
         try {
-            Settings c = new Settings(PID, properties);
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
             c.requireKnown("", ADMIN_KEYS);
             Map<String, Object> d = Map.of("weight", c.real("weight", 1.0, 0, Double.MAX_VALUE), "mid_channels", c.integer("midChannels", 64, 1));
             boolean on = c.bool("enabled", true);

@@ -9,6 +9,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -70,7 +71,7 @@ public class EaDistiller implements Distiller {
     @Modified
     void configure(Map<String, Object> properties) {
         try {
-            Settings c = new Settings(PID, properties);
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
             c.requireKnown("", ADMIN_KEYS);
             Map<String, Object> d = Map.of("stages", properties.getOrDefault("stages", "1,2,3,4"),
                     "lambdas", properties.getOrDefault("lambdas", "0.1,0.2,0.3,0.4"), "mus", properties.getOrDefault("mus", "0.5,0.6,0.7,0.8"));

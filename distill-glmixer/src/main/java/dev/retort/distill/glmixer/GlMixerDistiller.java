@@ -9,6 +9,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -76,7 +77,7 @@ public class GlMixerDistiller implements Distiller {
     @Modified
     void configure(Map<String, Object> properties) {
         try {
-            Settings c = new Settings(PID, properties);
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
             c.requireKnown("", ADMIN_KEYS);
             Map<String, Object> d = Map.of("stage", c.integer("stage", 4, 1), "heads", c.integer("heads", 8, 1), "alpha", c.real("alpha", 0.5),
                     "beta", c.real("beta", 0.5), "residual", c.bool("residual", false));

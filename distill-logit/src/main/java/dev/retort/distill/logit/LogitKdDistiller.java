@@ -6,6 +6,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -55,7 +56,7 @@ public class LogitKdDistiller implements Distiller {
     @Modified
     void configure(Map<String, Object> properties) {
         try {
-            Settings c = new Settings(PID, properties);
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
             c.requireKnown("", KEYS);
             double t = c.positive("temperature", 1.0), w = c.real("weight", 1.0, 0, Double.MAX_VALUE);
             temperature = t;
