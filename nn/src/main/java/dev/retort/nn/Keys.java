@@ -30,7 +30,9 @@ public final class Keys {
     public static Map<String, Object> userKeys(Map<String, ?> properties, String... componentProperties) {
         Map<String, Object> m = new TreeMap<>();
         properties.forEach((k, v) -> {
-            if (!bookkeeping(k) && !List.of(componentProperties).contains(k)) m.put(k, v);
+            // <reference>.target and <reference>.cardinality.minimum: Declarative Services' own reference properties
+            boolean reference = k.endsWith(".target") || k.endsWith(".cardinality.minimum");
+            if (!bookkeeping(k) && !reference && !List.of(componentProperties).contains(k)) m.put(k, v);
         });
         return m;
     }

@@ -24,7 +24,8 @@ class KeysTest {
     @Test
     void bookkeepingAndComponentPropertiesAreNotUserKeys() {
         Keys.requireKnown("x", "", List.of("service.pid", "component.name", "felix.fileinstall.filename", "lr"), Set.of("lr"));
-        assertEquals(Map.of("weights", "abc"), Keys.userKeys(Map.of("weights", "abc", "retort.distiller", "pea", "service.pid", "p"), "retort.distiller"));
+        assertEquals(Map.of("weights", "abc"), Keys.userKeys(Map.of("weights", "abc", "retort.distiller", "pea", "service.pid", "p",
+                "engine.target", "(engine.name=PyTorch)"), "retort.distiller"));
         var e = assertThrows(IllegalArgumentException.class, () -> Keys.requireKnown("x", "p.", List.of("b", "a"), Set.of("lr")));
         assertEquals("x: unknown keys 'p.a', 'p.b'; known keys: p.lr", e.getMessage());
     }
