@@ -112,13 +112,19 @@ final class CommandRunner {
         return m;
     }
 
-    /** The message of an exception and its causes, one line. */
+    /**
+     * The message of an exception and its causes, one line. A user error (a bad argument or state, the commands'
+     * way of answering "no") reads as its message alone; other exceptions keep their type, which then says what
+     * went wrong. A cause whose message the text already holds adds nothing and is left out.
+     */
     static String describe(Throwable t) {
         StringBuilder b = new StringBuilder();
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (b.length() > 0) b.append(" <- ");
             String m = c.getMessage();
-            b.append(m == null || m.isBlank() ? c.getClass().getSimpleName() : c.getClass().getSimpleName() + ": " + m);
+            if (m != null && !m.isBlank() && b.indexOf(m) >= 0) continue;
+            if (b.length() > 0) b.append(" <- ");
+            boolean answer = c instanceof IllegalArgumentException || c instanceof IllegalStateException;
+            b.append(m == null || m.isBlank() ? c.getClass().getSimpleName() : answer ? m : c.getClass().getSimpleName() + ": " + m);
             if (c.getCause() == c) break;
         }
         return b.toString();

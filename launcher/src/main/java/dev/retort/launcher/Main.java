@@ -41,6 +41,7 @@ public final class Main {
         }
         try {
             runtime.awaitDropIns(Duration.ofSeconds(30));
+            ConfPids.reportUnknown(runtime.context(), settings().conf(), err);
             if (!commandMode) {
                 // So that a first 'kd:' command typed (or piped) at once finds Retort's commands registered.
                 CommandRunner.awaitCommand(runtime.context(), "kd:info", Duration.ofSeconds(30));

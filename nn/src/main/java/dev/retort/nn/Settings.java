@@ -29,26 +29,80 @@ public final class Settings {
         return values.get(key);
     }
 
+    /** A finite number; NaN and infinities are errors. */
     public double real(String key, double fallback) {
         Object v = values.get(key);
         if (v == null) return fallback;
-        if (v instanceof Number n) return n.doubleValue();
+        double d;
+        if (v instanceof Number n) {
+            d = n.doubleValue();
+        } else {
+            try {
+                d = Double.parseDouble(v.toString().trim());
+            } catch (NumberFormatException e) {
+                throw error(key, "a number", v);
+            }
+        }
+        if (!Double.isFinite(d)) throw error(key, "a finite number", v);
+        return d;
+    }
+
+    /** A finite number in [{@code min}, {@code max}]. */
+    public double real(String key, double fallback, double min, double max) {
+        double d = real(key, fallback);
+        if (d < min || d > max) throw error(key, range(min, max), got(key, fallback));
+        return d;
+    }
+
+    /** A number greater than 0 (e.g. a learning rate). */
+    public double positive(String key, double fallback) {
+        double d = real(key, fallback);
+        if (!(d > 0)) throw error(key, "a number > 0", got(key, fallback));
+        return d;
+    }
+
+    /** An integer; {@code 1.7} is an error, never truncated. */
+    public int integer(String key, int fallback) {
+        long n = whole(key, fallback);
+        if (n < Integer.MIN_VALUE || n > Integer.MAX_VALUE) throw error(key, "an integer of at most " + Integer.MAX_VALUE, values.get(key));
+        return (int) n;
+    }
+
+    /** An integer of at least {@code min}. */
+    public int integer(String key, int fallback, int min) {
+        int n = integer(key, fallback);
+        if (n < min) throw error(key, "an integer >= " + min, got(key, fallback));
+        return n;
+    }
+
+    /** A 64-bit integer (e.g. a seed); {@code 1.7} is an error. */
+    public long whole(String key, long fallback) {
+        Object v = values.get(key);
+        if (v == null) return fallback;
+        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) return ((Number) v).longValue();
+        String s = v.toString().trim();
         try {
-            return Double.parseDouble(v.toString().trim());
+            return Long.parseLong(s);
         } catch (NumberFormatException e) {
-            throw error(key, "a number", v);
+            // 3.0 and 1e3 are whole numbers; 1.7 and NaN are not
+            try {
+                double d = v instanceof Number n ? n.doubleValue() : Double.parseDouble(s);
+                if (Double.isFinite(d) && d == Math.rint(d) && Math.abs(d) < 0x1p53) return (long) d;
+            } catch (NumberFormatException ignored) {
+                // not a number at all
+            }
+            throw error(key, "an integer", v);
         }
     }
 
-    public int integer(String key, int fallback) {
+    private Object got(String key, Object fallback) {
         Object v = values.get(key);
-        if (v == null) return fallback;
-        if (v instanceof Number n) return n.intValue();
-        try {
-            return Integer.parseInt(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw error(key, "an integer", v);
-        }
+        return v == null ? fallback : v;
+    }
+
+    private static String range(double min, double max) {
+        if (max == Double.MAX_VALUE) return "a number >= " + min;
+        return "a number in [" + min + ", " + max + "]";
     }
 
     public boolean bool(String key, boolean fallback) {
@@ -60,10 +114,16 @@ public final class Settings {
         throw error(key, "true or false", v);
     }
 
-    /** "0.1,0.1,0.5,1", double[], float[], Number[] or a List of numbers. */
+    /** "0.1,0.1,0.5,1", double[], float[], Number[] or a List of numbers; every one finite. */
     public double[] reals(String key, double[] fallback) {
         Object v = values.get(key);
         if (v == null) return fallback.clone();
+        double[] d = parseReals(key, v);
+        for (double x : d) if (!Double.isFinite(x)) throw error(key, "a list of finite numbers", v);
+        return d;
+    }
+
+    private double[] parseReals(String key, Object v) {
         try {
             if (v instanceof double[] a) return a.clone();
             if (v instanceof float[] a) {
@@ -90,6 +150,11 @@ public final class Settings {
             out[i] = (int) d[i];
         }
         return out;
+    }
+
+    /** Throws unless every key of this configuration is one of {@code known} (or OSGi bookkeeping); see {@link Keys}. */
+    public void requireKnown(String prefix, java.util.Collection<String> known) {
+        Keys.requireKnown(owner, prefix, values.keySet(), known);
     }
 
     public IllegalArgumentException error(String key, String expected, Object got) {

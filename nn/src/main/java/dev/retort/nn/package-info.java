@@ -5,7 +5,7 @@
  * (linear, conv, norms, activations, resizing, stochastic depth) with the exact semantics of the PyTorch
  * reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU).
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package dev.retort.nn;
 

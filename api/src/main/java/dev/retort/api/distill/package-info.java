@@ -17,8 +17,13 @@
  * {@link dev.retort.api.distill.Refinement}s for ports of other modules. The runner only wires the two lists
  * together, in {@link dev.retort.api.distill.Refinement#order()} order, so it never needs to know a module by
  * name; a refinement whose port no active module offers is a build error.
+ *
+ * <h2>Configuration</h2>
+ * A distiller declares what a run may configure through {@link dev.retort.api.distill.Distiller#validate}
+ * (1.1): unknown keys and bad values are errors before a run starts. A ConfigAdmin configuration it cannot
+ * accept is reported by {@link dev.retort.api.distill.Distiller#rejection()} instead of being replaced by defaults.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package dev.retort.api.distill;
 

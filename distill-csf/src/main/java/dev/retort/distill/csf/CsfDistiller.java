@@ -9,8 +9,11 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -45,15 +48,54 @@ public class CsfDistiller implements Distiller {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
+    /** Keys of a run's {@code module.csf.} section. */
+    static final Set<String> RUN_KEYS = Set.of("weight", "mid_channels");
+    /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
+    static final Set<String> ADMIN_KEYS = Set.of("weight", "midChannels", "enabled");
+
     private volatile Map<String, Object> defaults = Map.of("weight", 1.0, "mid_channels", 64);
     private volatile boolean enabled = true;
+    private volatile String rejection;
 
+    /**
+     * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
+     * {@link #rejection()} instead of failing the component with a stack trace and leaving the defaults in force.
+     */
     @Activate
     @Modified
-    void configure(Config c) {
-        if (c.midChannels() <= 0) throw new IllegalArgumentException(NAME + ": midChannels must be > 0");
-        defaults = Map.of("weight", c.weight(), "mid_channels", c.midChannels());
-        enabled = c.enabled();
+    void configure(Map<String, Object> properties) {
+        try {
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
+            c.requireKnown("", ADMIN_KEYS);
+            Map<String, Object> d = Map.of("weight", c.real("weight", 1.0, 0, Double.MAX_VALUE), "mid_channels", c.integer("midChannels", 64, 1));
+            boolean on = c.bool("enabled", true);
+            defaults = d;
+            enabled = on;
+            rejection = null;
+        } catch (IllegalArgumentException e) {
+            rejection = e.getMessage();
+            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
+        }
+    }
+
+    @Override
+    public Optional<String> rejection() {
+        return Optional.ofNullable(rejection);
+    }
+
+    @Override
+    public void validate(Map<String, ?> configuration) {
+        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
+        settings(configuration);
+    }
+
+    /** The run's values over the configured defaults, checked: weight >= 0, mid_channels >= 1. */
+    private Settings settings(Map<String, ?> configuration) {
+        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
+        Settings s = Settings.merged(NAME, defaults, configuration);
+        s.real("weight", 1.0, 0, Double.MAX_VALUE);
+        s.integer("mid_channels", 64, 1);
+        return s;
     }
 
     @Override
@@ -74,9 +116,9 @@ public class CsfDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
-        Settings s = Settings.merged(NAME, defaults, context.config());
-        int mid = s.integer("mid_channels", 64);
-        if (mid <= 0) throw s.invalid("mid_channels must be > 0");
+        validate(context.config());
+        Settings s = settings(context.config());
+        int mid = s.integer("mid_channels", 64, 1);
         int hidden = Math.max(mid / 16, 32);
         int n = context.student().stages();
         if (n != context.teacher().stages() || n == 0) {

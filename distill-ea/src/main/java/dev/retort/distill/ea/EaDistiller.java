@@ -9,8 +9,11 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -51,19 +54,55 @@ public class EaDistiller implements Distiller {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
+    /** Keys of a run's {@code module.ea.} section. */
+    static final Set<String> RUN_KEYS = Set.of("stages", "lambdas", "mus");
+    /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
+    static final Set<String> ADMIN_KEYS = Set.of("stages", "lambdas", "mus", "enabled");
+
     private volatile Map<String, Object> defaults = Map.of("stages", "1,2,3,4", "lambdas", "0.1,0.2,0.3,0.4", "mus", "0.5,0.6,0.7,0.8");
     private volatile boolean enabled = true;
+    private volatile String rejection;
 
+    /**
+     * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
+     * {@link #rejection()} instead of failing the component with a stack trace and leaving the defaults in force.
+     */
     @Activate
     @Modified
-    void configure(Config c) {
-        Map<String, Object> d = Map.of("stages", c.stages(), "lambdas", c.lambdas(), "mus", c.mus());
-        Settings s = new Settings(NAME, d);
-        s.integers("stages", new int[0]);
-        s.reals("lambdas", new double[0]);
-        s.reals("mus", new double[0]);
-        defaults = d;
-        enabled = c.enabled();
+    void configure(Map<String, Object> properties) {
+        try {
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
+            c.requireKnown("", ADMIN_KEYS);
+            Map<String, Object> d = Map.of("stages", properties.getOrDefault("stages", "1,2,3,4"),
+                    "lambdas", properties.getOrDefault("lambdas", "0.1,0.2,0.3,0.4"), "mus", properties.getOrDefault("mus", "0.5,0.6,0.7,0.8"));
+            check(new Settings(PID, d));
+            boolean on = c.bool("enabled", true);
+            defaults = d;
+            enabled = on;
+            rejection = null;
+        } catch (IllegalArgumentException e) {
+            rejection = e.getMessage();
+            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
+        }
+    }
+
+    @Override
+    public Optional<String> rejection() {
+        return Optional.ofNullable(rejection);
+    }
+
+    @Override
+    public void validate(Map<String, ?> configuration) {
+        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
+        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
+        check(Settings.merged(NAME, defaults, configuration));
+    }
+
+    /** Stages >= 1 and finite λ and μ, one of each per stage (the stage count is checked against the student in build). */
+    private static void check(Settings s) {
+        for (int st : s.integers("stages", new int[0])) if (st < 1) throw s.error("stages", "a list of stages >= 1", s.raw("stages"));
+        double[] lambdas = s.reals("lambdas", new double[0]), mus = s.reals("mus", new double[0]);
+        if (lambdas.length != mus.length) throw s.invalid("lambdas and mus need as many values, got " + lambdas.length + " and " + mus.length);
     }
 
     @Override
@@ -84,6 +123,7 @@ public class EaDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
+        validate(context.config());
         Settings s = Settings.merged(NAME, defaults, context.config());
         int[] stages = s.integers("stages", new int[0]);
         double[] lambdas = s.reals("lambdas", new double[0]);

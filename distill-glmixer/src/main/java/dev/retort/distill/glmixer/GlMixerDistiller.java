@@ -9,8 +9,11 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -57,14 +60,52 @@ public class GlMixerDistiller implements Distiller {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
+    /** Keys of a run's {@code module.glmixer.} section. */
+    static final Set<String> RUN_KEYS = Set.of("stage", "heads", "alpha", "beta", "residual");
+    /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
+    static final Set<String> ADMIN_KEYS = Set.of("stage", "heads", "alpha", "beta", "residual", "enabled");
+
     private volatile Map<String, Object> defaults = Map.of("stage", 4, "heads", 8, "alpha", 0.5, "beta", 0.5, "residual", false);
     private volatile boolean enabled = true;
+    private volatile String rejection;
 
+    /**
+     * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
+     * {@link #rejection()} instead of failing the component with a stack trace and leaving the defaults in force.
+     */
     @Activate
     @Modified
-    void configure(Config c) {
-        defaults = Map.of("stage", c.stage(), "heads", c.heads(), "alpha", c.alpha(), "beta", c.beta(), "residual", c.residual());
-        enabled = c.enabled();
+    void configure(Map<String, Object> properties) {
+        try {
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
+            c.requireKnown("", ADMIN_KEYS);
+            Map<String, Object> d = Map.of("stage", c.integer("stage", 4, 1), "heads", c.integer("heads", 8, 1), "alpha", c.real("alpha", 0.5),
+                    "beta", c.real("beta", 0.5), "residual", c.bool("residual", false));
+            boolean on = c.bool("enabled", true);
+            defaults = d;
+            enabled = on;
+            rejection = null;
+        } catch (IllegalArgumentException e) {
+            rejection = e.getMessage();
+            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
+        }
+    }
+
+    @Override
+    public Optional<String> rejection() {
+        return Optional.ofNullable(rejection);
+    }
+
+    @Override
+    public void validate(Map<String, ?> configuration) {
+        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
+        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
+        Settings s = Settings.merged(NAME, defaults, configuration);
+        s.integer("stage", 4, 1);
+        s.integer("heads", 8, 1);
+        s.real("alpha", 0.5);
+        s.real("beta", 0.5);
+        s.bool("residual", false);
     }
 
     @Override
@@ -85,6 +126,7 @@ public class GlMixerDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
+        validate(context.config());
         Settings s = Settings.merged(NAME, defaults, context.config());
         int stage = s.integer("stage", 4), heads = s.integer("heads", 8);
         TapSpec embed = context.student().require(TapNames.embeds(stage));

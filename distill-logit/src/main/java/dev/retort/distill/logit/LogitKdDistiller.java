@@ -6,6 +6,11 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
+import dev.retort.nn.Keys;
+import dev.retort.nn.Settings;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -39,15 +44,42 @@ public class LogitKdDistiller implements Distiller {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
+    /** Keys of a run's {@code module.logit-kd.} section and of the ConfigAdmin configuration alike. */
+    static final Set<String> KEYS = Set.of("temperature", "weight");
+
     private volatile double temperature = 1.0;
     private volatile double weight = 1.0;
+    private volatile String rejection;
 
+    /** A configuration it cannot accept is reported by {@link #rejection()}, never replaced by the defaults. */
     @Activate
     @Modified
-    void configure(Config config) {
-        requirePositive("temperature", config.temperature());
-        temperature = config.temperature();
-        weight = config.weight();
+    void configure(Map<String, Object> properties) {
+        try {
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
+            c.requireKnown("", KEYS);
+            double t = c.positive("temperature", 1.0), w = c.real("weight", 1.0, 0, Double.MAX_VALUE);
+            temperature = t;
+            weight = w;
+            rejection = null;
+        } catch (IllegalArgumentException e) {
+            rejection = e.getMessage();
+            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
+        }
+    }
+
+    @Override
+    public Optional<String> rejection() {
+        return Optional.ofNullable(rejection);
+    }
+
+    @Override
+    public void validate(Map<String, ?> configuration) {
+        Settings s = new Settings(NAME, configuration);
+        s.requireKnown("module." + NAME + ".", KEYS);
+        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
+        s.positive("temperature", temperature);
+        s.real("weight", weight, 0, Double.MAX_VALUE);
     }
 
     @Override
@@ -62,6 +94,7 @@ public class LogitKdDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
+        validate(context.config());
         TapSpec teacher = context.teacher().require(TapNames.LOGITS);
         TapSpec student = context.student().require(TapNames.LOGITS);
         if (teacher.channels() != student.channels() || teacher.stride() != student.stride()) {
@@ -69,23 +102,7 @@ public class LogitKdDistiller implements Distiller {
                     + " and student " + context.student().network() + " " + student
                     + " must have the same classes and stride");
         }
-        double t = number(context, "temperature", temperature);
-        requirePositive("temperature", t);
-        return new LogitKdModule(t, number(context, "weight", weight));
-    }
-
-    private static double number(DistillContext context, String key, double fallback) {
-        Object v = context.config().get(key);
-        if (v == null) return fallback;
-        if (v instanceof Number n) return n.doubleValue();
-        try {
-            return Double.parseDouble(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(NAME + ": " + key + " must be a number, got '" + v + "'");
-        }
-    }
-
-    private static void requirePositive(String key, double v) {
-        if (!(v > 0)) throw new IllegalArgumentException(NAME + ": " + key + " must be > 0, got " + v);
+        Settings s = new Settings(NAME, context.config());
+        return new LogitKdModule(s.positive("temperature", temperature), s.real("weight", weight, 0, Double.MAX_VALUE));
     }
 }

@@ -33,11 +33,7 @@ class LogitKdModuleTest {
 
     private static LogitKdDistiller distiller() {
         LogitKdDistiller d = new LogitKdDistiller();
-        d.configure(new LogitKdDistiller.Config() {
-            public Class<? extends java.lang.annotation.Annotation> annotationType() { return LogitKdDistiller.Config.class; }
-            public double temperature() { return 2.0; }
-            public double weight() { return 0.5; }
-        });
+        d.configure(Map.of("temperature", 2.0, "weight", 0.5));
         return d;
     }
 
@@ -86,6 +82,33 @@ class LogitKdModuleTest {
                     .build(new DistillContext(layout("t", 2), layout("s", 2), Map.of("temperature", "0"), m, 0)));
             assertTrue(e.getMessage().contains("temperature"), e.getMessage());
         }
+    }
+
+    @Test
+    void aBadConfigAdminValueIsReportedAndRefusesToBuildInsteadOfFallingBackToDefaults() {
+        LogitKdDistiller d = distiller();
+        assertTrue(d.rejection().isEmpty());
+        d.configure(Map.of("temperature", "abc", "service.pid", "dev.retort.distill.logit"));
+        assertEquals("dev.retort.distill.logit: temperature must be a number, got 'abc'", d.rejection().orElseThrow());
+        try (NDManager m = engine.newBaseManager()) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> d.build(new DistillContext(layout("t", 2), layout("s", 2), Map.of(), m, 0)));
+            assertTrue(e.getMessage().startsWith("logit-kd: configuration rejected: "), e.getMessage());
+        }
+        d.configure(Map.of("temprature", "3"));
+        assertTrue(d.rejection().orElseThrow().contains("unknown key 'temprature' (did you mean temperature?)"), d.rejection().orElseThrow());
+        d.configure(Map.of("temperature", "3"));
+        assertTrue(d.rejection().isEmpty());
+        assertTrue(d.description().contains("T=3.0"), d.description());
+    }
+
+    @Test
+    void aMisspeltRunKeyIsAnErrorWithTheClosestKnownKey() {
+        var e = assertThrows(IllegalArgumentException.class, () -> distiller().validate(Map.of("wieght", "2")));
+        assertEquals("logit-kd: unknown key 'module.logit-kd.wieght' (did you mean module.logit-kd.weight?);"
+                + " known keys: module.logit-kd.temperature, module.logit-kd.weight", e.getMessage());
+        var nan = assertThrows(IllegalArgumentException.class, () -> distiller().validate(Map.of("weight", "NaN")));
+        assertEquals("logit-kd: weight must be a finite number, got 'NaN'", nan.getMessage());
     }
 
     private static double[] softmax(double a, double b) {

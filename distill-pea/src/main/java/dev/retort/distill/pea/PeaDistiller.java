@@ -9,8 +9,11 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -47,21 +50,68 @@ public class PeaDistiller implements Distiller {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
+    /** Keys of a run's {@code module.pea.} section. */
+    static final Set<String> RUN_KEYS = Set.of("stages", "weights");
+    /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
+    static final Set<String> ADMIN_KEYS = Set.of("stages", "weights", "enabled");
+
     private volatile Map<String, Object> defaults = Map.of("stages", "1,2,3,4", "weights", "0.1,0.1,0.5,1.0");
     private volatile boolean enabled = true;
+    private volatile String rejection;
 
+    /**
+     * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
+     * {@link #rejection()} instead of failing the component with a stack trace and leaving the defaults in force.
+     */
     @Activate
     @Modified
-    void configure(Config c) {
-        Map<String, Object> d = Map.of("stages", c.stages(), "weights", c.weights());
-        settings(d).integers("stages", new int[0]);
-        settings(d).reals("weights", new double[0]);
-        defaults = d;
-        enabled = c.enabled();
+    void configure(Map<String, Object> properties) {
+        try {
+            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
+            c.requireKnown("", ADMIN_KEYS);
+            Map<String, Object> d = Map.of("stages", properties.getOrDefault("stages", "1,2,3,4"),
+                    "weights", properties.getOrDefault("weights", "0.1,0.1,0.5,1.0"));
+            parse(new Settings(PID, d));
+            boolean on = c.bool("enabled", true);
+            defaults = d;
+            enabled = on;
+            rejection = null;
+        } catch (IllegalArgumentException e) {
+            rejection = e.getMessage();
+            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
+        }
     }
 
-    private static Settings settings(Map<String, ?> values) {
-        return new Settings(NAME, values);
+    @Override
+    public Optional<String> rejection() {
+        return Optional.ofNullable(rejection);
+    }
+
+    @Override
+    public void validate(Map<String, ?> configuration) {
+        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
+        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
+        parse(Settings.merged(NAME, defaults, configuration));
+    }
+
+    private record Parsed(int[] stages, double[] stageWeights) {}
+
+    /** Stages >= 1, each with a finite weight >= 0. */
+    private static Parsed parse(Settings s) {
+        int[] stages = s.integers("stages", new int[0]);
+        double[] weights = s.reals("weights", new double[0]);
+        if (stages.length == 0) throw s.invalid("no stages to distill");
+        double[] stageWeights = new double[stages.length];
+        for (int i = 0; i < stages.length; i++) {
+            int st = stages[i];
+            if (st < 1 || st > weights.length) {
+                throw s.invalid("stage " + st + " has no weight (weights " + s.raw("weights") + " cover stages 1.."
+                        + weights.length + ")");
+            }
+            if (weights[st - 1] < 0) throw s.error("weights", "a list of numbers >= 0", s.raw("weights"));
+            stageWeights[i] = weights[st - 1];
+        }
+        return new Parsed(stages, stageWeights);
     }
 
     @Override
@@ -82,19 +132,14 @@ public class PeaDistiller implements Distiller {
 
     @Override
     public DistillationModule build(DistillContext context) {
+        validate(context.config());
         Settings s = Settings.merged(NAME, defaults, context.config());
-        int[] stages = s.integers("stages", new int[0]);
-        double[] weights = s.reals("weights", new double[0]);
-        if (stages.length == 0) throw s.invalid("no stages to distill");
+        Parsed parsed = parse(s);
+        int[] stages = parsed.stages();
+        double[] stageWeights = parsed.stageWeights();
         ParameterSet params = new ParameterSet(context.manager(), context.seed());
-        double[] stageWeights = new double[stages.length];
         for (int i = 0; i < stages.length; i++) {
             int st = stages[i];
-            if (st < 1 || st > weights.length) {
-                throw s.invalid("stage " + st + " has no weight (weights " + s.raw("weights") + " cover stages 1.."
-                        + weights.length + ")");
-            }
-            stageWeights[i] = weights[st - 1];
             TapSpec student = context.student().require(TapNames.embeds(st));
             TapSpec teacher = context.teacher().require(TapNames.embeds(st));
             if (student.stride() != teacher.stride()) {

@@ -5,6 +5,8 @@ import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.runner.data.Batch;
+import dev.retort.runner.data.BatchLoader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,16 +31,25 @@ public class DataCommands {
         this.context = context;
     }
 
-    @Descriptor("validate a dataset: samples, sizes, label values per class, problems; fails when it cannot be used")
+    /** Batches put together under the protocol before a dataset is called OK. */
+    static final int CHECK_BATCHES = 2;
+    static final int CHECK_BATCH_SIZE = 2;
+
+    @Descriptor("validate a dataset: samples, sizes, label values per class, problems, and that a few batches can be put together under"
+            + " the protocol; fails when it cannot be used")
     public String dataset(
             @Descriptor("samples to check, 0 = all (default: all on disk, 100 for generated data)") @Parameter(names = "--limit", absentValue = "-1") int limit,
-            @Descriptor("split (default train)") @Parameter(names = "--split", absentValue = "train") String split,
+            @Descriptor("split (default train; may also be given after the root)") @Parameter(names = "--split", absentValue = "") String splitOption,
             @Descriptor("protocol: transkd or standard") @Parameter(names = "--protocol", absentValue = "transkd") String protocol,
-            @Descriptor("dataset name, e.g. cityscapes or synthetic, then its root folder (none for synthetic)") String... args)
+            @Descriptor("dataset name, e.g. cityscapes or synthetic, then its root folder (- for none, as synthetic), then the split") String... args)
             throws IOException, InvalidSyntaxException {
-        if (args.length == 0 || args.length > 2) throw new IllegalArgumentException("usage: kd:dataset [--split S] [--limit N] <name> [root]");
+        if (args.length == 0 || args.length > 3) throw new IllegalArgumentException("usage: kd:dataset [--limit N] [--protocol P] <name> [root|-] [split]");
         String name = args[0];
-        Path root = args.length > 1 ? Path.of(args[1]).toAbsolutePath() : null;
+        Path root = args.length > 1 && !args[1].equals("-") ? Path.of(args[1]).toAbsolutePath() : null;
+        if (args.length > 2 && !splitOption.isEmpty() && !splitOption.equals(args[2])) {
+            throw new IllegalArgumentException("two splits given: --split " + splitOption + " and " + args[2]);
+        }
+        String split = args.length > 2 ? args[2] : splitOption.isEmpty() ? "train" : splitOption;
         Map<String, Object> options = Map.of("augment", false);
         ServiceReference<SegmentationDataset> ref = find(name);
         SegmentationDataset dataset = context.getService(ref);
@@ -78,9 +89,37 @@ public class DataCommands {
                 System.out.print(out);
                 throw new IllegalStateException(name + ": " + problems.size() + " of " + n + " samples cannot be used");
             }
+            String batching = batching(dataset, root, split, protocol);
+            out.append("  batching   ").append(batching).append('\n');
+            if (!batching.startsWith("OK")) {
+                System.out.print(out);
+                throw new IllegalStateException(name + " " + split + ": samples load one by one but cannot be batched under the " + protocol + " protocol");
+            }
             return out.append("  OK\n").toString();
         } finally {
             context.ungetService(ref);
+        }
+    }
+
+    /**
+     * Puts a few batches together as a run does (shuffled, augmented on the training split) so that "OK" also
+     * means that samples of the split have one size under the protocol.
+     */
+    private static String batching(SegmentationDataset dataset, Path root, String split, String protocol) throws IOException {
+        Map<String, Object> options = Map.of("augment", split.startsWith("train"));
+        try (SampleSource source = dataset.open(new DatasetRequest(root, split, protocol, options));
+             BatchLoader loader = new BatchLoader(source, Math.min(CHECK_BATCH_SIZE, Math.max(1, source.size())), false, 1, 1);
+             BatchLoader.Epoch epoch = loader.epoch(1, 1, true, 0)) {
+            int done = 0;
+            String shape = "";
+            while (done < CHECK_BATCHES && epoch.hasNext()) {
+                Batch b = epoch.next();
+                shape = b.size() + "x3x" + b.height() + "x" + b.width() + " (labels " + b.labelHeight() + "x" + b.labelWidth() + ")";
+                done++;
+            }
+            return "OK: " + done + " batch" + (done == 1 ? "" : "es") + " of " + shape + " as in training";
+        } catch (IOException | RuntimeException e) {
+            return "FAILED: " + e.getMessage();
         }
     }
 

@@ -50,6 +50,12 @@ final class Distillers implements AutoCloseable {
         return list;
     }
 
+    /** What listings add after a distiller's description: whether runs can use it as configured. */
+    static String state(Distiller d) {
+        if (d.rejection().isPresent()) return "  [configuration rejected: " + d.rejection().get() + "]";
+        return d.enabled() ? "" : "  [disabled by configuration]";
+    }
+
     @Override
     public void close() {
         held.forEach(context::ungetService);

@@ -47,7 +47,7 @@ public class InfoCommand {
         line(out, "djl cache", String.valueOf(System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"))));
 
         section(out, "backbones", Backbone.class, b -> b.name() + "  " + String.join(", ", b.variants()));
-        section(out, "distillers", Distiller.class, d -> d.name() + "  " + d.description());
+        section(out, "distillers", Distiller.class, d -> d.name() + "  " + d.description() + Distillers.state(d));
         section(out, "datasets", SegmentationDataset.class, d -> d.name() + "  protocols " + String.join(", ", d.protocols()));
         return out.toString();
     }

@@ -57,7 +57,8 @@ public class ModulesCommand {
             all.sort(Comparator.comparing(Distiller::name));
             List<ModuleSet.Request> requests = new ArrayList<>();
             for (Distiller d : all) {
-                if (d.enabled()) requests.add(new ModuleSet.Request(d, Map.of()));
+                if (d.rejection().isPresent()) out.append(String.format("  %-10s configuration rejected: %s%n", d.name(), d.rejection().get()));
+                else if (d.enabled()) requests.add(new ModuleSet.Request(d, Map.of()));
                 else out.append(String.format("  %-10s disabled by configuration%n", d.name()));
             }
             if (requests.isEmpty()) return out.append("  no enabled distiller is registered\n").toString();

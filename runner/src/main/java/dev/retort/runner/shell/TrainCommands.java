@@ -24,12 +24,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
+import org.osgi.annotation.bundle.Header;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /** Training commands: kd:train, kd:status, kd:stop, kd:pause, kd:resume, kd:enable, kd:disable, kd:export, kd:eval. */
+// runs configured in ConfigAdmin are read here, not by a component: the header tells the launcher's conf/ check
+@Header(name = "Retort-Configuration-Pids", value = TrainCommands.RUN_PID)
 @Component(service = TrainCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=train",
         "osgi.command.function=status", "osgi.command.function=stop", "osgi.command.function=pause", "osgi.command.function=resume",
         "osgi.command.function=enable", "osgi.command.function=disable", "osgi.command.function=export", "osgi.command.function=eval"})
@@ -69,7 +72,11 @@ public class TrainCommands {
                                 + " e.g. conf/dev.retort.run-demo.cfg)") String file) throws IOException, InterruptedException {
         Path path = Path.of(file).toAbsolutePath();
         RunSettings settings = Files.isRegularFile(path) ? RunSettings.read(path) : configured(file);
-        if (!set.isEmpty()) settings = settings.with(pairs(set));
+        if (!set.isEmpty()) {
+            Map<String, Object> overrides = pairs(set);
+            RunSettings.requireKnown("--set", "", overrides.keySet());
+            settings = settings.with(overrides);
+        }
         return start(settings, resume.isEmpty() ? null : Path.of(resume).toAbsolutePath());
     }
 
@@ -142,32 +149,63 @@ public class TrainCommands {
 
     @Descriptor("stop the current run at the next step boundary (the last checkpoint is kept)")
     public String stop() {
-        current().stop();
-        return "stopping " + current().id() + " at the next step boundary";
+        Trainer t = live();
+        t.stop();
+        return "stopping " + t.id() + " at the next step boundary";
     }
 
     @Descriptor("pause the current run at the next step boundary")
     public String pause() {
-        current().pause();
-        return "pausing " + current().id();
+        Trainer t = live();
+        t.pause();
+        return "pausing " + t.id();
     }
 
     @Descriptor("resume a paused run")
     public String resume() {
-        current().resume();
-        return "resuming " + current().id();
+        Trainer t = live();
+        t.resume();
+        return "resuming " + t.id();
     }
 
     @Descriptor("bring a module back into the current run from the next step")
     public String enable(@Descriptor("module name") String module) {
-        current().enable(module);
-        return module + " enabled from the next step of " + current().id();
+        Trainer t = live();
+        requireModuleOf(t, module);
+        if (!t.disabledModules().contains(module)) return module + " is not disabled in " + t.id() + "; nothing to do";
+        t.enable(module);
+        return module + " enabled from the next step of " + t.id();
     }
 
     @Descriptor("leave a module out of the current run from the next step, without touching its bundle")
     public String disable(@Descriptor("module name") String module) {
-        current().disable(module);
-        return module + " disabled from the next step of " + current().id();
+        Trainer t = live();
+        requireModuleOf(t, module);
+        if (t.disabledModules().contains(module)) return module + " is already disabled in " + t.id();
+        t.disable(module);
+        return module + " disabled from the next step of " + t.id();
+    }
+
+    /** A module kd:enable/kd:disable can act on: a registered distiller, and in a run with a module list, one of its list. */
+    private void requireModuleOf(Trainer t, String module) {
+        java.util.Set<String> known = new java.util.TreeSet<>();
+        runner.distillers().forEach(r -> known.add(r.name()));
+        java.util.List<String> list = t.config().modules().stream().map(m -> m.distiller()).toList();
+        if (!known.contains(module) && !list.contains(module)) {
+            throw new IllegalArgumentException("unknown module " + module + " (known: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
+        }
+        if (t.config().teacher() == null) throw new IllegalArgumentException(t.id() + " has no teacher: it uses no modules");
+        if (!t.settings().followRegistry() && !list.contains(module)) {
+            throw new IllegalArgumentException(module + " is not in this run's module list (" + (list.isEmpty() ? "none" : String.join(", ", list)) + ")");
+        }
+    }
+
+    /** The run in progress; pause, stop and module changes mean nothing once it has ended. */
+    private Trainer live() {
+        Trainer t = runner.current();
+        if (t == null) throw new IllegalStateException("no run in progress: start one with kd:train <run file>");
+        if (t.finished()) throw new IllegalStateException("no run in progress (the last one, " + t.id() + ", is " + t.status().state().toLowerCase() + ")");
+        return t;
     }
 
     @Descriptor("export the student of a checkpoint (default: the last run's best) as safetensors; --naming hf writes a transformers"

@@ -58,6 +58,9 @@ public final class Study {
             }
         }
         if (overrides.isEmpty()) throw new IllegalArgumentException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
+        // every key is checked where the user wrote it: a base key by its name, an arm's key as arm.N.<key>
+        RunSettings.requireKnown(file.getFileName().toString(), "", base.keySet());
+        overrides.forEach((n, keys) -> RunSettings.requireKnown(file.getFileName() + " arm " + n, "arm." + n + ".", keys.keySet()));
         List<Arm> arms = new ArrayList<>();
         for (Map.Entry<Integer, Map<String, Object>> e : overrides.entrySet()) {
             Map<String, Object> m = new TreeMap<>(base);
@@ -65,7 +68,11 @@ public final class Study {
             String name = String.valueOf(m.getOrDefault("name", "arm-" + e.getKey()));
             m.put("name", name.replaceAll("[^A-Za-z0-9._-]", "_"));
             m.put("output", output.resolve("arm-" + e.getKey()).toString());
-            arms.add(new Arm(e.getKey(), name, RunSettings.of(m)));
+            try {
+                arms.add(new Arm(e.getKey(), name, RunSettings.of(m)));
+            } catch (IllegalArgumentException bad) {
+                throw new IllegalArgumentException(file.getFileName() + " arm " + e.getKey() + " (" + name + "): " + bad.getMessage(), bad);
+            }
         }
         return arms;
     }

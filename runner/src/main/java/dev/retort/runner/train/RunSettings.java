@@ -5,6 +5,7 @@ import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.Optimisation;
 import dev.retort.api.run.RunConfig;
+import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.io.Reader;
@@ -12,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -34,9 +37,22 @@ import java.util.TreeMap;
  * eval_every (1), eval_batches (0 = all), threads (cores), prefetch (4), log_every (10), checkpoint_every (0 = at evaluations),
  * on_module_error (disable | skip-step), on_nonfinite (skip | stop)
  * </pre>
+ *
+ * <p>Every key is checked: a key that is not one of {@link #KEYS} nor under {@code teacher.}, {@code student.},
+ * {@code data.} or {@code module.<name>.} is an error with the closest known key; every number must be finite,
+ * an integer where it counts something and within its range. Backbones check their {@code teacher.}/{@code
+ * student.} keys, distillers their {@code module.<name>.} keys ({@link dev.retort.api.distill.Distiller#validate})
+ * before a run starts.
  */
 public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
                           int evalBatches, long checkpointEvery, String onModuleError, String onNonFinite, Map<String, String> source) {
+
+    /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
+    public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
+            "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
+            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite");
+    /** Sections whose keys belong to a backbone, the dataset or a distiller. */
+    static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 
     public static RunSettings read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such run file");
@@ -51,6 +67,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
 
     public static RunSettings of(Map<String, ?> raw) {
         Settings s = new Settings("run", raw);
+        requireKnown("run", "", raw.keySet());
         String name = str(raw, "name", "run");
         ModelRef teacher = raw.containsKey("teacher") && !str(raw, "teacher", "").isEmpty() && !str(raw, "teacher", "").equals("none")
                 ? model(raw, "teacher") : null;
@@ -67,14 +84,18 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
                 modules.add(new ModuleRef(n, sub(raw, "module." + n + ".", List.of())));
             }
         }
+        for (String k : raw.keySet()) {
+            if (k.startsWith("module.") && k.indexOf('.', 7) < 0) throw s.invalid("'" + k + "' needs a module and a key: module.<name>.<key>");
+        }
         String decayPer = str(raw, "decay_per", "epoch");
         if (!decayPer.equals("epoch") && !decayPer.equals("iteration")) throw s.invalid("decay_per must be epoch or iteration, got '" + decayPer + "'");
-        Optimisation opt = new Optimisation(s.real("lr", 6e-5), s.real("weight_decay", 0.01), s.integer("batch_size", 2),
-                s.integer("epochs", raw.containsKey("iterations") ? 0 : 1000), s.integer("iterations", 0), s.integer("decay_steps", 1500),
-                decayPer.equals("epoch"), s.integer("eval_every", 1));
+        if (raw.containsKey("epochs") && raw.containsKey("iterations")) throw s.invalid("set epochs or iterations, not both");
+        Optimisation opt = new Optimisation(s.positive("lr", 6e-5), s.real("weight_decay", 0.01, 0, Double.MAX_VALUE), s.integer("batch_size", 2, 1),
+                raw.containsKey("iterations") ? 0 : s.integer("epochs", 1000, 1), raw.containsKey("iterations") ? s.integer("iterations", 0, 1) : 0,
+                s.integer("decay_steps", 1500, 1), decayPer.equals("epoch"), s.integer("eval_every", 1, 1));
         String device = str(raw, "device", "auto");
         if (!device.matches("auto|cpu|gpu(:\\d+)?")) throw s.invalid("device must be auto, cpu, gpu or gpu:N, got '" + device + "'");
-        RunConfig run = new RunConfig(name, teacher, student, data, modules, opt, (long) s.real("seed", 1), device);
+        RunConfig run = new RunConfig(name, teacher, student, data, modules, opt, s.whole("seed", 1), device);
         String onModuleError = str(raw, "on_module_error", "disable");
         if (!List.of("disable", "skip-step").contains(onModuleError)) throw s.invalid("on_module_error must be disable or skip-step");
         String onNonFinite = str(raw, "on_nonfinite", "skip");
@@ -82,8 +103,41 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         Map<String, String> source = new TreeMap<>();
         raw.forEach((k, v) -> source.put(k, String.valueOf(v)));
         return new RunSettings(run, follow, Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath(),
-                s.integer("threads", Runtime.getRuntime().availableProcessors()), s.integer("prefetch", 4), s.integer("log_every", 10),
-                s.integer("eval_batches", 0), s.integer("checkpoint_every", 0), onModuleError, onNonFinite, source);
+                s.integer("threads", Runtime.getRuntime().availableProcessors(), 1), s.integer("prefetch", 4, 1), s.integer("log_every", 10, 1),
+                s.integer("eval_batches", 0, 0), s.whole("checkpoint_every", 0) < 0 ? negative(s, "checkpoint_every") : s.whole("checkpoint_every", 0),
+                onModuleError, onNonFinite, source);
+    }
+
+    /** The {@code module.<name>.} section of the run (also when the run follows the registry). */
+    public Map<String, Object> moduleConfig(String name) {
+        return sub(source, "module." + name + ".", List.of());
+    }
+
+    /** Every module named by a {@code module.<name>.} section or the {@code modules} list, with its section. */
+    public Map<String, Map<String, Object>> moduleConfigs() {
+        Map<String, Map<String, Object>> m = new TreeMap<>();
+        run.modules().forEach(r -> m.put(r.distiller(), moduleConfig(r.distiller())));
+        for (String k : source.keySet()) {
+            if (k.startsWith("module.")) {
+                String name = k.substring(7, k.indexOf('.', 7));
+                m.put(name, moduleConfig(name));
+            }
+        }
+        return m;
+    }
+
+    private static long negative(Settings s, String key) {
+        throw s.error(key, "an integer >= 0 (0 = at evaluations)", s.raw(key));
+    }
+
+    /**
+     * Throws unless every key is a run key or lies in a section (see {@link Keys}).
+     *
+     * @param prefix how the user wrote the keys, e.g. {@code arm.2.} or {@code --set }
+     */
+    public static void requireKnown(String owner, String prefix, Collection<String> keys) {
+        List<String> plain = keys.stream().filter(k -> SECTIONS.stream().noneMatch(k::startsWith)).toList();
+        Keys.requireKnown(owner, prefix, plain, KEYS);
     }
 
     /** The same settings with some keys replaced (ablation arms, overrides on the command line). */

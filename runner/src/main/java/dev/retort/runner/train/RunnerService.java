@@ -147,6 +147,7 @@ public class RunnerService implements Trainer.Services {
     public synchronized Trainer start(RunSettings settings, Path resume, PrintStream log) throws IOException {
         Trainer t = current;
         if (t != null && !t.finished()) throw new IllegalStateException("run " + t.id() + " is still " + t.status().state() + "; kd:stop it first");
+        Trainer.checkModules(settings, distillers());  // refused here, in the caller's thread, before a run exists
         String id = settings.run().name() + "-" + runs.incrementAndGet();
         Trainer trainer = new Trainer(id, settings, this, resume, log);
         current = trainer;

@@ -244,6 +244,7 @@ public final class Trainer implements TrainingRun, Runnable {
 
     private void train() throws IOException {
         RunConfig run = settings.run();
+        checkModules(settings, services.distillers());
         Engine engine = services.engine();
         Device device = device(engine, run.device());
         deviceName = device.toString();
@@ -274,6 +275,7 @@ public final class Trainer implements TrainingRun, Runnable {
             optimizer = new AdamW(base, run.optimisation().weightDecay());
             int perEpoch = loader.batches();
             totalSteps = run.optimisation().iterations() > 0 ? run.optimisation().iterations() : (long) run.optimisation().epochs() * perEpoch;
+            requireRequestedModules();
             rebuildModules();
             if (resume != null) restore(resume);
             state = "RUNNING";
@@ -382,6 +384,62 @@ public final class Trainer implements TrainingRun, Runnable {
         return true;
     }
 
+    /**
+     * Refuses a run whose modules are not what it asks for, before anything is built: a name in {@code modules} or in a
+     * {@code module.<name>.} section that no registered distiller has, a key or value its distiller does not accept,
+     * and a requested module whose own configuration was rejected or that its configuration disables.
+     */
+    public static void checkModules(RunSettings settings, List<Registered> distillers) {
+        Map<String, Distiller> byName = new TreeMap<>();
+        for (Registered r : distillers) byName.putIfAbsent(r.name(), r.distiller());
+        Set<String> requested = new java.util.HashSet<>();
+        settings.run().modules().forEach(m -> requested.add(m.distiller()));
+        for (Map.Entry<String, Map<String, Object>> e : settings.moduleConfigs().entrySet()) {
+            String name = e.getKey();
+            Distiller d = byName.get(name);
+            if (d == null) {
+                String hint = dev.retort.nn.Keys.suggestion(name, byName.keySet());
+                throw new IllegalArgumentException("unknown module " + name + (hint == null ? "" : " (did you mean " + hint + "?)")
+                        + (requested.contains(name) ? " in modules = " + settings.source().get("modules") : " in module." + name + ".* keys")
+                        + "; registered: " + (byName.isEmpty() ? "none" : String.join(", ", byName.keySet())));
+            }
+            if (d.rejection().isPresent()) {
+                if (requested.contains(name)) throw new IllegalArgumentException("module " + name + ": configuration rejected: " + d.rejection().get());
+                continue;  // not needed by this run: its section cannot be checked against a configuration that is not in force
+            }
+            if (requested.contains(name) && !d.enabled()) {
+                throw new IllegalArgumentException("module " + name + " is in modules = " + settings.source().get("modules")
+                        + " but its configuration disables it (enabled = false)");
+            }
+            d.validate(e.getValue());
+        }
+    }
+
+    /**
+     * A module listed in {@code modules} is required: each must build for this teacher and student and the list
+     * must wire up, else the run fails at start with the reason (a run that follows the registry leaves out, logged,
+     * what cannot be built).
+     */
+    private void requireRequestedModules() {
+        if (teacher == null || settings.followRegistry() || settings.run().modules().isEmpty()) return;
+        Map<String, Distiller> byName = new TreeMap<>();
+        for (Registered r : services.distillers()) byName.putIfAbsent(r.name(), r.distiller());
+        List<DistillationModule> built = new ArrayList<>();
+        try (NDManager scratch = base.newSubManager()) {
+            for (ModuleRef m : settings.run().modules()) {
+                try {
+                    built.add(byName.get(m.distiller()).build(new DistillContext(teacher.spec().taps(), student.spec().taps(), m.config(), scratch,
+                            settings.run().seed())));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("module " + m.distiller() + " is in this run's module list but cannot be built: " + e.getMessage(), e);
+                }
+            }
+            ModuleSet.of(built);
+        } finally {
+            built.forEach(DistillationModule::close);
+        }
+    }
+
     /** Builds the wanted module set, keeping modules whose distiller and configuration are unchanged. */
     private void rebuildModules() {
         if (teacher == null) {
@@ -395,7 +453,7 @@ public final class Trainer implements TrainingRun, Runnable {
         }
         Map<String, Map<String, ?>> wanted = new LinkedHashMap<>();
         if (settings.followRegistry()) {
-            registered.keySet().forEach(n -> wanted.put(n, Map.of()));
+            registered.keySet().forEach(n -> wanted.put(n, settings.moduleConfig(n)));
         } else {
             for (ModuleRef m : settings.run().modules()) {
                 if (registered.containsKey(m.distiller())) wanted.put(m.distiller(), m.config());
@@ -629,8 +687,10 @@ public final class Trainer implements TrainingRun, Runnable {
         if (metrics != null) metrics.log(text);
     }
 
+    /** A failure in one line: user errors (bad arguments, states) by their message alone, others with their type. */
     static String describe(Throwable t) {
         String m = t.getMessage();
+        if (m != null && (t instanceof IllegalArgumentException || t instanceof IllegalStateException)) return m;
         return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }
 

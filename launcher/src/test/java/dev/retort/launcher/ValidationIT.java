@@ -1,0 +1,63 @@
+package dev.retort.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad configuration files and bad run files, as a user meets them: answers on stderr, no stack traces, exit 1. */
+class ValidationIT {
+    private static final Path JAR = Path.of(System.getProperty("retort.jar"));
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result retort(Path workDir, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR"), "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        Path out = workDir.resolve("stdout.txt"), err = workDir.resolve("stderr.txt");
+        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        p.getOutputStream().close();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "retort " + String.join(" ", args) + " did not finish");
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void aMisspeltPidAndARejectedDistillerConfigurationAreReportedWithoutStackTraces(@TempDir Path work) throws Exception {
+        Path conf = Files.createDirectories(work.resolve("conf"));
+        Files.writeString(conf.resolve("dev.retort.distill.cfs.cfg"), "weight=2\n");
+        Files.writeString(conf.resolve("dev.retort.distill.pea.cfg"), "weights=abc\n");
+        Files.writeString(conf.resolve("dev.retort.run-demo.cfg"), "name=demo\nstudent=mit-b0\n");
+        Result r = retort(work, "kd:info");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("retort: conf/dev.retort.distill.cfs.cfg: no installed bundle reads PID dev.retort.distill.cfs"
+                + " (did you mean dev.retort.distill.csf?); the file configures nothing"), r.err());
+        assertFalse(r.err().contains("dev.retort.run-demo.cfg") || r.err().contains("dev.retort.distill.pea.cfg:"), "known PIDs are not reported: " + r.err());
+        assertTrue(r.out().contains("[configuration rejected: dev.retort.distill.pea: weights must be a list of numbers, got 'abc']"), r.out());
+        assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
+    }
+
+    @Test
+    void aBadRunFileOrACommandWithoutARunIsAnAnswerNotACrash(@TempDir Path work) throws Exception {
+        Files.writeString(work.resolve("bad.cfg"), "student = mit-b0\nbach_size = 8\n");
+        Result bad = retort(work, "kd:train", "bad.cfg");
+        assertEquals(1, bad.exit(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("retort: kd:train bad.cfg: run: unknown key 'bach_size' (did you mean batch_size?); known keys: "), bad.err());
+        Files.writeString(work.resolve("nan.cfg"), "student = mit-b0\nlr = NaN\n");
+        Result nan = retort(work, "kd:train", "nan.cfg");
+        assertEquals(1, nan.exit(), nan.out() + nan.err());
+        assertTrue(nan.err().contains("retort: kd:train nan.cfg: run: lr must be a finite number, got 'NaN'"), nan.err());
+        Result pause = retort(work, "kd:pause");
+        assertEquals(1, pause.exit());
+        assertTrue(pause.err().contains("retort: kd:pause: no run in progress: start one with kd:train <run file>"), pause.err());
+        for (Result r : List.of(bad, nan, pause)) assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+    }
+}

@@ -1,0 +1,123 @@
+package dev.retort.runner.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.retort.distill.csf.CsfDistiller;
+import dev.retort.distill.pea.PeaDistiller;
+import dev.retort.runner.study.Study;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every key of a run is read by someone and every number is what it claims to be: never a silently different run. */
+class RunSettingsTest {
+    @TempDir
+    Path dir;
+
+    private Map<String, Object> run(String key, String value) {
+        Map<String, Object> m = TestServices.tinyRun(dir);
+        m.remove("iterations");
+        m.put(key, value);
+        return m;
+    }
+
+    private String rejected(String key, String value) {
+        return assertThrows(IllegalArgumentException.class, () -> RunSettings.of(run(key, value))).getMessage();
+    }
+
+    @Test
+    void misspeltKeysAreErrorsThatNameTheClosestKnownKey() {
+        String iterations = rejected("iteratons", "3");
+        assertTrue(iterations.startsWith("run: unknown key 'iteratons' (did you mean iterations?); known keys: "), iterations);
+        assertTrue(iterations.contains("batch_size") && iterations.contains("checkpoint_every"), iterations);
+        assertTrue(rejected("bach_size", "8").startsWith("run: unknown key 'bach_size' (did you mean batch_size?)"));
+        String frobnicate = rejected("frobnicate", "7");
+        assertTrue(frobnicate.startsWith("run: unknown key 'frobnicate'; known keys: "), frobnicate);
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = '|', value = {
+            "lr | NaN | run: lr must be a finite number, got 'NaN'",
+            "lr | Infinity | run: lr must be a finite number, got 'Infinity'",
+            "lr | 0 | run: lr must be a number > 0, got '0'",
+            "weight_decay | -0.01 | run: weight_decay must be a number >= 0.0, got '-0.01'",
+            "decay_steps | 0 | run: decay_steps must be an integer >= 1, got '0'",
+            "seed | 1.7 | run: seed must be an integer, got '1.7'",
+            "threads | 0 | run: threads must be an integer >= 1, got '0'",
+            "prefetch | 0 | run: prefetch must be an integer >= 1, got '0'",
+            "log_every | 0 | run: log_every must be an integer >= 1, got '0'",
+            "checkpoint_every | -1 | run: checkpoint_every must be an integer >= 0 (0 = at evaluations), got '-1'",
+            "batch_size | 0 | run: batch_size must be an integer >= 1, got '0'",
+            "batch_size | 2.5 | run: batch_size must be an integer, got '2.5'",
+            "iterations | 0 | run: iterations must be an integer >= 1, got '0'",
+            "epochs | 0 | run: epochs must be an integer >= 1, got '0'",
+            "eval_every | 0 | run: eval_every must be an integer >= 1, got '0'",
+            "eval_batches | -1 | run: eval_batches must be an integer >= 0, got '-1'",
+            "threads | many | run: threads must be an integer, got 'many'"})
+    void everyNumberIsCheckedAndTheMessageNamesItsKey(String key, String value, String message) {
+        assertEquals(message, rejected(key, value));
+    }
+
+    @Test
+    void wholeNumbersWrittenAsDecimalsAndTheDefaultsStillRead() {
+        Map<String, Object> m = run("seed", "3.0");
+        m.remove("log_every");
+        RunSettings s = RunSettings.of(m);
+        assertEquals(3, s.run().seed());
+        assertEquals(1000, s.run().optimisation().epochs());
+        assertEquals(10, s.logEvery());
+        assertEquals("set epochs or iterations, not both",
+                assertThrows(IllegalArgumentException.class, () -> RunSettings.of(Map.of("student", "mit-b0", "epochs", "2", "iterations", "3")))
+                        .getMessage().substring(5));
+    }
+
+    @Test
+    void overridesOnTheCommandLineAreCheckedAsTheFileIs() {
+        RunSettings s = RunSettings.of(TestServices.tinyRun(dir));
+        var e = assertThrows(IllegalArgumentException.class, () -> s.with(Map.of("bach_size", "8")));
+        assertTrue(e.getMessage().contains("unknown key 'bach_size' (did you mean batch_size?)"), e.getMessage());
+        var set = assertThrows(IllegalArgumentException.class, () -> RunSettings.requireKnown("--set", "", List.of("iteratons")));
+        assertTrue(set.getMessage().startsWith("--set: unknown key 'iteratons' (did you mean iterations?)"), set.getMessage());
+    }
+
+    @Test
+    void aMisspeltModuleKeyIsRefusedByItsDistillerBeforeTheRunStarts() {
+        Map<String, Object> m = TestServices.tinyRun(dir);
+        m.put("modules", "csf,pea");
+        m.put("module.csf.mid_chanels", "8");
+        RunSettings s = RunSettings.of(m);
+        var services = new TestServices(new CsfDistiller(), new PeaDistiller()).distillers();
+        var e = assertThrows(IllegalArgumentException.class, () -> Trainer.checkModules(s, services));
+        assertEquals("csf: unknown key 'module.csf.mid_chanels' (did you mean module.csf.mid_channels?); known keys: module.csf.mid_channels,"
+                + " module.csf.weight", e.getMessage());
+        // also when the run follows the registry: its module sections are used, so they are checked
+        m.remove("modules");
+        var follow = assertThrows(IllegalArgumentException.class, () -> Trainer.checkModules(RunSettings.of(m), services));
+        assertTrue(follow.getMessage().contains("did you mean module.csf.mid_channels?"), follow.getMessage());
+        m.remove("module.csf.mid_chanels");
+        m.put("module.pae.stages", "4");
+        var module = assertThrows(IllegalArgumentException.class, () -> Trainer.checkModules(RunSettings.of(m), services));
+        assertEquals("unknown module pae (did you mean pea?) in module.pae.* keys; registered: csf, pea", module.getMessage());
+    }
+
+    @Test
+    void anAblationFileNamesBadKeysWhereTheyAreWritten() throws Exception {
+        Path file = dir.resolve("grid.cfg");
+        Files.writeString(file, "student = mit-b0\nbach_size = 2\narm.1.modules = none\n");
+        var base = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir));
+        assertTrue(base.getMessage().startsWith("grid.cfg: unknown key 'bach_size' (did you mean batch_size?)"), base.getMessage());
+        Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.2.iteratons = 5\n");
+        var arm = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir));
+        assertTrue(arm.getMessage().startsWith("grid.cfg arm 2: unknown key 'arm.2.iteratons' (did you mean arm.2.iterations?)"), arm.getMessage());
+        Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.1.name = base\narm.2.lr = NaN\n");
+        var value = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir));
+        assertEquals("grid.cfg arm 2 (arm-2): run: lr must be a finite number, got 'NaN'", value.getMessage());
+    }
+}
