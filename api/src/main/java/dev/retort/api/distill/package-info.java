@@ -17,8 +17,14 @@
  * {@link dev.retort.api.distill.Refinement}s for ports of other modules. The runner only wires the two lists
  * together, in {@link dev.retort.api.distill.Refinement#order()} order, so it never needs to know a module by
  * name; a refinement whose port no active module offers is a build error.
+ *
+ * <h2>Re-configuration during a run</h2>
+ * A distiller re-configured while a run uses its module gets the chance to apply the change to the built module
+ * ({@link dev.retort.api.distill.DistillationModule#reconfigure}, since 1.1): non-structural keys (loss
+ * weights, temperatures) are applied in place and the trained parameters stay; structural keys (channel counts,
+ * stages, initial values of learnable parameters) make the runner build the module anew, and it says so.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package dev.retort.api.distill;
 

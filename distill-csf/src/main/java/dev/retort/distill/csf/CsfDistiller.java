@@ -72,9 +72,14 @@ public class CsfDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, as a build reads them. */
+    Settings settings(DistillContext context) {
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
-        Settings s = Settings.merged(NAME, defaults, context.config());
+        Settings s = settings(context);
         int mid = s.integer("mid_channels", 64);
         if (mid <= 0) throw s.invalid("mid_channels must be > 0");
         int hidden = Math.max(mid / 16, 32);
@@ -114,7 +119,7 @@ public class CsfDistiller implements Distiller {
                 }
             }
         }
-        return new CsfModule(p, n, s.real("weight", 1.0));
+        return new CsfModule(this, p, n, mid, s.real("weight", 1.0));
     }
 
     private static void batchNorm(ParameterSet p, String prefix, int channels) {

@@ -82,9 +82,14 @@ public class EaDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, as a build reads them. */
+    Settings settings(DistillContext context) {
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
-        Settings s = Settings.merged(NAME, defaults, context.config());
+        Settings s = settings(context);
         int[] stages = s.integers("stages", new int[0]);
         double[] lambdas = s.reals("lambdas", new double[0]);
         double[] mus = s.reals("mus", new double[0]);
@@ -115,6 +120,6 @@ public class EaDistiller implements Distiller {
         // PEA's scalars first, then the assistant's: fuse_weights.(s−1) = λ_s, fuse_weights.(n+s−1) = μ_s.
         for (int i = 0; i < n; i++) p.add("fuse_weights." + i, new Shape(1), Init.constant((float) lambdas[i]));
         for (int i = 0; i < n; i++) p.add("fuse_weights." + (n + i), new Shape(1), Init.constant((float) mus[i]));
-        return new EaModule(p, stages, kernels, strides, n);
+        return new EaModule(this, p, stages, kernels, strides, n, lambdas, mus);
     }
 }

@@ -83,9 +83,14 @@ public class GlMixerDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, as a build reads them. */
+    Settings settings(DistillContext context) {
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
-        Settings s = Settings.merged(NAME, defaults, context.config());
+        Settings s = settings(context);
         int stage = s.integer("stage", 4), heads = s.integer("heads", 8);
         TapSpec embed = context.student().require(TapNames.embeds(stage));
         int c = embed.channels();
@@ -105,6 +110,6 @@ public class GlMixerDistiller implements Distiller {
         }
         p.add("atten_weight", new Shape(1), Init.constant((float) s.real("alpha", 0.5)));
         p.add("conv_weight", new Shape(1), Init.constant((float) s.real("beta", 0.5)));
-        return new GlMixerModule(p, stage, heads, s.bool("residual", false));
+        return new GlMixerModule(this, p, stage, heads, s.bool("residual", false), s.real("alpha", 0.5), s.real("beta", 0.5));
     }
 }

@@ -71,7 +71,14 @@ public class LogitKdDistiller implements Distiller {
         }
         double t = number(context, "temperature", temperature);
         requirePositive("temperature", t);
-        return new LogitKdModule(t, number(context, "weight", weight));
+        return new LogitKdModule(this, t, number(context, "weight", weight));
+    }
+
+    /** The temperature and weight a build with this context would use: {@code {temperature, weight}}. */
+    double[] values(DistillContext context) {
+        double t = number(context, "temperature", temperature);
+        requirePositive("temperature", t);
+        return new double[] {t, number(context, "weight", weight)};
     }
 
     private static double number(DistillContext context, String key, double fallback) {

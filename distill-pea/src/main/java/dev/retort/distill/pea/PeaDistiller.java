@@ -80,13 +80,14 @@ public class PeaDistiller implements Distiller {
         return enabled;
     }
 
-    @Override
-    public DistillationModule build(DistillContext context) {
-        Settings s = Settings.merged(NAME, defaults, context.config());
-        int[] stages = s.integers("stages", new int[0]);
+    /** This distiller's current defaults under a run's module section, as a build reads them. */
+    Settings settings(DistillContext context) {
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
+    /** The loss weight of each of {@code stages}, from {@code weights} (one per stage 1..n). */
+    static double[] stageWeights(Settings s, int[] stages) {
         double[] weights = s.reals("weights", new double[0]);
-        if (stages.length == 0) throw s.invalid("no stages to distill");
-        ParameterSet params = new ParameterSet(context.manager(), context.seed());
         double[] stageWeights = new double[stages.length];
         for (int i = 0; i < stages.length; i++) {
             int st = stages[i];
@@ -95,6 +96,18 @@ public class PeaDistiller implements Distiller {
                         + weights.length + ")");
             }
             stageWeights[i] = weights[st - 1];
+        }
+        return stageWeights;
+    }
+
+    @Override
+    public DistillationModule build(DistillContext context) {
+        Settings s = settings(context);
+        int[] stages = s.integers("stages", new int[0]);
+        if (stages.length == 0) throw s.invalid("no stages to distill");
+        double[] stageWeights = stageWeights(s, stages);
+        ParameterSet params = new ParameterSet(context.manager(), context.seed());
+        for (int st : stages) {
             TapSpec student = context.student().require(TapNames.embeds(st));
             TapSpec teacher = context.teacher().require(TapNames.embeds(st));
             if (student.stride() != teacher.stride()) {
@@ -105,6 +118,6 @@ public class PeaDistiller implements Distiller {
             params.add(PeaModule.key(st) + ".weight", new Shape(teacher.channels(), student.channels()), Init.pytorchDefault(student.channels()));
             params.add(PeaModule.key(st) + ".bias", new Shape(teacher.channels()), Init.pytorchDefault(student.channels()));
         }
-        return new PeaModule(params, stages, stageWeights);
+        return new PeaModule(this, params, stages, stageWeights);
     }
 }
