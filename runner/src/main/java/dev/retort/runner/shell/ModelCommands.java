@@ -171,7 +171,7 @@ public class ModelCommands {
      * only the student's tensors count ({@code student.*}); the AdamW state ({@code optim.*}, with its 0-d step
      * counters) and the modules' tensors are not the network.
      */
-    static Map<String, Object> networkConfig(String variant, Path file) throws IOException {
+    public static Map<String, Object> networkConfig(String variant, Path file) throws IOException {
         Map<String, Object> config = new java.util.HashMap<>();
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             boolean run = f.tensors().keySet().stream().anyMatch(k -> stripModule(k).startsWith("student."));
@@ -191,7 +191,7 @@ public class ModelCommands {
     }
 
     /** What a run checkpoint holds besides the student, as a line for kd:weights and kd:convert; null for other files. */
-    static String runCheckpoint(Path file) throws IOException {
+    public static String runCheckpoint(Path file) throws IOException {
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             long student = 0, optimizer = 0;
             java.util.TreeMap<String, Long> modules = new java.util.TreeMap<>();
