@@ -33,6 +33,26 @@ public interface DistillationModule extends AutoCloseable {
      */
     List<LossTerm> forward(DistillStep step);
 
+    /**
+     * Takes a new configuration during a run (its distiller was re-configured, or the run's module section
+     * changed), without rebuilding when the change allows it. {@code context} is what {@link Distiller#build}
+     * would get now; the module reads its configuration from it exactly as a build would (the distiller's current
+     * defaults under {@code context.config()}). Called on the training thread between two steps.
+     *
+     * <p>Returns {@link Reconfiguration#applied} after applying non-structural changes (loss weights,
+     * temperatures, switches that leave the parameters as they are): the module keeps its trained parameters and
+     * the runner keeps their optimiser state. Returns {@link Reconfiguration#rebuild}, having changed nothing,
+     * when the change is structural. Throws {@link IllegalArgumentException} for an invalid configuration,
+     * having changed nothing.
+     *
+     * <p>The default asks for a rebuild, so modules that do not implement it keep their former behaviour.
+     *
+     * @since 1.1
+     */
+    default Reconfiguration reconfigure(DistillContext context) {
+        return Reconfiguration.rebuild(name() + " does not support re-configuration in place");
+    }
+
     /** Releases the parameters. */
     @Override
     void close();

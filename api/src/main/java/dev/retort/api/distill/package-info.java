@@ -22,6 +22,12 @@
  * A distiller declares what a run may configure through {@link dev.retort.api.distill.Distiller#validate}
  * (1.1): unknown keys and bad values are errors before a run starts. A ConfigAdmin configuration it cannot
  * accept is reported by {@link dev.retort.api.distill.Distiller#rejection()} instead of being replaced by defaults.
+ *
+ * <h2>Re-configuration during a run</h2>
+ * A distiller re-configured while a run uses its module gets the chance to apply the change to the built module
+ * ({@link dev.retort.api.distill.DistillationModule#reconfigure}, since 1.1): non-structural keys (loss
+ * weights, temperatures) are applied in place and the trained parameters stay; structural keys (channel counts,
+ * stages, initial values of learnable parameters) make the runner build the module anew, and it says so.
  */
 @Version("1.1.0")
 @Export

@@ -114,6 +114,12 @@ public class CsfDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
+    Settings settings(DistillContext context) {
+        validate(context.config());
+        return settings(context.config());
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
@@ -156,7 +162,7 @@ public class CsfDistiller implements Distiller {
                 }
             }
         }
-        return new CsfModule(p, n, s.real("weight", 1.0));
+        return new CsfModule(this, p, n, mid, s.real("weight", 1.0));
     }
 
     private static void batchNorm(ParameterSet p, String prefix, int channels) {

@@ -5,13 +5,16 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
 import dev.retort.nn.Losses;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Settings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,13 +24,17 @@ final class CsfModule implements DistillationModule {
     /** HCL pyramid levels, coarsest last; a level ≥ the map height is skipped and does not consume a halving. */
     static final int[] HCL_LEVELS = {4, 2, 1};
 
+    private final CsfDistiller distiller;
     private final ParameterSet params;
     private final int stages;
-    private final double weight;
+    private final int midChannels;
+    private double weight;
 
-    CsfModule(ParameterSet params, int stages, double weight) {
+    CsfModule(CsfDistiller distiller, ParameterSet params, int stages, int midChannels, double weight) {
+        this.distiller = distiller;
         this.params = params;
         this.stages = stages;
+        this.midChannels = midChannels;
         this.weight = weight;
     }
 
@@ -91,6 +98,19 @@ final class CsfModule implements DistillationModule {
             total += weight;
         }
         return loss.div((float) total);
+    }
+
+    /** {@code weight} is applied in place; {@code mid_channels} changes the parameter shapes. */
+    @Override
+    public Reconfiguration reconfigure(DistillContext context) {
+        Settings s = distiller.settings(context);
+        int mid = s.integer("mid_channels", 64);
+        if (mid <= 0) throw s.invalid("mid_channels must be > 0");
+        if (mid != midChannels) return Reconfiguration.rebuild("mid_channels " + midChannels + " -> " + mid + " changes the parameter shapes");
+        double w = s.real("weight", 1.0);
+        String changes = w == weight ? "" : "weight " + weight + " -> " + w;
+        weight = w;
+        return Reconfiguration.applied(changes);
     }
 
     @Override

@@ -121,6 +121,12 @@ public class EaDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
+    Settings settings(DistillContext context) {
+        validate(context.config());
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
@@ -155,6 +161,6 @@ public class EaDistiller implements Distiller {
         // PEA's scalars first, then the assistant's: fuse_weights.(s−1) = λ_s, fuse_weights.(n+s−1) = μ_s.
         for (int i = 0; i < n; i++) p.add("fuse_weights." + i, new Shape(1), Init.constant((float) lambdas[i]));
         for (int i = 0; i < n; i++) p.add("fuse_weights." + (n + i), new Shape(1), Init.constant((float) mus[i]));
-        return new EaModule(p, stages, kernels, strides, n);
+        return new EaModule(this, p, stages, kernels, strides, n, lambdas, mus);
     }
 }

@@ -2,14 +2,18 @@ package dev.retort.distill.ea;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
 import dev.retort.api.tap.TapNames;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Settings;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -17,13 +21,19 @@ import java.util.Map;
 final class EaModule implements DistillationModule {
     static final float NORM_EPS = 1e-5f;
 
+    private final EaDistiller distiller;
     private final ParameterSet params;
     private final int[] stages;
     private final int[] kernels;
     private final int[] strides;
     private final int stageCount;
+    private final double[] lambdas;
+    private final double[] mus;
 
-    EaModule(ParameterSet params, int[] stages, int[] kernels, int[] strides, int stageCount) {
+    EaModule(EaDistiller distiller, ParameterSet params, int[] stages, int[] kernels, int[] strides, int stageCount, double[] lambdas, double[] mus) {
+        this.distiller = distiller;
+        this.lambdas = lambdas.clone();
+        this.mus = mus.clone();
         this.params = params;
         this.stages = stages.clone();
         this.kernels = kernels.clone();
@@ -70,6 +80,23 @@ final class EaModule implements DistillationModule {
     @Override
     public List<LossTerm> forward(DistillStep step) {
         return List.of();  // works through its refinements of PEA
+    }
+
+    /**
+     * EA has no non-structural key: {@code stages} changes the assistants, and {@code lambdas}/{@code mus} are
+     * initial values of learnable parameters, so a new value means starting again.
+     */
+    @Override
+    public Reconfiguration reconfigure(DistillContext context) {
+        Settings s = distiller.settings(context);
+        List<String> structural = new ArrayList<>();
+        int[] st = s.integers("stages", new int[0]);
+        double[] l = s.reals("lambdas", new double[0]), m = s.reals("mus", new double[0]);
+        if (!Arrays.equals(st, stages)) structural.add("stages " + Arrays.toString(stages) + " -> " + Arrays.toString(st));
+        if (!Arrays.equals(l, lambdas)) structural.add("lambdas " + Arrays.toString(lambdas) + " -> " + Arrays.toString(l) + " (initial values)");
+        if (!Arrays.equals(m, mus)) structural.add("mus " + Arrays.toString(mus) + " -> " + Arrays.toString(m) + " (initial values)");
+        if (!structural.isEmpty()) return Reconfiguration.rebuild(String.join(", ", structural) + " changes the parameters");
+        return Reconfiguration.applied("");
     }
 
     @Override

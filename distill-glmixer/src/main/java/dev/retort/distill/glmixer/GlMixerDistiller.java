@@ -124,6 +124,12 @@ public class GlMixerDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
+    Settings settings(DistillContext context) {
+        validate(context.config());
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
@@ -147,6 +153,6 @@ public class GlMixerDistiller implements Distiller {
         }
         p.add("atten_weight", new Shape(1), Init.constant((float) s.real("alpha", 0.5)));
         p.add("conv_weight", new Shape(1), Init.constant((float) s.real("beta", 0.5)));
-        return new GlMixerModule(p, stage, heads, s.bool("residual", false));
+        return new GlMixerModule(this, p, stage, heads, s.bool("residual", false), s.real("alpha", 0.5), s.real("beta", 0.5));
     }
 }

@@ -4,27 +4,37 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Settings;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /** The built GL-Mixer: a refinement of PEA's input at one stage. */
 final class GlMixerModule implements DistillationModule {
+    private final GlMixerDistiller distiller;
     private final ParameterSet params;
     private final int stage;
     private final int heads;
-    private final boolean residual;
+    private boolean residual;
+    private final double alpha;
+    private final double beta;
 
-    GlMixerModule(ParameterSet params, int stage, int heads, boolean residual) {
+    GlMixerModule(GlMixerDistiller distiller, ParameterSet params, int stage, int heads, boolean residual, double alpha, double beta) {
+        this.distiller = distiller;
         this.params = params;
         this.stage = stage;
         this.heads = heads;
         this.residual = residual;
+        this.alpha = alpha;
+        this.beta = beta;
     }
 
     @Override
@@ -81,6 +91,27 @@ final class GlMixerModule implements DistillationModule {
     @Override
     public List<LossTerm> forward(DistillStep step) {
         return List.of();  // works through its refinement of PEA
+    }
+
+    /**
+     * {@code residual} is applied in place; {@code stage} and {@code heads} change the parameters, and
+     * {@code alpha}/{@code beta} are initial values of learnable parameters, so a new value means starting again.
+     */
+    @Override
+    public Reconfiguration reconfigure(DistillContext context) {
+        Settings s = distiller.settings(context);
+        List<String> structural = new ArrayList<>();
+        int st = s.integer("stage", 4), h = s.integer("heads", 8);
+        double a = s.real("alpha", 0.5), b = s.real("beta", 0.5);
+        if (st != stage) structural.add("stage " + stage + " -> " + st);
+        if (h != heads) structural.add("heads " + heads + " -> " + h);
+        if (a != alpha) structural.add("alpha " + alpha + " -> " + a + " (an initial value)");
+        if (b != beta) structural.add("beta " + beta + " -> " + b + " (an initial value)");
+        if (!structural.isEmpty()) return Reconfiguration.rebuild(String.join(", ", structural) + " changes the parameters");
+        boolean r = s.bool("residual", false);
+        String changes = r == residual ? "" : "residual " + residual + " -> " + r;
+        residual = r;
+        return Reconfiguration.applied(changes);
     }
 
     @Override

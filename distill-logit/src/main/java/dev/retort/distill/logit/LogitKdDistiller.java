@@ -102,7 +102,14 @@ public class LogitKdDistiller implements Distiller {
                     + " and student " + context.student().network() + " " + student
                     + " must have the same classes and stride");
         }
+        double[] v = values(context);
+        return new LogitKdModule(this, v[0], v[1]);
+    }
+
+    /** The temperature and weight a build with this context would use, checked: {@code {temperature, weight}}. */
+    double[] values(DistillContext context) {
+        validate(context.config());
         Settings s = new Settings(NAME, context.config());
-        return new LogitKdModule(s.positive("temperature", temperature), s.real("weight", weight, 0, Double.MAX_VALUE));
+        return new double[] {s.positive("temperature", temperature), s.real("weight", weight, 0, Double.MAX_VALUE)};
     }
 }

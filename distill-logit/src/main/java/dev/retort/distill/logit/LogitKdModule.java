@@ -2,19 +2,23 @@ package dev.retort.distill.logit;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
 import java.util.List;
 import java.util.Map;
 
 /** The logit-KD loss; it has no parameters. */
 final class LogitKdModule implements DistillationModule {
-    private final double temperature;
-    private final double weight;
+    private final LogitKdDistiller distiller;
+    private double temperature;
+    private double weight;
 
-    LogitKdModule(double temperature, double weight) {
+    LogitKdModule(LogitKdDistiller distiller, double temperature, double weight) {
+        this.distiller = distiller;
         this.temperature = temperature;
         this.weight = weight;
     }
@@ -36,6 +40,18 @@ final class LogitKdModule implements DistillationModule {
         // KL(p_t || p_s) per pixel, summed over the class axis, then the mean over batch and pixels.
         NDArray kl = teacher.exp().mul(teacher.sub(student)).sum(new int[] {1}).mean();
         return List.of(new LossTerm(LogitKdDistiller.NAME, weight, kl.mul((float) (temperature * temperature))));
+    }
+
+    /** Both keys are applied in place (the module has no parameters). */
+    @Override
+    public Reconfiguration reconfigure(DistillContext context) {
+        double[] next = distiller.values(context);
+        StringBuilder changes = new StringBuilder();
+        if (next[0] != temperature) changes.append("temperature ").append(temperature).append(" -> ").append(next[0]);
+        if (next[1] != weight) changes.append(changes.length() > 0 ? ", " : "").append("weight ").append(weight).append(" -> ").append(next[1]);
+        temperature = next[0];
+        weight = next[1];
+        return Reconfiguration.applied(changes.toString());
     }
 
     @Override

@@ -130,6 +130,17 @@ public class PeaDistiller implements Distiller {
         return enabled;
     }
 
+    /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
+    Settings settings(DistillContext context) {
+        validate(context.config());
+        return Settings.merged(NAME, defaults, context.config());
+    }
+
+    /** The loss weight of each of {@code stages}, from {@code weights} (one per stage 1..n). */
+    static double[] stageWeights(Settings s, int[] stages) {
+        return parse(s).stageWeights();
+    }
+
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
@@ -150,6 +161,6 @@ public class PeaDistiller implements Distiller {
             params.add(PeaModule.key(st) + ".weight", new Shape(teacher.channels(), student.channels()), Init.pytorchDefault(student.channels()));
             params.add(PeaModule.key(st) + ".bias", new Shape(teacher.channels()), Init.pytorchDefault(student.channels()));
         }
-        return new PeaModule(params, stages, stageWeights);
+        return new PeaModule(this, params, stages, stageWeights);
     }
 }

@@ -2,24 +2,30 @@ package dev.retort.distill.pea;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
+import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
 import dev.retort.nn.Losses;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Settings;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 /** The built PEA module: one projection and one loss term per distilled stage. */
 final class PeaModule implements DistillationModule {
+    private final PeaDistiller distiller;
     private final ParameterSet params;
     private final int[] stages;
-    private final double[] weights;
+    private double[] weights;
 
-    PeaModule(ParameterSet params, int[] stages, double[] weights) {
+    PeaModule(PeaDistiller distiller, ParameterSet params, int[] stages, double[] weights) {
+        this.distiller = distiller;
         this.params = params;
         this.stages = stages.clone();
         this.weights = weights.clone();
@@ -61,6 +67,29 @@ final class PeaModule implements DistillationModule {
             terms.add(new LossTerm("pea." + s, weights[i], Losses.mse(projected, step.teacher().get(TapNames.embeds(s)))));
         }
         return terms;
+    }
+
+    /** {@code weights} are applied in place; {@code stages} changes the projections. */
+    @Override
+    public Reconfiguration reconfigure(DistillContext context) {
+        Settings s = distiller.settings(context);
+        int[] next = s.integers("stages", new int[0]);
+        if (next.length == 0) throw s.invalid("no stages to distill");
+        if (!Arrays.equals(next, stages)) {
+            return Reconfiguration.rebuild("stages " + list(stages) + " -> " + list(next) + " changes the projections");
+        }
+        double[] w = PeaDistiller.stageWeights(s, stages);
+        String changes = Arrays.equals(w, weights) ? "" : "stage weights " + list(weights) + " -> " + list(w);
+        weights = w;
+        return Reconfiguration.applied(changes);
+    }
+
+    private static String list(int[] values) {
+        return Arrays.toString(values).replaceAll("[\\[\\] ]", "");
+    }
+
+    private static String list(double[] values) {
+        return Arrays.toString(values).replaceAll("[\\[\\] ]", "");
     }
 
     @Override

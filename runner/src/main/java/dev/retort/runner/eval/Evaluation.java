@@ -53,11 +53,30 @@ public final class Evaluation {
         return new Result(all, groups);
     }
 
-    /** Class predictions of one batch at the labels' resolution. */
+    /** The network produced NaN or infinite logits: its parameters (or running statistics) are not usable. */
+    public static final class NonFiniteOutput extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        NonFiniteOutput(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Class predictions of one batch at the labels' resolution.
+     *
+     * @throws NonFiniteOutput when a logit is NaN or infinite: the arg-max of such logits would be a plausible but
+     *                         meaningless prediction
+     */
     public static int[] predict(SegmentationNetwork net, Batch batch, NDManager manager) {
         try (NDManager sm = manager.newSubManager()) {
             NDArray images = sm.create(batch.images(), new Shape(batch.size(), 3, batch.height(), batch.width()));
             NDArray logits = net.forward(images, false).get(TapNames.LOGITS);
+            long bad = logits.isNaN().logicalOr(logits.isInfinite()).countNonzero().getLong();
+            if (bad > 0) {
+                throw new NonFiniteOutput(net.spec().variant() + " produced " + bad + " NaN or infinite logits on " + String.join(", ", batch.ids())
+                        + ": its parameters or BatchNorm running statistics are not finite; no evaluation is possible");
+            }
             if (logits.getShape().get(2) != batch.labelHeight() || logits.getShape().get(3) != batch.labelWidth()) {
                 logits = Ops.resizeBilinear(logits, batch.labelHeight(), batch.labelWidth());
             }

@@ -24,8 +24,11 @@ import java.util.TreeMap;
 /**
  * The distillation modules of a run, built from distiller services and wired together through their ports,
  * without knowing any module by name: every refinement goes to the port it names, in {@link Refinement#order()}
- * order (then module name); a refinement of a port no module offers, or two modules claiming the same
- * parameter name, fail the build.
+ * order (then module name); a refinement of a port no module offers fails the build.
+ *
+ * <p>Each module's parameters live in a namespace of their own, {@code modules.<module>.<reference key>}, in the
+ * optimiser and in checkpoints, so two modules may use the same reference name (a third-party PEA variant next
+ * to PEA). Loading also accepts the bare reference keys of TransKD's checkpoints and of older Retort ones.
  */
 public final class ModuleSet implements AutoCloseable {
     /** A distiller with the configuration to build it with. */
@@ -33,14 +36,50 @@ public final class ModuleSet implements AutoCloseable {
 
     private record Wired(String module, Refinement refinement) {}
 
+    /** Prefix of every module parameter's key in the optimiser and in checkpoints. */
+    public static final String NAMESPACE = "modules.";
+
     private final List<DistillationModule> modules;
     private final Map<String, List<Wired>> refinements;
     private final Map<String, Parameter> parameters;
+    private final Map<String, String> references;
 
-    private ModuleSet(List<DistillationModule> modules, Map<String, List<Wired>> refinements, Map<String, Parameter> parameters) {
+    private ModuleSet(List<DistillationModule> modules, Map<String, List<Wired>> refinements, Map<String, Parameter> parameters,
+                      Map<String, String> references) {
         this.modules = modules;
         this.refinements = refinements;
         this.parameters = parameters;
+        this.references = references;
+    }
+
+    /** The checkpoint key of a module's parameter: {@code modules.<module>.<reference key>}. */
+    public static String key(String module, String reference) {
+        return NAMESPACE + module + "." + reference;
+    }
+
+    /**
+     * Why {@code candidate} cannot join {@code others} (a name already taken, a parameter without an array, a
+     * module that throws when asked for its parameters, ports or refinements), or null when it can. Wiring is
+     * not checked here (see {@link #unwired}).
+     */
+    public static String cannotJoin(DistillationModule candidate, List<DistillationModule> others) {
+        try {
+            String name = candidate.name();
+            if (name == null || name.isBlank()) return "it has no name";
+            for (DistillationModule o : others) {
+                if (o != candidate && name.equals(o.name())) return "another active module is also named " + name;
+            }
+            for (Map.Entry<String, Parameter> p : candidate.parameters().entrySet()) {
+                if (p.getKey() == null || p.getValue() == null || p.getValue().getArray() == null) {
+                    return "its parameter " + p.getKey() + " has no array";
+                }
+            }
+            candidate.ports().forEach(java.util.Objects::requireNonNull);
+            candidate.refinements().forEach(r -> java.util.Objects.requireNonNull(r.port(), "a refinement without a port"));
+            return null;
+        } catch (RuntimeException | LinkageError e) {
+            return "it fails when asked for its parameters, ports or refinements: " + e;
+        }
     }
 
     public static ModuleSet build(List<Request> requests, TapLayout teacher, TapLayout student, NDManager manager, long seed) {
@@ -78,15 +117,14 @@ public final class ModuleSet implements AutoCloseable {
     public static ModuleSet of(List<DistillationModule> built) {
         Map<String, String> portOwners = new TreeMap<>();
         Map<String, Parameter> parameters = new LinkedHashMap<>();
-        Map<String, String> parameterOwners = new TreeMap<>();
+        Map<String, String> references = new LinkedHashMap<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
         for (DistillationModule m : built) {
+            if (!names.add(m.name())) throw new IllegalArgumentException("two modules are named " + m.name());
             for (String port : m.ports()) portOwners.putIfAbsent(port, m.name());
             for (Map.Entry<String, Parameter> p : m.parameters().entrySet()) {
-                String other = parameterOwners.putIfAbsent(p.getKey(), m.name());
-                if (other != null) {
-                    throw new IllegalArgumentException("modules " + other + " and " + m.name() + " both name a parameter " + p.getKey());
-                }
-                parameters.put(p.getKey(), p.getValue());
+                parameters.put(key(m.name(), p.getKey()), p.getValue());
+                references.put(key(m.name(), p.getKey()), p.getKey());
             }
         }
         Map<String, List<Wired>> refinements = new TreeMap<>();
@@ -100,7 +138,7 @@ public final class ModuleSet implements AutoCloseable {
             }
         }
         refinements.values().forEach(l -> l.sort(Comparator.comparingInt((Wired w) -> w.refinement().order()).thenComparing(Wired::module)));
-        return new ModuleSet(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters));
+        return new ModuleSet(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters), Collections.unmodifiableMap(references));
     }
 
     /** Names of the modules whose refinements target ports no module of {@code built} offers. */
@@ -143,23 +181,45 @@ public final class ModuleSet implements AutoCloseable {
         return modules;
     }
 
-    /** Every parameter and buffer of every module, by checkpoint key. */
+    /** Every parameter and buffer of every module, by checkpoint key ({@code modules.<module>.<reference key>}). */
     public Map<String, Parameter> parameters() {
         return parameters;
     }
 
+    /** Checkpoint key → the reference key inside the module's namespace. */
+    public Map<String, String> references() {
+        return references;
+    }
+
+    /** Parameters by bare reference key, for fixtures that name them so (a name two modules share maps to the first). */
+    public Map<String, Parameter> byReference() {
+        Map<String, Parameter> m = new LinkedHashMap<>();
+        parameters.forEach((k, p) -> m.putIfAbsent(references.get(k), p));
+        return m;
+    }
+
     /**
-     * Loads every module parameter from a checkpoint holding them under their reference keys (after an optional
-     * prefix); other keys of the file are left alone (the student, other modules). Nothing is changed when a key
-     * is missing or mis-shaped: the problems are thrown, all of them.
+     * The key under which {@code file} holds a module parameter: its namespaced key, else its bare reference key (a
+     * TransKD checkpoint, or a Retort checkpoint written before namespaces), else null.
+     */
+    public String keyIn(dev.retort.safetensors.SafeTensorsFile file, String prefix, String key) {
+        if (file.contains(prefix + key)) return prefix + key;
+        String bare = prefix + references.get(key);
+        return file.contains(bare) ? bare : null;
+    }
+
+    /**
+     * Loads every module parameter from a checkpoint holding them under their namespaced or bare reference keys
+     * (after an optional prefix); other keys of the file are left alone (the student, other modules). Nothing is
+     * changed when a key is missing or mis-shaped: the problems are thrown, all of them.
      */
     public int load(dev.retort.safetensors.SafeTensorsFile file, String prefix) throws java.io.IOException {
         List<String> problems = new ArrayList<>();
         Map<String, float[]> values = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
-            String key = prefix + e.getKey();
-            if (!file.contains(key)) {
-                problems.add("missing " + key);
+            String key = keyIn(file, prefix, e.getKey());
+            if (key == null) {
+                problems.add("missing " + prefix + e.getKey() + " (or " + prefix + references.get(e.getKey()) + ")");
                 continue;
             }
             long[] expected = e.getValue().getArray().getShape().getShape();

@@ -99,7 +99,7 @@ final class ModuleParity {
                 for (String name : golden.tensors().keySet()) {
                     if (!name.startsWith(prefix)) continue;
                     String rest = name.substring(prefix.length());
-                    NDArray actual = actual(name.substring(prefix.length()), g, probes, terms, student, set.parameters(), problems);
+                    NDArray actual = actual(name.substring(prefix.length()), g, probes, terms, student, set.byReference(), problems);
                     if (actual != null) results.add(tolerance.compare(name, actual.toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(name)));
                 }
             }

@@ -120,6 +120,8 @@ public class ModelCommands {
         LoadReport r = withNetwork(variant, Path.of(file), net -> net.load(Path.of(file), loadMode));
         StringBuilder out = new StringBuilder();
         out.append(String.format("%s: %s naming, %d tensors loaded into %s (%s)%n", r.file(), r.naming(), r.loaded(), variant, mode));
+        String run = runCheckpoint(Path.of(file));
+        if (run != null) out.append("  ").append(run).append('\n');
         if (!r.unexpected().isEmpty()) {
             out.append("  skipped ").append(r.unexpected().size()).append(": ")
                     .append(String.join(", ", r.unexpected().subList(0, Math.min(10, r.unexpected().size()))))
@@ -139,7 +141,9 @@ public class ModelCommands {
             net.save(target, naming);
             return report;
         });
+        String run = runCheckpoint(source);
         return String.format("%s (%s naming, %d tensors) -> %s (%s naming)%n", source, r.naming(), r.loaded(), target, naming)
+                + (run == null ? "" : "  " + run + "\n")
                 + r.warnings().stream().map(w -> "  WARNING " + w + "\n").reduce("", String::concat);
     }
 
@@ -150,14 +154,7 @@ public class ModelCommands {
     /** Builds the variant on the CPU (classes taken from the file's classifier when it has one) and uses it. */
     private <T> T withNetwork(String variant, Path file, NetworkUse<T> use) throws IOException {
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
-        Map<String, Object> config = new java.util.HashMap<>();
-        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
-            for (String key : f.tensors().keySet()) {
-                if (key.endsWith("linear_pred.weight") || key.endsWith("decode_head.classifier.weight")) {
-                    config.put("num_classes", f.info(key).shape()[0]);
-                }
-            }
-        }
+        Map<String, Object> config = networkConfig(variant, file);
         Optional<T> result = Backbones.with(context, variant, b -> {
             try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = b.build(variant, config, m, 0)) {
                 return use.apply(net);
@@ -166,6 +163,59 @@ public class ModelCommands {
             }
         });
         return result.orElseThrow(() -> Backbones.unknown(context, variant));
+    }
+
+    /**
+     * The architecture to build for a weights file: a Retort run checkpoint of this variant brings its student's
+     * architecture keys (a run file's {@code student.<key>}); the classes come from the classifier. In a run checkpoint
+     * only the student's tensors count ({@code student.*}); the AdamW state ({@code optim.*}, with its 0-d step
+     * counters) and the modules' tensors are not the network.
+     */
+    public static Map<String, Object> networkConfig(String variant, Path file) throws IOException {
+        Map<String, Object> config = new java.util.HashMap<>();
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            boolean run = f.tensors().keySet().stream().anyMatch(k -> stripModule(k).startsWith("student."));
+            if (run && f.metadata().containsKey("retort.run") && variant.equals(f.metadata().get("retort.student.variant"))) {
+                config.putAll(TrainCommands.runOf(file).run().student().config());
+            }
+            for (String key : f.tensors().keySet()) {
+                String k = stripModule(key);
+                if (run && !k.startsWith("student.")) continue;
+                long[] shape = f.info(key).shape();
+                if ((k.endsWith("linear_pred.weight") || k.endsWith("decode_head.classifier.weight")) && shape.length > 0) {
+                    config.put("num_classes", shape[0]);
+                }
+            }
+        }
+        return config;
+    }
+
+    /** What a run checkpoint holds besides the student, as a line for kd:weights and kd:convert; null for other files. */
+    public static String runCheckpoint(Path file) throws IOException {
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            long student = 0, optimizer = 0;
+            java.util.TreeMap<String, Long> modules = new java.util.TreeMap<>();
+            for (String key : f.tensors().keySet()) {
+                String k = stripModule(key);
+                if (k.startsWith("student.")) student++;
+                else if (k.startsWith("optim.")) optimizer++;
+                else modules.merge(k.startsWith("modules.") ? k.substring("modules.".length()).replaceFirst("\\..*", "") : "bare reference keys", 1L, Long::sum);
+            }
+            if (student == 0) return null;
+            StringBuilder b = new StringBuilder("run checkpoint: took its ").append(student).append(" student.* tensors; skipped ")
+                    .append(optimizer).append(" AdamW state tensors (optim.*)");
+            long moduleTensors = modules.values().stream().mapToLong(Long::longValue).sum();
+            b.append(" and ").append(moduleTensors).append(" distillation-module tensors");
+            if (!modules.isEmpty()) b.append(" (").append(String.join(", ", modules.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList())).append(')');
+            if (f.metadata().containsKey("retort.student.variant")) b.append("; the run's student is ").append(f.metadata().get("retort.student.variant"));
+            return b.toString();
+        }
+    }
+
+    private static String stripModule(String key) {
+        String k = key;
+        while (k.startsWith("module.")) k = k.substring("module.".length());
+        return k;
     }
 
     static int[] parseSize(String size) {

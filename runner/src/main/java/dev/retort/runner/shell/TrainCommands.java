@@ -20,6 +20,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.felix.service.command.Descriptor;
@@ -243,7 +244,12 @@ public class TrainCommands {
              BatchLoader loader = new BatchLoader(source, run.run().optimisation().batchSize(), false, run.threads(), run.prefetch());
              NDManager m = engine.newBaseManager();
              SegmentationNetwork net = runner.backbone(run.run().student().variant()).build(run.run().student().variant(), run.run().student().config(), m, 0)) {
-            net.load(checkpoint, LoadMode.STRICT);
+            var report = net.load(checkpoint, LoadMode.STRICT);
+            List<String> nonFinite = report.warnings().stream().filter(w -> w.contains("NaN")).toList();
+            if (!nonFinite.isEmpty()) {
+                throw new IllegalArgumentException(checkpoint + " is refused: its student holds NaN or infinite values in "
+                        + String.join("; ", nonFinite.subList(0, Math.min(12, nonFinite.size()))) + (nonFinite.size() > 12 ? "; …" : ""));
+            }
             ConfusionMatrix.Mode mode = data.protocol().equals("transkd") ? ConfusionMatrix.Mode.TRANSKD : ConfusionMatrix.Mode.STANDARD;
             Evaluation.Result r = Evaluation.run(net, loader, source.info(), m, limit);
             return String.format("%s on %s %s (%d pixels)%n", checkpoint.getFileName(), name, s, r.all().pixels()) + r.table(source.info(), mode);

@@ -30,12 +30,20 @@ final class AdamW {
 
     /** Sets the trainable parameters; state of parameters no longer present is released. */
     void parameters(Map<String, Parameter> all) {
+        parameters(all, java.util.Set.of());
+    }
+
+    /**
+     * Sets the trainable parameters; state of parameters no longer present is released, except for the keys in
+     * {@code keep} (a module left out for now, whose moments continue when it returns).
+     */
+    void parameters(Map<String, Parameter> all, java.util.Set<String> keep) {
         Map<String, Parameter> next = new LinkedHashMap<>();
         all.forEach((k, p) -> {
             if (p.requiresGradient()) next.put(k, p);
         });
         for (String gone : params.keySet()) {
-            if (!next.containsKey(gone)) {
+            if (!next.containsKey(gone) && !keep.contains(gone)) {
                 close(m.remove(gone));
                 close(v.remove(gone));
                 t.remove(gone);
@@ -100,6 +108,15 @@ final class AdamW {
                 g.attach(scratch);  // the handle and the scalar set() creates are released with the scratch manager
                 g.set(new NDIndex("..."), 0f);
             }
+        }
+    }
+
+    /** Releases the state of these parameters (their module is gone: a module built anew starts from zero moments). */
+    void release(java.util.Collection<String> keys) {
+        for (String k : keys) {
+            close(m.remove(k));
+            close(v.remove(k));
+            t.remove(k);
         }
     }
 

@@ -18,7 +18,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
@@ -45,6 +47,9 @@ public class RunnerService implements Trainer.Services {
     private final AtomicLong generations = new AtomicLong();
     private final List<RunListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong runs = new AtomicLong();
+    /** Bundles whose distiller went away with the bundle, to tell a restart from a first start. */
+    private final java.util.Set<Long> stoppedBundles = ConcurrentHashMap.newKeySet();
+    private volatile long runStartedAt = Long.MAX_VALUE;
     private volatile BundleContext context;
     private volatile Trainer current;
     private volatile ServiceRegistration<TrainingRun> registration;
@@ -63,16 +68,49 @@ public class RunnerService implements Trainer.Services {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void addDistiller(Distiller d, Map<String, Object> props) {
         distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
-        changed();
+        changed(d.name(), registered(props));
     }
 
+    /** The service's properties changed: with Declarative Services, its configuration was updated (@Modified). */
     void updatedDistiller(Distiller d, Map<String, Object> props) {
-        addDistiller(d, props);
+        distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
+        Object pid = props.get("service.pid");
+        changed(d.name(), "configuration changed" + (pid == null ? "" : " (" + pid + ")"));
     }
 
-    void removeDistiller(Distiller d) {
+    void removeDistiller(Distiller d, Map<String, Object> props) {
         distillers.remove(d);
-        changed();
+        changed(d.name(), unregistered(props));
+    }
+
+    /** Why a distiller service appeared: its bundle was dropped in, updated or started, or its component re-activated. */
+    private String registered(Map<String, Object> props) {
+        Bundle b = bundleOf(props);
+        if (b == null) return "service registered";
+        String name = b.getSymbolicName() + " " + b.getVersion();
+        if (b.getLastModified() > runStartedAt) {
+            return stoppedBundles.remove(b.getBundleId()) ? "bundle " + name + " updated" : "bundle " + name + " installed (dropped in)";
+        }
+        if (stoppedBundles.remove(b.getBundleId())) return "bundle " + name + " started";
+        return "service of bundle " + name + " registered (component activated)";
+    }
+
+    /** Why a distiller service went away: its bundle stopped (stop, update, uninstall) or its component was deactivated. */
+    private String unregistered(Map<String, Object> props) {
+        Bundle b = bundleOf(props);
+        if (b == null) return "service unregistered";
+        String name = b.getSymbolicName() + " " + b.getVersion();
+        if ((b.getState() & (Bundle.STOPPING | Bundle.RESOLVED | Bundle.INSTALLED | Bundle.UNINSTALLED)) != 0) {
+            stoppedBundles.add(b.getBundleId());
+            return "bundle " + name + " stopped";
+        }
+        return "service of bundle " + name + " unregistered (component deactivated: its configuration was deleted or rejected)";
+    }
+
+    private Bundle bundleOf(Map<String, Object> props) {
+        BundleContext c = context;
+        Object id = props.get(Constants.SERVICE_BUNDLEID);
+        return c == null || !(id instanceof Long l) ? null : c.getBundle(l);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -84,9 +122,9 @@ public class RunnerService implements Trainer.Services {
         listeners.remove(l);
     }
 
-    private void changed() {
+    private void changed(String name, String cause) {
         Trainer t = current;
-        if (t != null) t.modulesChanged();
+        if (t != null) t.modulesChanged(name, cause);
     }
 
     // ---- Trainer.Services -----------------------------------------------------------------------------------------
@@ -149,6 +187,8 @@ public class RunnerService implements Trainer.Services {
         if (t != null && !t.finished()) throw new IllegalStateException("run " + t.id() + " is still " + t.status().state() + "; kd:stop it first");
         Trainer.checkModules(settings, distillers());  // refused here, in the caller's thread, before a run exists
         String id = settings.run().name() + "-" + runs.incrementAndGet();
+        runStartedAt = System.currentTimeMillis();
+        stoppedBundles.clear();
         Trainer trainer = new Trainer(id, settings, this, resume, log);
         current = trainer;
         Hashtable<String, Object> props = new Hashtable<>();

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -20,6 +21,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Probe;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.RunConfig;
@@ -75,6 +77,9 @@ public final class Trainer implements TrainingRun, Runnable {
 
     private record Active(String name, Distiller distiller, long generation, DistillationModule module) {}
 
+    /** A module left out for now (kd:disable, disabled by its configuration, its port gone), kept with its state. */
+    private record Parked(Active active, long since, String reason) {}
+
     private final String id;
     private final RunSettings settings;
     private final Services services;
@@ -82,6 +87,8 @@ public final class Trainer implements TrainingRun, Runnable {
     private final PrintStream log;
     private final Set<String> disabled = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean modulesDirty = new AtomicBoolean(true);
+    /** Distiller name → why it changed since the last step boundary (bundle events, configuration, kd:enable/disable). */
+    private final Map<String, String> causes = new ConcurrentHashMap<>();
     private final List<Double> losses = Collections.synchronizedList(new ArrayList<>());
     private final Timings timings = new Timings();
     /** Consecutive non-finite steps after which 'skip' gives up: the parameters themselves are then beyond repair. */
@@ -108,6 +115,8 @@ public final class Trainer implements TrainingRun, Runnable {
     private SegmentationNetwork student;
     private SegmentationNetwork teacher;
     private List<Active> modules = new ArrayList<>();
+    private final Map<String, Parked> parked = new TreeMap<>();
+    private boolean built;
     private ModuleSet moduleSet;
     private AdamW optimizer;
     private NDArray classWeights;
@@ -168,15 +177,24 @@ public final class Trainer implements TrainingRun, Runnable {
         modulesDirty.set(true);
     }
 
-    /** Leaves a module out of this run from the next step on ({@code kd:disable}). */
+    /** Distiller {@code name} changed for {@code cause} (e.g. "bundle x stopped"): the next boundary acts and logs it. */
+    public void modulesChanged(String name, String cause) {
+        causes.merge(name, cause, (a, b) -> a.equals(b) ? a : a + "; " + b);
+        modulesDirty.set(true);
+    }
+
+    /**
+     * Leaves a module out of this run from the next step on ({@code kd:disable}); it keeps its parameters and
+     * AdamW moments, so {@link #enable} continues from them.
+     */
     public void disable(String module) {
         disabled.add(module);
-        modulesDirty.set(true);
+        modulesChanged(module, "kd:disable");
     }
 
     public void enable(String module) {
         disabled.remove(module);
-        modulesDirty.set(true);
+        modulesChanged(module, "kd:enable");
     }
 
     public Set<String> disabledModules() {
@@ -440,17 +458,27 @@ public final class Trainer implements TrainingRun, Runnable {
         }
     }
 
-    /** Builds the wanted module set, keeping modules whose distiller and configuration are unchanged. */
+    /**
+     * Brings the module set in line with the registry, the run's module list and kd:enable/kd:disable. A module
+     * whose distiller was re-configured is asked to take the change in place (trained parameters and AdamW moments
+     * stay) and is built anew only for a structural change; a module left out while its distiller is still there
+     * (kd:disable, {@code enabled = false}, its port gone) is parked with its state and continues from it when it
+     * returns; a module whose service is gone is released. Every change is logged with its cause. A module that
+     * cannot be built or cannot join is left out with a message; the run goes on.
+     */
     private void rebuildModules() {
         if (teacher == null) {
             active = List.of();
             optimizer.parameters(allParameters());
             return;
         }
-        Map<String, Registered> registered = new TreeMap<>();
-        for (Registered r : services.distillers()) {
-            if (r.distiller().enabled()) registered.putIfAbsent(r.name(), r);
+        Map<String, String> why = new TreeMap<>();
+        for (String name : List.copyOf(causes.keySet())) {
+            String c = causes.remove(name);
+            if (c != null) why.put(name, c);
         }
+        Map<String, Registered> registered = new TreeMap<>();
+        for (Registered r : services.distillers()) registered.putIfAbsent(r.name(), r);
         Map<String, Map<String, ?>> wanted = new LinkedHashMap<>();
         if (settings.followRegistry()) {
             registered.keySet().forEach(n -> wanted.put(n, settings.moduleConfig(n)));
@@ -460,44 +488,172 @@ public final class Trainer implements TrainingRun, Runnable {
             }
         }
         disabled.forEach(wanted::remove);
+        wanted.keySet().removeIf(n -> !registered.get(n).distiller().enabled());
+        String defaultCause = built ? "registry changed" : "run start";
+        built = true;
+
         List<String> before = modules.stream().map(Active::name).toList();
+        Set<String> wasParked = Set.copyOf(parked.keySet());
+        Map<String, String> changes = new TreeMap<>();
+        Map<String, String> fresh = new TreeMap<>();  // name -> why it is built anew
         List<Active> next = new ArrayList<>();
-        for (Active a : modules) {
-            Registered r = registered.get(a.name());
-            if (wanted.containsKey(a.name()) && r != null && r.distiller() == a.distiller() && r.generation() == a.generation()) next.add(a);
-            else a.module().close();
+        List<Active> candidates = new ArrayList<>(modules);
+        Map<String, Long> returning = new TreeMap<>();
+        for (Parked p : List.copyOf(parked.values())) {
+            String name = p.active().name();
+            Registered r = registered.get(name);
+            if (r == null || r.distiller() != p.active().distiller()) {
+                parked.remove(name);
+                discard(p.active());
+                changes.put(name, name + ": its service is gone (" + why.getOrDefault(name, defaultCause) + "); the state kept since step "
+                        + p.since() + " is released");
+            } else if (wanted.containsKey(name)) {
+                parked.remove(name);
+                candidates.add(p.active());
+                returning.put(name, p.since());
+            }
+        }
+        for (Active a : candidates) {
+            String name = a.name(), cause = why.getOrDefault(name, defaultCause);
+            Registered r = registered.get(name);
+            if (r == null) {
+                discard(a);
+                changes.put(name, name + " left the run (" + cause + "); its trained state is released");
+                continue;
+            }
+            if (r.distiller() != a.distiller()) {
+                // The old module's code belongs to the old service (a stopped or updated bundle): it cannot be kept.
+                discard(a);
+                if (wanted.containsKey(name)) {
+                    fresh.put(name, name + " built from scratch: a new " + name + " service (" + cause + "); the trained state of the old one is released");
+                } else {
+                    changes.put(name, name + " left the run (" + cause + "); its trained state is released");
+                }
+                continue;
+            }
+            if (!wanted.containsKey(name)) {
+                String reason = disabled.contains(name) ? "kd:disable" : !r.distiller().enabled() ? "disabled by its configuration, enabled = false" : cause;
+                park(a, reason, returning.getOrDefault(name, step));
+                changes.put(name, name + " left the run (" + reason + "); its parameters and AdamW moments are kept for when it returns");
+                continue;
+            }
+            String back = returning.containsKey(name) ? " and returns with the parameters and AdamW moments it had at step " + returning.get(name) : "";
+            if (r.generation() == a.generation()) {
+                next.add(a);
+                continue;
+            }
+            Reconfiguration rc;
+            try {
+                rc = a.module().reconfigure(context(wanted.get(name)));
+            } catch (RuntimeException | LinkageError e) {
+                park(a, "configuration rejected: " + e.getMessage(), returning.getOrDefault(name, step));
+                changes.put(name, name + ": new configuration rejected (" + cause + "): " + e.getMessage()
+                        + "; left out, its parameters and AdamW moments are kept until a valid configuration arrives");
+                continue;
+            }
+            if (rc.inPlace()) {
+                next.add(new Active(name, a.distiller(), r.generation(), a.module()));
+                changes.put(name, name + " re-configured in place (" + cause + "): " + (rc.changes().isEmpty() ? "nothing it uses changed" : rc.changes())
+                        + "; trained parameters and AdamW moments kept" + back);
+            } else {
+                discard(a);
+                fresh.put(name, name + " rebuilt from scratch (" + cause + "): " + rc.changes() + "; its trained parameters and AdamW moments are released");
+            }
         }
         for (Map.Entry<String, Map<String, ?>> w : wanted.entrySet()) {
-            if (next.stream().anyMatch(a -> a.name().equals(w.getKey()))) continue;
-            Registered r = registered.get(w.getKey());
+            String name = w.getKey();
+            if (next.stream().anyMatch(a -> a.name().equals(name)) || parked.containsKey(name)) continue;
+            Registered r = registered.get(name);
+            String joined = fresh.getOrDefault(name, name + " joined (" + why.getOrDefault(name, defaultCause) + ")");
+            DistillationModule m;
             try {
-                DistillationModule m = r.distiller().build(new DistillContext(teacher.spec().taps(), student.spec().taps(), w.getValue(), base, settings.run().seed()));
-                next.add(new Active(r.name(), r.distiller(), r.generation(), m));
-            } catch (RuntimeException e) {
-                log("module " + w.getKey() + " cannot be built and is left out: " + e.getMessage());
+                m = r.distiller().build(context(w.getValue()));
+            } catch (RuntimeException | LinkageError e) {
+                changes.put(name, (fresh.containsKey(name) ? fresh.get(name) + ", but " : "") + "module " + name + " cannot be built and is left out: " + e.getMessage());
+                continue;
             }
+            String refused = ModuleSet.cannotJoin(m, next.stream().map(Active::module).toList());
+            if (refused != null) {
+                m.close();
+                changes.put(name, "module " + name + " cannot join the run and is left out: " + refused);
+                continue;
+            }
+            next.add(new Active(name, r.distiller(), r.generation(), m));
+            changes.put(name, joined);
         }
         next.sort((a, b) -> a.name().compareTo(b.name()));
         while (true) {
             List<String> orphans = ModuleSet.unwired(next.stream().map(Active::module).toList());
             if (orphans.isEmpty()) break;
-            for (String o : orphans) log("module " + o + " refines a port no active module offers; left out until one does");
             next.removeIf(a -> {
-                boolean drop = orphans.contains(a.name());
-                if (drop) a.module().close();
-                return drop;
+                if (!orphans.contains(a.name())) return false;
+                park(a, "refines a port no active module offers", returning.getOrDefault(a.name(), step));
+                String line = "module " + a.name() + " refines a port no active module offers; left out until one does (its state is kept)";
+                if (changes.containsKey(a.name())) changes.put(a.name(), changes.get(a.name()) + "; but " + line);
+                else if (!wasParked.contains(a.name())) changes.put(a.name(), line);
+                return true;
             });
         }
+        for (Active a : next) {
+            if (returning.containsKey(a.name()) && !changes.containsKey(a.name())) {
+                changes.put(a.name(), a.name() + " is back (" + why.getOrDefault(a.name(), defaultCause) + "), with the parameters and AdamW moments it had at step "
+                        + returning.get(a.name()));
+            }
+        }
+        ModuleSet set;
+        try {
+            set = ModuleSet.of(next.stream().map(Active::module).toList());
+        } catch (RuntimeException e) {
+            // Cannot happen after the checks above; if it does, the last working set goes on rather than the run dying.
+            List<Active> joinedNow = next.stream().filter(a -> !modules.contains(a) && !candidates.contains(a)).toList();
+            joinedNow.forEach(a -> {
+                discard(a);
+                changes.put(a.name(), "module " + a.name() + " cannot join the run and is left out: " + e.getMessage());
+            });
+            next.removeAll(joinedNow);
+            set = ModuleSet.of(next.stream().map(Active::module).toList());
+        }
         modules = next;
-        moduleSet = ModuleSet.of(modules.stream().map(Active::module).toList());
+        moduleSet = set;
         active = modules.stream().map(Active::name).toList();
-        optimizer.parameters(allParameters());
-        if (!active.equals(before)) {
+        Set<String> keep = new java.util.HashSet<>();
+        parked.values().forEach(p -> keep.addAll(keys(p.active())));
+        optimizer.parameters(allParameters(), keep);
+        if (!changes.isEmpty() || !active.equals(before)) {
             long params = modules.stream().mapToLong(a -> ModuleSet.trainable(a.module())).sum();
-            String message = "step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)";
-            log(message);
+            String message = "step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)"
+                    + (changes.isEmpty() ? "" : ": " + String.join("; ", changes.values()));
+            log("step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)");
+            changes.values().forEach(c -> log("  " + c));
             event(RunEvent.Type.MODULES_CHANGED, Map.of("module_params", (double) params), message);
         }
+    }
+
+    private DistillContext context(Map<String, ?> config) {
+        return new DistillContext(teacher.spec().taps(), student.spec().taps(), config, base, settings.run().seed());
+    }
+
+    private void park(Active a, String reason, long since) {
+        parked.put(a.name(), new Parked(a, since, reason));
+    }
+
+    /** Closes a module for good and releases its optimiser state. */
+    private void discard(Active a) {
+        optimizer.release(keys(a));
+        a.module().close();
+    }
+
+    private static List<String> keys(Active a) {
+        return a.module().parameters().keySet().stream().map(k -> ModuleSet.key(a.name(), k)).toList();
+    }
+
+    /** Active and parked modules' parameters by checkpoint key: a checkpoint keeps a parked module's state too. */
+    private Map<String, Parameter> moduleParameters() {
+        Map<String, Parameter> all = new LinkedHashMap<>(moduleSet == null ? Map.of() : moduleSet.parameters());
+        for (Parked p : parked.values()) {
+            p.active().module().parameters().forEach((k, v) -> all.put(ModuleSet.key(p.active().name(), k), v));
+        }
+        return all;
     }
 
     private Map<String, Parameter> allParameters() {
@@ -517,6 +673,8 @@ public final class Trainer implements TrainingRun, Runnable {
             NDArray labels = sm.create(labelValues, new Shape(batch.size(), batch.labelHeight(), batch.labelWidth()));
             long t = System.nanoTime();
             TapValues teacherTaps = teacher != null && !modules.isEmpty() ? teacher.forward(images, false) : null;
+            // The training forward updates BatchNorm running statistics in place before the loss can be checked.
+            List<NDArray[]> runningStats = snapshotBuffers(sm);
             timings.add("teacher forward", System.nanoTime() - t);
             Map<String, Double> terms = new LinkedHashMap<>();
             NDArray total;
@@ -537,6 +695,7 @@ public final class Trainer implements TrainingRun, Runnable {
                     try {
                         moduleTerms = moduleSet.forward(teacherTaps, studentTaps, true, sm, Probe.NONE);
                     } catch (ModuleSet.ModuleFailure f) {
+                        restoreBuffers(runningStats);
                         moduleFailed(f);
                         return;
                     }
@@ -549,6 +708,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 double value = total.getFloat();
                 terms.put("total", value);
                 if (!Double.isFinite(value)) {
+                    restoreBuffers(runningStats);
                     nonFinite(terms);
                     return;
                 }
@@ -561,6 +721,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 terms.put("total", Double.NaN);
                 log("non-finite gradients at step " + step + " (loss " + terms + ") in " + badGradients.size() + " parameters, e.g. "
                         + String.join(", ", badGradients.subList(0, Math.min(6, badGradients.size()))));
+                restoreBuffers(runningStats);
                 nonFinite(terms);
                 return;
             }
@@ -578,6 +739,23 @@ public final class Trainer implements TrainingRun, Runnable {
                 event(RunEvent.Type.STEP, m, "");
             }
         }
+    }
+
+    /** Copies of every buffer (BatchNorm running statistics) of the student and the active modules, in the step's scope. */
+    private List<NDArray[]> snapshotBuffers(NDManager stepManager) {
+        List<NDArray[]> saved = new ArrayList<>();
+        for (Parameter p : allParameters().values()) {
+            if (p.requiresGradient()) continue;
+            NDArray copy = p.getArray().duplicate();
+            copy.attach(stepManager);
+            saved.add(new NDArray[] {p.getArray(), copy});
+        }
+        return saved;
+    }
+
+    /** Puts the buffers back as they were before a step that is skipped, so it leaves no trace. */
+    private static void restoreBuffers(List<NDArray[]> saved) {
+        for (NDArray[] pair : saved) pair[0].set(new NDIndex("..."), pair[1]);
     }
 
     private void moduleFailed(ModuleSet.ModuleFailure f) {
@@ -656,7 +834,7 @@ public final class Trainer implements TrainingRun, Runnable {
 
     private void checkpoint(String name) throws IOException {
         Path file = settings.output().resolve(name);
-        Checkpoints.write(file, student, moduleSet == null ? Map.of() : moduleSet.parameters(), optimizer, Map.of(
+        Checkpoints.write(file, student, moduleParameters(), optimizer, Map.of(
                 "retort.step", String.valueOf(step),
                 "retort.best_miou", String.valueOf(bestMiou),
                 "retort.student.variant", settings.run().student().variant(),
@@ -667,10 +845,17 @@ public final class Trainer implements TrainingRun, Runnable {
     }
 
     private void restore(Path file) throws IOException {
-        Checkpoints.State s = Checkpoints.read(file, student, moduleSet == null ? Map.of() : moduleSet.parameters(), optimizer);
+        Checkpoints.State s = Checkpoints.read(file, student, moduleSet == null ? Map.of() : moduleSet.parameters(),
+                moduleSet == null ? Map.of() : moduleSet.references(), optimizer);
         step = s.step();
         bestMiou = s.bestMiou();
         log("resumed from " + file + " at step " + step);
+        s.notes().forEach(n -> log("  " + n));
+        // Modules disabled when the checkpoint was written stay disabled; their state was saved and is parked again.
+        String off = s.metadata().getOrDefault("retort.disabled", "");
+        for (String name : off.split(",")) {
+            if (!name.isBlank() && disabled.add(name.strip())) modulesChanged(name.strip(), "disabled when the checkpoint was written (kd:disable)");
+        }
     }
 
     // ---- plumbing ------------------------------------------------------------------------------------------------
@@ -696,6 +881,7 @@ public final class Trainer implements TrainingRun, Runnable {
 
     private void closeAll() {
         modules.forEach(a -> a.module().close());
+        parked.values().forEach(p -> p.active().module().close());
         if (student != null) student.close();
         if (teacher != null) teacher.close();
         if (base != null) base.close();

@@ -124,7 +124,7 @@ class TrainerTest {
     }
 
     /** A distiller whose module fails or returns NaN from a given step on. */
-    private static Distiller faulty(String name, int fromStep, boolean nan) {
+    static Distiller faulty(String name, int fromStep, boolean nan) {
         return new Distiller() {
             public String name() {
                 return name;
