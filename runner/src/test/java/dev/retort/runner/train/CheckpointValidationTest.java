@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
 import dev.retort.backbones.mit.MitBackbone;
-import dev.retort.datasets.SyntheticCityDataset;
+import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import dev.retort.distill.csf.CsfDistiller;
 import dev.retort.distill.pea.PeaDistiller;
 import dev.retort.runner.data.BatchLoader;
