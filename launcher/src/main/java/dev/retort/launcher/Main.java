@@ -1,28 +1,35 @@
 package dev.retort.launcher;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
  * {@code java -jar retort.jar} opens the Gogo shell; {@code java -jar retort.jar <command line>} runs one Gogo
  * command line, prints its result and exits 0 on success, 1 when the command fails (an exception, an unknown
- * command) and 2 when the runtime cannot start.
+ * command), 2 when the runtime cannot start, 143 / 130 when SIGTERM / SIGINT stopped it (a running training
+ * stopped at a step boundary and wrote its checkpoint) and 3 when a second signal aborted it.
  *
  * <p>Settings (system properties): {@code retort.bundles} (drop-in folder, default {@code bundles}),
- * {@code retort.conf} (configuration folder, default {@code conf}), {@code DJL_CACHE_DIR} (where libtorch is
- * unpacked, default {@code retort-cache/djl} beside the jar), {@code retort.debug} (stack traces).
+ * {@code retort.conf} (configuration folder, default {@code conf}), {@code retort.cache} (the user's cache folder,
+ * default {@code $XDG_CACHE_HOME/retort} or {@code ~/.cache/retort}), {@code DJL_CACHE_DIR} (where libtorch is
+ * unpacked, default {@code djl} in that cache), {@code retort.debug} (stack traces).
  */
 public final class Main {
     static final int OK = 0;
     static final int COMMAND_FAILED = 1;
     static final int CANNOT_START = 2;
 
+    private static volatile Signals signals;
+
     private Main() {}
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        int status = run(args, System.out, System.err);
+        Signals s = signals;
+        // stopped by a signal: the command's own outcome (a stopped run) is not the process's answer
+        if (s != null && s.status() >= 0) status = s.status();
+        System.exit(status);
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -33,7 +40,9 @@ public final class Main {
         boolean commandMode = args.length > 0;
         RetortRuntime runtime;
         try {
+            System.setProperty("retort.cache", userCache().toString());  // bundles (the demo's teacher) read it
             runtime = RetortRuntime.start(settings(), commandMode);
+            signals = Signals.install(runtime, err);
         } catch (Exception e) {
             err.println("retort: cannot start the runtime: " + CommandRunner.describe(e));
             if (Boolean.getBoolean("retort.debug")) e.printStackTrace(err);
@@ -45,9 +54,10 @@ public final class Main {
             if (!commandMode) {
                 // So that a first 'kd:' command typed (or piped) at once finds Retort's commands registered.
                 CommandRunner.awaitCommand(runtime.context(), "kd:info", Duration.ofSeconds(30));
+                ExitCommand exit = ExitCommand.register(runtime);
                 runtime.startShell();
                 runtime.awaitStop();
-                return OK;
+                return exit.status();
             }
             runtime.startShell();
             return new CommandRunner(runtime.context(), out, err).run(CommandLine.join(args), Duration.ofSeconds(30));
@@ -62,11 +72,18 @@ public final class Main {
         return new RetortRuntime.Settings(bundles, conf, defaultCacheDir());
     }
 
-    /** {@code retort-cache/djl} beside the jar when that folder is writable, else in the working directory. */
+    /** {@code djl} in the user's cache folder: never the installation folder, which may be shared or read-only. */
     static Path defaultCacheDir() {
-        Path jarDir = RetortRuntime.codeLocation().getParent();
-        if (jarDir != null && Files.isWritable(jarDir)) return jarDir.resolve("retort-cache").resolve("djl");
-        return Path.of(".retort-cache", "djl").toAbsolutePath();
+        return userCache().resolve("djl");
+    }
+
+    /** {@code -Dretort.cache}, else {@code $XDG_CACHE_HOME/retort}, else {@code ~/.cache/retort}. */
+    static Path userCache() {
+        String set = System.getProperty("retort.cache");
+        if (set != null && !set.isBlank()) return Path.of(set).toAbsolutePath();
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("retort").toAbsolutePath();
     }
 
     static String usage() {
@@ -75,9 +92,16 @@ public final class Main {
                 "       java -jar retort.jar <command> [args]  run one command and exit (0 = success)",
                 "       java -jar retort.jar '<gogo line>'     one argument is taken as a whole Gogo command line",
                 "",
+                "exit status: 0 success, 1 the command failed, 2 the runtime cannot start,",
+                "             143 (SIGTERM) / 130 (SIGINT): stopped by the signal; a training stopped at a step boundary",
+                "             and wrote last.safetensors (continue with kd:train --resume), 3: aborted by a second signal",
+                "",
                 "system properties: -Dretort.bundles=DIR (drop-in bundles, default ./bundles)",
                 "                   -Dretort.conf=DIR    (ConfigAdmin .cfg/.config files, default ./conf)",
-                "                   -DDJL_CACHE_DIR=DIR  (where libtorch is unpacked; default retort-cache/ beside the jar)",
+                "                   -Dretort.cache=DIR   (caches: libtorch, the demo's teacher; default $XDG_CACHE_HOME/retort",
+                "                                         or ~/.cache/retort, never the installation folder)",
+                "                   -DDJL_CACHE_DIR=DIR  (where libtorch is unpacked; default djl/ in the cache folder)",
+                "                   -Dretort.progress=S  (without a terminal: a progress line every S seconds, default 60)",
                 "                   -Dretort.debug=true  (stack traces)",
                 "");
     }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Method;
+import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.launch.Framework;
 
@@ -39,6 +41,7 @@ final class RetortRuntime {
     static final String EMBEDDED = "retort-bundles/";
     private static final String FILEINSTALL = "org.apache.felix.fileinstall";
     private static final String SHELL = "org.apache.felix.gogo.shell";
+    private static final String TRAINING_RUN = "dev.retort.api.run.TrainingRun";
 
     record Settings(Path bundles, Path conf, Path defaultCacheDir) {}
 
@@ -55,8 +58,10 @@ final class RetortRuntime {
     static RetortRuntime start(Settings settings, boolean commandMode) throws Exception {
         Engine engine = DjlRuntime.startOffline(settings.defaultCacheDir());
 
-        // A private, throw-away bundle cache: parallel runs (cluster array jobs) never share one.
-        Path storage = Files.createTempDirectory("retort-felix-");
+        // A private, throw-away bundle cache: parallel runs (cluster array jobs) never share one. Its name carries our
+        // process id, so that a later start can tell the folders of killed processes from those of live ones.
+        TempFolders.removeStale(System.err);
+        Path storage = TempFolders.create();
         Map<String, String> props = new HashMap<>();
         props.put(Constants.FRAMEWORK_STORAGE, storage.toString());
         props.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
@@ -74,6 +79,8 @@ final class RetortRuntime {
         props.put("felix.fileinstall.noInitialDelay", "true");
         props.put("felix.fileinstall.poll", "1000");
         props.put("felix.fileinstall.log.level", "2");
+        // FileInstall's own temporary files go into the private folder too (by default it leaves fileinstall-* behind)
+        props.put("felix.fileinstall.tmpdir", storage.resolve("fileinstall").toString());
         // The files are the source of truth: never write ConfigAdmin changes back into the user's conf/.
         props.put("felix.fileinstall.enableConfigSave", "false");
         Files.createDirectories(settings.bundles());
@@ -133,23 +140,59 @@ final class RetortRuntime {
         } catch (BundleException | InterruptedException e) {
             System.err.println("retort: framework did not stop cleanly: " + e.getMessage());
         } finally {
-            deleteTree(storage);
+            TempFolders.deleteTree(storage, System.err);
         }
     }
 
     /**
      * Waits until FileInstall has taken in what the folders held at start: every jar of the drop-in folder is
      * installed and every configuration file is a ConfigAdmin configuration, so that the first command sees them.
+     * A jar that is not a bundle (corrupt, or a plain library) is named with the reason at once and not waited for.
      */
     void awaitDropIns(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Set<String> jars = filesIn(settings.bundles(), ".jar");
+        Set<String> jars = new TreeSet<>(filesIn(settings.bundles(), ".jar"));
+        for (Map.Entry<Path, String> bad : DropIns.notBundles(settings.bundles()).entrySet()) {
+            System.err.println("retort: " + bad.getKey() + " is ignored: " + bad.getValue());
+            jars.remove(normalise(bad.getKey().toUri().toString()));
+        }
         Set<String> configs = filesIn(settings.conf(), ".cfg", ".config");
         while (System.nanoTime() < deadline) {
             if (installedLocations().containsAll(jars) && configurationFiles().containsAll(configs)) return;
             sleep(50);
         }
-        System.err.println("retort: drop-in folders not fully taken in after " + timeout.toSeconds() + " s");
+        Set<String> missing = new TreeSet<>(jars);
+        missing.removeAll(installedLocations());
+        Set<String> missingConfigs = new TreeSet<>(configs);
+        missingConfigs.removeAll(configurationFiles());
+        missing.addAll(missingConfigs);
+        System.err.println("retort: not taken in after " + timeout.toSeconds() + " s (see FileInstall's messages above): "
+                + missing.stream().map(u -> Path.of(URI.create(u)).toString()).collect(Collectors.joining(", ")));
+    }
+
+    /** Asks every running training (TrainingRun service) to stop at its next step boundary; returns how many. */
+    int stopRuns() {
+        int n = 0;
+        try {
+            ServiceReference<?>[] refs = context().getAllServiceReferences(TRAINING_RUN, null);
+            if (refs == null) return 0;
+            for (ServiceReference<?> ref : refs) {
+                Object run = context().getService(ref);
+                if (run == null) continue;
+                try {
+                    Class<?> api = Stream.of(run.getClass().getInterfaces()).filter(i -> i.getName().equals(TRAINING_RUN)).findFirst().orElseThrow();
+                    api.getMethod("stop").invoke(run);
+                    n++;
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    System.err.println("retort: cannot stop run " + ref.getProperty("retort.run") + ": " + CommandRunner.describe(e));
+                } finally {
+                    context().ungetService(ref);
+                }
+            }
+        } catch (InvalidSyntaxException | IllegalStateException e) {
+            return n;  // no filter given; or the framework is already stopping
+        }
+        return n;
     }
 
     private List<Bundle> installEmbedded() throws IOException, BundleException {
@@ -246,15 +289,6 @@ final class RetortRuntime {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("retort: could not delete " + root + ": " + e.getMessage());
         }
     }
 }

@@ -160,6 +160,36 @@ class LauncherJarIT {
         assertTrue(r.out().contains("<- dev.retort.distill-logit"), r.out());
     }
 
+    /** A corrupt jar and a plain library jar in bundles/ are named with their reason at once; the command runs. */
+    @Test
+    void aJarThatIsNotABundleIsNamedAndSkipped(@TempDir Path work) throws Exception {
+        Path bundles = Files.createDirectories(work.resolve("bundles"));
+        Files.writeString(bundles.resolve("broken.jar"), "not a zip file");
+        try (java.util.jar.JarOutputStream jar = new java.util.jar.JarOutputStream(Files.newOutputStream(bundles.resolve("plain.jar")),
+                new java.util.jar.Manifest())) {
+            jar.putNextEntry(new java.util.zip.ZipEntry("a/B.class"));
+            jar.closeEntry();
+        }
+        Result r = retort(work, "", "kd:info");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains(bundles.resolve("broken.jar") + " is ignored: not a readable jar"), r.err());
+        assertTrue(r.err().contains(bundles.resolve("plain.jar") + " is ignored: not an OSGi bundle (its manifest has no Bundle-SymbolicName"), r.err());
+        assertTrue(!r.err().contains("not taken in after"), "not waited for: " + r.err());
+    }
+
+    @Test
+    void exitLeavesTheShellWithItsStatus(@TempDir Path work) throws Exception {
+        Result plain = retort(work, "exit\n", new String[0]);
+        assertEquals(0, plain.exit(), plain.out() + plain.err());
+        Result three = retort(work, "kd:info\nexit 3\n", new String[0]);
+        assertEquals(3, three.exit(), three.out() + three.err());
+        for (Result r : List.of(plain, three)) {
+            String all = r.out() + r.err();
+            assertTrue(!all.contains("Exception") && !all.contains("coerce"), all);
+        }
+        assertTrue(three.out().contains("PyTorch 2.7.1"), three.out());
+    }
+
     @Test
     void theShellReadsCommandsFromTheTerminalAndExitsAtEndOfInput(@TempDir Path work) throws Exception {
         Result r = retort(work, "kd:info\n", new String[0]);

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -23,6 +24,7 @@ import java.util.Map;
 public final class SafeTensorsWriter {
     private record Pending(DType dtype, long[] shape, float[] floats, long[] longs) {}
 
+    private static final SecureRandom RANDOM = new SecureRandom();
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
 
@@ -88,8 +90,10 @@ public final class SafeTensorsWriter {
         int padded = (json.length + 7) / 8 * 8;  // the format pads the header with spaces to 8 bytes
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        // Not Files.createTempFile: that makes the file 0600, whereas the result should get the same mode as any other
+        // file of the folder (the umask), so that a shared run folder's checkpoints are as readable as its logs.
+        Path tmp = dir.resolve("." + file.getFileName() + Long.toUnsignedString(RANDOM.nextLong()) + ".tmp");
+        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
             ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(padded).put(json);
             while (head.hasRemaining()) head.put((byte) ' ');

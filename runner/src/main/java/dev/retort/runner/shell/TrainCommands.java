@@ -68,6 +68,9 @@ public class TrainCommands {
     @Descriptor("train from a run file; in the shell the run goes to the background (kd:status follows it), in command mode it runs"
             + " in the foreground and the exit status says whether it finished")
     public String train(@Descriptor("continue from a checkpoint") @Parameter(names = "--resume", absentValue = "") String resume,
+                        @Descriptor("start again in a run folder that holds an earlier run: its metrics.jsonl, train.log, run.cfg and"
+                                + " checkpoints are deleted (without it, a non-empty run folder is refused)")
+                        @Parameter(names = "--overwrite", presentValue = "true", absentValue = "false") boolean overwrite,
                         @Descriptor("override keys, e.g. iterations=20,seed=3") @Parameter(names = "--set", absentValue = "") String set,
                         @Descriptor("run file (.cfg), or the name of a run configured in ConfigAdmin (factory PID dev.retort.run,"
                                 + " e.g. conf/dev.retort.run-demo.cfg)") String file) throws IOException, InterruptedException {
@@ -78,13 +81,14 @@ public class TrainCommands {
             RunSettings.requireKnown("--set", "", overrides.keySet());
             settings = settings.with(overrides);
         }
-        return start(settings, resume.isEmpty() ? null : Path.of(resume).toAbsolutePath());
+        if (overwrite && !resume.isEmpty()) throw new IllegalArgumentException("--resume continues a run, --overwrite starts one again: give one of them");
+        return start(settings, resume.isEmpty() ? null : Path.of(resume).toAbsolutePath(), overwrite);
     }
 
-    String start(RunSettings settings, Path resume) throws IOException, InterruptedException {
+    String start(RunSettings settings, Path resume, boolean overwrite) throws IOException, InterruptedException {
         boolean fg = foreground();
         PrintStream log = fg ? System.out : new PrintStream(OutputStream.nullOutputStream());
-        Trainer t = runner.start(settings, resume, log);
+        Trainer t = runner.start(settings, resume, overwrite, log);
         if (!fg) return "started run " + t.id() + " in the background; kd:status follows it, its log is " + settings.output().resolve("train.log");
         while (!t.finished()) Thread.sleep(100);
         if (t.failure() != null && t.status().state().equals("FAILED")) {
@@ -101,7 +105,7 @@ public class TrainCommands {
 
     @Descriptor("train the only run configured in ConfigAdmin (factory PID dev.retort.run)")
     public String train() throws IOException, InterruptedException {
-        return start(configured(null), null);
+        return start(configured(null), null, false);
     }
 
     /** A run from ConfigAdmin: factory PID {@code dev.retort.run}, chosen by its {@code name} (or the only one). */

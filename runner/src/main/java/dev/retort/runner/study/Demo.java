@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The demo: on 64×128 synthetic street scenes, a small MiT teacher (trained once, then cached beside the DJL
- * cache) and a smaller MiT student trained alone and with TransKD-Base (CSF + PEA) for the same steps, seed and
+ * The demo: on 64×128 synthetic street scenes, a small MiT teacher (trained once, then cached in the user's cache
+ * folder) and a smaller MiT student trained alone and with TransKD-Base (CSF + PEA) for the same steps, seed and
  * data order; prints the mIoU table and writes the study's plots.
  */
 public final class Demo {
@@ -62,7 +62,7 @@ public final class Demo {
             t.put("decay_steps", String.valueOf(teacherSteps));
             t.put("eval_every", String.valueOf(studentSteps / 2));
             t.put("output", teacherRun.toString());
-            Study.Row teacher = Study.run(new Study.Arm(0, "teacher", RunSettings.of(t)), runner, out, log);
+            Study.Row teacher = Study.run(new Study.Arm(0, "teacher", RunSettings.of(t)), runner, overwriting(), out, log);
             Files.createDirectories(cache.getParent());
             Files.copy(teacherRun.resolve("best.safetensors"), cache, StandardCopyOption.REPLACE_EXISTING);
             rows.add(teacher);
@@ -84,8 +84,8 @@ public final class Demo {
         kd.put("name", "student+TransKD-Base");
         kd.put("modules", "csf,pea");
         kd.put("output", out.resolve("transkd-base").toString());
-        rows.add(Study.run(new Study.Arm(1, "student", RunSettings.of(alone)), runner, out, log));
-        rows.add(Study.run(new Study.Arm(2, "student + TransKD-Base", RunSettings.of(kd)), runner, out, log));
+        rows.add(Study.run(new Study.Arm(1, "student", RunSettings.of(alone)), runner, overwriting(), out, log));
+        rows.add(Study.run(new Study.Arm(2, "student + TransKD-Base", RunSettings.of(kd)), runner, overwriting(), out, log));
         Study.writeResults(out, rows);
         StringBuilder table = new StringBuilder(String.format("%nRetort demo — synthetic city 64x128, validation mIoU (%d scenes, TransKD protocol)%n", 96));
         table.append(String.format("  %-26s %8s %10s %8s %8s%n", "network", "mIoU %", "params", "GMACs", "steps"));
@@ -96,9 +96,16 @@ public final class Demo {
         return table.toString();
     }
 
-    /** Beside DJL's cache: the folder the project owns for derived artefacts. */
-    private static Path cacheDir() {
-        String djl = System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"));
-        return djl != null ? Path.of(djl).toAbsolutePath().getParent() : Path.of(".retort-cache").toAbsolutePath();
+    /** A demo run again replaces its own earlier runs in the output folder. */
+    private Study.Starter overwriting() {
+        return (s, l) -> runner.start(s, null, true, l);
+    }
+
+    /** The user's cache folder ({@code -Dretort.cache}, else $XDG_CACHE_HOME/retort or ~/.cache/retort), never the installation. */
+    static Path cacheDir() {
+        String set = System.getProperty("retort.cache");
+        if (set != null && !set.isBlank()) return Path.of(set).toAbsolutePath();
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache")).resolve("retort").toAbsolutePath();
     }
 }

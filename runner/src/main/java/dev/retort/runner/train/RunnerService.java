@@ -52,6 +52,8 @@ public class RunnerService implements Trainer.Services {
     private volatile long runStartedAt = Long.MAX_VALUE;
     private volatile BundleContext context;
     private volatile Trainer current;
+    private volatile Thread thread;
+    private volatile boolean deactivated;
     private volatile ServiceRegistration<TrainingRun> registration;
 
     @Activate
@@ -59,10 +61,31 @@ public class RunnerService implements Trainer.Services {
         this.context = context;
     }
 
+    /**
+     * The framework is stopping (a signal, the shell's exit, a bundle update): the run stops at its next step boundary,
+     * writes its checkpoint and closes its files before this returns, so that nothing is torn down under a training
+     * step (native code still running while the JVM exits is how a stopped run used to crash).
+     */
     @Deactivate
     void deactivate() {
-        Trainer t = current;
-        if (t != null) t.stop();
+        Trainer t;
+        Thread th;
+        synchronized (this) {
+            deactivated = true;
+            t = current;
+            th = thread;
+        }
+        if (t == null || th == null || !th.isAlive()) return;
+        t.stop();
+        boolean interrupted = false;
+        while (th.isAlive()) {
+            try {
+                th.join();
+            } catch (InterruptedException e) {
+                interrupted = true;  // keep waiting: the run must end its step and checkpoint first
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -182,18 +205,47 @@ public class RunnerService implements Trainer.Services {
     // ---- runs ------------------------------------------------------------------------------------------------------
 
     /** Starts a run on a new thread; one run at a time per runtime (DJL allows one gradient collector per JVM). */
-    public synchronized Trainer start(RunSettings settings, Path resume, PrintStream log) throws IOException {
+    public Trainer start(RunSettings settings, Path resume, PrintStream log) throws IOException {
+        return start(settings, resume, false, log);
+    }
+
+    /**
+     * Starts a run on a new thread, having claimed its run folder (locked; refused when another run holds it, or when
+     * it holds an earlier run and the run neither resumes nor overwrites).
+     */
+    public Trainer start(RunSettings settings, Path resume, boolean overwrite, PrintStream log) throws IOException {
+        Trainer t = current;
+        Thread previous = thread;
+        if (t != null && t.finished() && previous != null) {
+            try {
+                previous.join();  // the last run is closing its files; never two runs' native work at once
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while the last run was closing");
+            }
+        }
+        return startNow(settings, resume, overwrite, log);
+    }
+
+    private synchronized Trainer startNow(RunSettings settings, Path resume, boolean overwrite, PrintStream log) throws IOException {
+        if (deactivated) throw new IllegalStateException("Retort is shutting down; no new run starts");
         Trainer t = current;
         if (t != null && !t.finished()) throw new IllegalStateException("run " + t.id() + " is still " + t.status().state() + "; kd:stop it first");
         Trainer.checkModules(settings, distillers());  // refused here, in the caller's thread, before a run exists
+        RunFolder folder = RunFolder.claim(settings.output(), resume, overwrite);
         String id = settings.run().name() + "-" + runs.incrementAndGet();
         runStartedAt = System.currentTimeMillis();
         stoppedBundles.clear();
-        Trainer trainer = new Trainer(id, settings, this, resume, log);
-        current = trainer;
+        Trainer trainer = new Trainer(id, settings, this, resume, log, folder, overwrite);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("retort.run", id);
-        registration = context.registerService(TrainingRun.class, trainer, props);
+        try {
+            registration = context.registerService(TrainingRun.class, trainer, props);
+        } catch (RuntimeException e) {
+            folder.close();
+            throw e;
+        }
+        current = trainer;
         Thread thread = new Thread(() -> {
             try {
                 trainer.run();
@@ -202,6 +254,7 @@ public class RunnerService implements Trainer.Services {
             }
         }, "retort-train-" + id);
         thread.setDaemon(false);
+        this.thread = thread;
         thread.start();
         return trainer;
     }

@@ -42,6 +42,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -122,13 +124,25 @@ public final class Trainer implements TrainingRun, Runnable {
     private NDArray classWeights;
     private DatasetInfo info;
     private MetricsLog metrics;
+    private RunFolder folder;
+    private final boolean overwrite;
 
     public Trainer(String id, RunSettings settings, Services services, Path resume, PrintStream log) {
+        this(id, settings, services, resume, log, null, false);
+    }
+
+    /**
+     * @param folder the run folder, already claimed by the caller (null: claimed when the run starts)
+     * @param overwrite a new run may replace an earlier run's files in its folder (when the run claims it)
+     */
+    public Trainer(String id, RunSettings settings, Services services, Path resume, PrintStream log, RunFolder folder, boolean overwrite) {
         this.id = id;
         this.settings = settings;
         this.services = services;
         this.resume = resume;
         this.log = log;
+        this.folder = folder;
+        this.overwrite = overwrite;
     }
 
     // ---- control (any thread) ----------------------------------------------------------------------------------
@@ -267,9 +281,16 @@ public final class Trainer implements TrainingRun, Runnable {
         Device device = device(engine, run.device());
         deviceName = device.toString();
         base = engine.newBaseManager(device);
+        if (folder == null) folder = RunFolder.claim(settings.output(), resume, overwrite);
+        int dropped = resume != null ? folder.truncateMetrics(RunFolder.checkpointStep(resume)) : 0;
         metrics = new MetricsLog(settings.output(), resume != null);
         metrics.writeRunFile(settings.toFileText());
+        if (resume != null) {
+            metrics.log("---- resumed from " + resume + " at step " + RunFolder.checkpointStep(resume) + "; lines above logged after that"
+                    + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
+        }
         log("run " + id + " on " + device + " -> " + settings.output());
+        folder.notes().forEach(this::log);
 
         student = build(run.student(), "student", LoadMode.STRICT);
         if (run.teacher() != null) {
@@ -863,13 +884,31 @@ public final class Trainer implements TrainingRun, Runnable {
     private void event(RunEvent.Type type, Map<String, Double> values, String message) {
         RunEvent e = new RunEvent(id, type, step, epoch, Instant.now(), values, message);
         if (metrics != null) metrics.append(e);
+        // train.log gets a loss line every log_every steps too (the console has the progress line instead)
+        if (type == RunEvent.Type.STEP && metrics != null) metrics.log(stamp(lossLine(values)));
         services.publish(e);
     }
 
+    private String lossLine(Map<String, Double> values) {
+        StringBuilder b = new StringBuilder("step " + step + "/" + totalSteps + " (epoch " + epoch + "):");
+        values.forEach((k, v) -> {
+            if (k.equals("lr")) b.append(String.format(" lr %.3g", v));
+            else if (k.equals("images_per_s")) b.append(String.format(", %.2f images/s", v));
+            else b.append(String.format(" %s %.5f", k, v));
+        });
+        return b.toString();
+    }
+
     private void log(String line) {
-        String text = String.format("[%s %s] %s", id, java.time.LocalTime.now().withNano(0), line);
+        String text = stamp(line);
         log.println(text);
         if (metrics != null) metrics.log(text);
+    }
+
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
+
+    private String stamp(String line) {
+        return String.format("[%s %s] %s", id, LocalTime.now().format(TIME), line);
     }
 
     /** A failure in one line: user errors (bad arguments, states) by their message alone, others with their type. */
@@ -886,6 +925,7 @@ public final class Trainer implements TrainingRun, Runnable {
         if (teacher != null) teacher.close();
         if (base != null) base.close();
         if (metrics != null) metrics.close();
+        if (folder != null) folder.close();
     }
 
     /** Managed NDArrays of the run's manager (including open step scopes); for leak checks. */
