@@ -156,6 +156,39 @@ class DatasetsTest {
         }
     }
 
+    /** An image without its label is a bad sample like any other: an error naming it, or under on_error = skip left out and counted. */
+    @Test
+    void anImageWithoutALabelIsSkippedAndCountedUnderTheSkipPolicy() throws Exception {
+        TinyData.cityscapes(root);
+        TinyData.rgb(root.resolve("leftImg8bit/train/bonn/bonn_000000_000019_leftImg8bit.png"), 64, 32, 5, "png");  // no label
+        CityscapesDataset cs = new CityscapesDataset();
+        var strict = assertThrows(IOException.class, () -> cs.open(new DatasetRequest(root, "train", "transkd", Map.of())));
+        assertTrue(strict.getMessage().contains("bonn_000000_000019_leftImg8bit.png") && strict.getMessage().contains("no label")
+                && strict.getMessage().contains("on_error = skip"), strict.getMessage());
+        try (SampleSource s = cs.open(new DatasetRequest(root, "train", "transkd", Map.of("on_error", "skip", "short_side", 16, "augment", false)))) {
+            assertEquals(2, s.size(), "the unlabelled image is left out");
+            assertEquals(1, s.skipped(), "and counted");
+            for (int i = 0; i < s.size(); i++) assertTrue(s.get(i, 0).id().startsWith("aachen"), s.get(i, 0).id());
+            assertEquals(1, s.skipped(), "the good samples add nothing");
+        }
+
+        // a list-based layout: one listed id without its label, one without its image
+        Path voc = root.resolve("voc");
+        Files.createDirectories(voc.resolve("ImageSets/Segmentation"));
+        Files.writeString(voc.resolve("ImageSets/Segmentation/train.txt"), "a\nb\nc\n");
+        TinyData.rgb(voc.resolve("JPEGImages/a.jpg"), 40, 30, 1, "jpg");
+        TinyData.palette(voc.resolve("SegmentationClass/a.png"), 40, 30, (x, y) -> 3);
+        TinyData.rgb(voc.resolve("JPEGImages/b.jpg"), 40, 30, 2, "jpg");
+        TinyData.palette(voc.resolve("SegmentationClass/c.png"), 40, 30, (x, y) -> 3);
+        var vocStrict = assertThrows(IOException.class, () -> new VocDataset().open(new DatasetRequest(voc, "train", "standard", Map.of())));
+        assertTrue(vocStrict.getMessage().contains("b.jpg: no label") && vocStrict.getMessage().contains("1 more"), vocStrict.getMessage());
+        try (SampleSource s = new VocDataset().open(new DatasetRequest(voc, "train", "standard", Map.of("on_error", "skip", "augment", false)))) {
+            assertEquals(1, s.size());
+            assertEquals(2, s.skipped());
+            assertEquals(Set.of(3), values(s.get(0, 0).label()));
+        }
+    }
+
     @Test
     void syntheticCityIsDeterministicVariedAndCoversTheClasses() throws Exception {
         SyntheticCityDataset synth = new SyntheticCityDataset();
