@@ -103,6 +103,7 @@ public final class Trainer implements TrainingRun, Runnable {
     private volatile long stepsTimed;
     private volatile SampleSource trainSource;
     private volatile SampleSource valSource;
+    private long skippedReported;  // training thread only
     private volatile double imagesPerSecond;
     private volatile List<String> active = List.of();
     private volatile String deviceName = "?";
@@ -325,6 +326,7 @@ public final class Trainer implements TrainingRun, Runnable {
             info = train.info();
             trainSource = train;
             valSource = val;
+            skippedReported = train.skipped();
             if (train.skipped() + val.skipped() > 0) {
                 log("data.on_error = skip: " + train.skipped() + " train and " + val.skipped() + " validation samples left out when the splits were opened");
             }
@@ -358,15 +360,16 @@ public final class Trainer implements TrainingRun, Runnable {
                     long t0 = System.nanoTime();
                     Batch batch = current.next();
                     timings.add("data", System.nanoTime() - t0);
-                    long skippedBefore = train.skipped();
                     stepOnce(batch, lr);
                     step++;
                     long stepNanos = System.nanoTime() - t0;
                     this.stepNanos += stepNanos;
                     stepsTimed++;
-                    if (train.skipped() > skippedBefore) {
-                        log("step " + step + ": " + (train.skipped() - skippedBefore) + " sample(s) failed to load and were skipped (data.on_error = skip); "
-                                + train.skipped() + " so far");
+                    long skippedNow = train.skipped();  // loader threads load ahead: report what is new since the last report
+                    if (skippedNow > skippedReported) {
+                        log("step " + step + ": " + (skippedNow - skippedReported) + " sample(s) failed to load and were skipped (data.on_error = skip); "
+                                + skippedNow + " so far");
+                        skippedReported = skippedNow;
                     }
                     imagesPerSecond = imagesPerSecond == 0 ? batch.size() / (stepNanos / 1e9)
                             : 0.9 * imagesPerSecond + 0.1 * batch.size() / (stepNanos / 1e9);
