@@ -1,5 +1,7 @@
 package dev.retort.api.backbone;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -12,7 +14,7 @@ import java.util.Map;
  * @param height    input height
  * @param width     input width
  * @param parts     per part (e.g. {@code stage 1} … {@code head}), in order
- * @param tapShapes shape of every tap for a batch of 1, by tap name
+ * @param tapShapes shape of every tap for a batch of 1, by tap name, in the order given (stage order for MiT)
  */
 public record ModelCost(String variant, int height, int width, List<Part> parts, Map<String, long[]> tapShapes) {
     /** One row: trainable parameters and multiply-accumulates. */
@@ -20,7 +22,7 @@ public record ModelCost(String variant, int height, int width, List<Part> parts,
 
     public ModelCost {
         parts = List.copyOf(parts);
-        tapShapes = Map.copyOf(tapShapes);
+        tapShapes = Collections.unmodifiableMap(new LinkedHashMap<>(tapShapes));  // Map.copyOf would scramble the order
     }
 
     public long parameters() {

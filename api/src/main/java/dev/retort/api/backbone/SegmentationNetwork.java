@@ -2,6 +2,7 @@ package dev.retort.api.backbone;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
+import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.tap.TapValues;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -42,6 +43,16 @@ public interface SegmentationNetwork extends AutoCloseable {
 
     /** Saves every parameter and buffer in the given naming (atomically). */
     void save(Path file, String naming) throws IOException;
+
+    /**
+     * Saves like {@link #save(Path, String)} and records the label space of the dataset the network was trained on
+     * where the naming has a place for it (e.g. {@code id2label} of a Hugging Face {@code config.json}).
+     *
+     * @param labels class names and ignore convention, or {@code null} when unknown
+     */
+    default void save(Path file, String naming, DatasetInfo labels) throws IOException {
+        save(file, naming);
+    }
 
     /** Releases the parameters. */
     @Override

@@ -1,6 +1,8 @@
 package dev.retort.api.run;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -12,7 +14,8 @@ import java.util.Objects;
  * @param step    global step (iterations done) when it happened
  * @param epoch   epoch (1-based) when it happened
  * @param time    wall-clock time
- * @param metrics numbers (loss terms by name, {@code images_per_s}, {@code miou}, …)
+ * @param metrics numbers (loss terms by name, {@code images_per_s}, {@code miou}, …), in the order given (per-class IoU in
+ *                the dataset's class order)
  * @param message human-readable detail (e.g. which modules were swapped)
  */
 public record RunEvent(String runId, Type type, long step, int epoch, Instant time, Map<String, Double> metrics, String message) {
@@ -21,7 +24,7 @@ public record RunEvent(String runId, Type type, long step, int epoch, Instant ti
     public RunEvent {
         Objects.requireNonNull(runId, "runId");
         Objects.requireNonNull(type, "type");
-        metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
+        metrics = metrics == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(metrics));  // keeps the order
         message = message == null ? "" : message;
     }
 }

@@ -12,8 +12,16 @@ import java.util.List;
 
 /** A dataset of image/label files in a published layout; subclasses find the pairs and map label values. */
 public abstract class FileDataset implements SegmentationDataset {
-    /** One sample on disk. */
-    public record Pair(String id, Path image, Path label) {}
+    /**
+     * One sample on disk.
+     *
+     * @param problem why the sample cannot be used (a missing label or image), found by the scan; {@code null} when none
+     */
+    public record Pair(String id, Path image, Path label, String problem) {
+        public Pair(String id, Path image, Path label) {
+            this(id, image, label, null);
+        }
+    }
 
     /** Class names, index = class id. */
     protected abstract List<String> classes();
@@ -24,7 +32,10 @@ public abstract class FileDataset implements SegmentationDataset {
     /** Loss weights of the TransKD protocol: one per class plus 0 for the ignore channel. */
     protected abstract float[] transkdWeights();
 
-    /** The pairs of a split; a missing folder or list is an {@link IOException} naming it. */
+    /**
+     * The pairs of a split; a missing folder or list is an {@link IOException} naming it. A sample without its label
+     * (or a listed image that is missing) is a pair with a {@link Pair#problem() problem}: the error policy decides.
+     */
     protected abstract List<Pair> scan(Path root, String split, Settings options) throws IOException;
 
     /**
@@ -57,8 +68,18 @@ public abstract class FileDataset implements SegmentationDataset {
         if (pairs.isEmpty()) throw new IOException(name() + ": split '" + request.split() + "' under " + request.root() + " holds no samples");
         String policy = String.valueOf(options.raw("on_error") == null ? "fail" : options.raw("on_error"));
         if (!policy.equals("fail") && !policy.equals("skip")) throw options.invalid("on_error must be 'fail' or 'skip', got '" + policy + "'");
+        List<Pair> usable = pairs.stream().filter(p -> p.problem() == null).toList();
+        List<String> problems = pairs.stream().map(Pair::problem).filter(p -> p != null).toList();
+        if (!problems.isEmpty()) {
+            if (!policy.equals("skip")) {
+                throw new IOException(problems.get(0) + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more such samples)" : "")
+                        + "; data.on_error = skip leaves such samples out");
+            }
+            problems.forEach(p -> System.err.println(name() + ": skipping " + p));
+            if (usable.isEmpty()) throw new IOException(name() + ": split '" + request.split() + "' under " + request.root() + ": every sample was skipped; first: " + problems.get(0));
+        }
         boolean augment = options.bool("augment", request.split().startsWith("train"));
-        return new FileSampleSource(this, pairs, request.protocol(), augment, policy.equals("skip"), options);
+        return new FileSampleSource(this, usable, request.protocol(), augment, policy.equals("skip"), options, problems.size());
     }
 
     /** Files of a folder tree ending with {@code suffix}, sorted (the reference pairs images and labels by sorted lists). */

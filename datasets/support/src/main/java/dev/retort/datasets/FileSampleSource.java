@@ -19,7 +19,9 @@ final class FileSampleSource implements SampleSource {
     private final DatasetInfo info;
     private final AtomicLong skipped = new AtomicLong();
 
-    FileSampleSource(FileDataset dataset, List<FileDataset.Pair> pairs, String protocol, boolean augment, boolean skipBad, Settings options) {
+    /** @param skippedAtOpen samples the scan already left out under the skip policy (e.g. images without a label) */
+    FileSampleSource(FileDataset dataset, List<FileDataset.Pair> pairs, String protocol, boolean augment, boolean skipBad, Settings options,
+                     long skippedAtOpen) {
         this.dataset = dataset;
         this.pairs = List.copyOf(pairs);
         this.protocol = protocol;
@@ -27,6 +29,7 @@ final class FileSampleSource implements SampleSource {
         this.skipBad = skipBad;
         this.options = options;
         this.info = dataset.info(protocol);
+        this.skipped.set(skippedAtOpen);
     }
 
     @Override

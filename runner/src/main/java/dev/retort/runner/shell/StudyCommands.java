@@ -22,15 +22,16 @@ public class StudyCommands {
     RunnerService runner;
 
     @Descriptor("run the arms of an ablation file (same seed, data order and steps) and write results.md/.csv and plots;"
-            + " --arm N runs one arm (one process per arm on a cluster), --merge joins the rows of a finished study")
+            + " --arm N runs one arm (one process per arm on a cluster), --merge joins the rows of a finished study (fails naming the arms"
+            + " without a row)")
     public String ablate(@Descriptor("run only this arm") @Parameter(names = "--arm", absentValue = "0") int arm,
                          @Descriptor("only merge the rows already in the output folder") @Parameter(names = "--merge", presentValue = "true", absentValue = "false") boolean merge,
                          @Descriptor("output folder (default: ablation/<file name>)") @Parameter(names = "--out", absentValue = "") String out,
                          @Descriptor("ablation file") String file) throws IOException, InterruptedException {
         Path f = Path.of(file).toAbsolutePath();
         Path output = out.isEmpty() ? Path.of("ablation", f.getFileName().toString().replaceFirst("\\.[^.]*$", "")).toAbsolutePath() : Path.of(out).toAbsolutePath();
-        if (merge) return table(output, Study.merge(output));
         List<Study.Arm> arms = Study.arms(f, output);
+        if (merge) return table(output, Study.merge(output, arms));
         if (arm > 0) {
             Study.Arm a = arms.stream().filter(x -> x.index() == arm).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no arm " + arm + " in " + f + " (arms: " + arms.stream().map(Study.Arm::index).toList() + ")"));
@@ -42,7 +43,7 @@ public class StudyCommands {
             System.out.printf("arm %d/%d: %s%n", a.index(), arms.size(), a.name());
             Study.run(a, runner, output, System.out);
         }
-        return table(output, Study.merge(output));
+        return table(output, Study.merge(output, arms));
     }
 
     private static String table(Path output, List<Study.Row> rows) throws IOException {
@@ -50,7 +51,8 @@ public class StudyCommands {
     }
 
     @Descriptor("the demo: on the synthetic city, a cached teacher, the student alone and with TransKD-Base for the same steps;"
-            + " prints the mIoU table and writes plots (about 5 minutes on 2 cores the first time, 2 with the teacher cached)")
+            + " prints the mIoU table and writes plots (about 5 minutes on 2 idle cores the first time, 2 with the teacher cached;"
+            + " --scale 0.05 is a smoke run of about 30 seconds whose figures mean nothing)")
     public String demo(@Descriptor("output folder") @Parameter(names = "--out", absentValue = "retort-demo") String out,
                        @Descriptor("scale the step budgets (1 = the full demo)") @Parameter(names = "--scale", absentValue = "1") double scale)
             throws IOException, InterruptedException {

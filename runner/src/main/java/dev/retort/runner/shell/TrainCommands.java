@@ -4,8 +4,10 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
+import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.run.RunStatus;
 import dev.retort.runner.data.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
@@ -99,8 +101,10 @@ public class TrainCommands {
 
     static String summary(Trainer t) {
         RunStatus s = t.status();
+        long[] skipped = t.skippedSamples();
         return String.format("run %s %s after %d steps; best mIoU %.2f%%; outputs in %s%n", t.id(), s.state().toLowerCase(), s.step(),
-                100 * Math.max(0, t.bestMiou()), t.settings().output());
+                100 * Math.max(0, t.bestMiou()), t.settings().output())
+                + (skipped[0] + skipped[1] > 0 ? String.format("samples skipped (data.on_error = skip): %d train, %d validation%n", skipped[0], skipped[1]) : "");
     }
 
     @Descriptor("train the only run configured in ConfigAdmin (factory PID dev.retort.run)")
@@ -136,20 +140,48 @@ public class TrainCommands {
         return RunSettings.of(matches.get(0));
     }
 
-    @Descriptor("step, epoch, loss terms, images/s, ETA, active modules and device of the current run")
+    @Descriptor("state, step/total, epoch, elapsed time, images/s, ETA (while running), device, active modules and the last step's"
+            + " loss terms with their weights")
     public String status() {
-        Trainer t = current();
+        return status(current());
+    }
+
+    /**
+     * kd:status of a run. Loss terms come in the order the step computed them (cross-entropy, then each module's
+     * terms by module name), each with its unweighted value and its weight; {@code total} is Σ weight·value.
+     */
+    static String status(Trainer t) {
         RunStatus s = t.status();
         StringBuilder out = new StringBuilder();
-        out.append(String.format("run %s: %s, step %d, epoch %d, %.2f images/s, ETA %s, device %s%n", t.id(), s.state(), s.step(), s.epoch(),
-                s.imagesPerSecond(), s.eta() == null ? "?" : s.eta().toString().substring(2).toLowerCase(), s.device()));
+        String eta = s.state().equals("RUNNING") ? ", ETA " + (s.eta() == null ? "?" : duration(s.eta())) : "";
+        out.append(String.format("run %s: %s, step %d/%d, epoch %d, elapsed %s, %.2f images/s%s, device %s%n", t.id(), s.state(), s.step(),
+                t.totalSteps(), s.epoch(), duration(t.elapsed()), s.imagesPerSecond(), eta, s.device()));
         out.append("  modules ").append(s.activeModules().isEmpty() ? "none" : String.join(", ", s.activeModules()));
         if (!t.disabledModules().isEmpty()) out.append(" (disabled: ").append(String.join(", ", t.disabledModules())).append(')');
         out.append('\n');
-        s.losses().forEach((k, v) -> out.append(String.format("  %-10s %.6f%n", k, v)));
+        if (!s.losses().isEmpty()) {
+            Map<String, Double> weights = t.lossWeights();
+            out.append(String.format("  %-16s %12s %8s %12s%n", "loss term", "unweighted", "weight", "weighted"));
+            s.losses().forEach((k, v) -> {
+                if (k.equals("total")) return;
+                Double w = weights.get(k);
+                out.append(w == null ? String.format("  %-16s %12.6f%n", k, v) : String.format("  %-16s %12.6f %8.4g %12.6f%n", k, v, w, w * v));
+            });
+            if (s.losses().containsKey("total")) out.append(String.format("  %-16s %12s %8s %12.6f%n", "total", "", "", s.losses().get("total")));
+        }
+        long[] skipped = t.skippedSamples();
+        if (skipped[0] + skipped[1] > 0) out.append(String.format("  skipped samples (data.on_error = skip): %d train, %d validation%n", skipped[0], skipped[1]));
         if (t.bestMiou() >= 0) out.append(String.format("  best mIoU %.2f%%, last %.2f%%%n", 100 * t.bestMiou(), 100 * t.lastMiou()));
         if (t.failure() != null) out.append("  failure: ").append(t.failure().getMessage()).append('\n');
         return out.toString();
+    }
+
+    /** 1h02m03s, 2m05s, 7s. */
+    static String duration(java.time.Duration d) {
+        long sec = Math.max(0, d.getSeconds());
+        if (sec >= 3600) return String.format("%dh%02dm%02ds", sec / 3600, sec % 3600 / 60, sec % 60);
+        if (sec >= 60) return String.format("%dm%02ds", sec / 60, sec % 60);
+        return sec + "s";
     }
 
     @Descriptor("stop the current run at the next step boundary (the last checkpoint is kept)")
@@ -214,7 +246,8 @@ public class TrainCommands {
     }
 
     @Descriptor("export the student of a checkpoint (default: the last run's best) as safetensors; --naming hf writes a transformers"
-            + " model directory when the target is a directory")
+            + " model directory (model.safetensors + config.json with the dataset's class names) when the target is a directory or"
+            + " does not end with .safetensors")
     public String export(@Descriptor("checkpoint to export from") @Parameter(names = "--from", absentValue = "") String from,
                          @Descriptor("reference or hf") @Parameter(names = "--naming", absentValue = "reference") String naming,
                          @Descriptor("output file or directory") String file) throws IOException {
@@ -224,8 +257,13 @@ public class TrainCommands {
              SegmentationNetwork net = runner.backbone(run.run().student().variant()).build(run.run().student().variant(), run.run().student().config(), m, 0)) {
             net.load(checkpoint, LoadMode.STRICT);
             Path out = Path.of(file).toAbsolutePath();
-            net.save(out, naming);
-            return "student " + run.run().student().variant() + " of " + checkpoint + " -> " + out + " (" + naming + " naming)";
+            boolean directory = naming.equals("hf") && (Files.isDirectory(out) || !out.getFileName().toString().endsWith(".safetensors"));
+            DatasetInfo labels = directory ? labels(run, net.spec().classes()) : null;
+            net.save(out, naming, labels);
+            return "student " + run.run().student().variant() + " of " + checkpoint + " -> " + out + (directory ? "/ (model.safetensors, config.json)" : "")
+                    + " (" + naming + " naming)" + (!directory ? "" : labels == null ? "; class names unknown: id2label says class_0 …"
+                    : "; id2label: the " + labels.classes().size() + " classes of " + labels.name() + " (" + run.run().data().protocol() + " protocol)"
+                    + (labels.ignoreClass() < net.spec().classes() ? ", " + labels.ignoreClass() + " = ignore (semantic_loss_ignore_index " + labels.ignoreClass() + ")" : ""));
         }
     }
 
@@ -258,6 +296,29 @@ public class TrainCommands {
             Evaluation.Result r = Evaluation.run(net, loader, source.info(), m, limit);
             return String.format("%s on %s %s (%d pixels)%n", checkpoint.getFileName(), name, s, r.all().pixels()) + r.table(source.info(), mode);
         }
+    }
+
+    /**
+     * The label space of a run's dataset under its protocol: from the opened validation split when the data is here,
+     * else the dataset's own (TransKD protocol) description when it fits the network; null when neither is known.
+     */
+    private DatasetInfo labels(RunSettings run, int outputs) {
+        var data = run.run().data();
+        SegmentationDataset dataset;
+        try {
+            dataset = runner.dataset(data.dataset());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        Map<String, Object> options = new LinkedHashMap<>(data.options());
+        options.put("augment", false);
+        try (SampleSource source = dataset.open(new DatasetRequest(data.root(), data.valSplit(), data.protocol(), options))) {
+            if (source.info().outputs() == outputs) return source.info();
+        } catch (IOException | RuntimeException e) {
+            // the data is not on this machine: fall back to the dataset's description
+        }
+        DatasetInfo info = dataset.info();
+        return info.outputs() == outputs && data.protocol().equals("transkd") ? info : null;
     }
 
     private Trainer current() {

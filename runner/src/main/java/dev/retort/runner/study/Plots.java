@@ -19,64 +19,89 @@ final class Plots {
 
     private Plots() {}
 
-    /** Training loss per step (moving average over {@code window} steps), one line per arm. */
-    static void losses(Path file, String title, List<String> names, List<List<Double>> series, int window) throws IOException {
+    /**
+     * Training loss per step (moving average over {@code window} steps), one colour per arm: the total as a solid line,
+     * the cross-entropy part as a dashed line of the same colour (for a student-only arm the two coincide).
+     */
+    static void losses(Path file, String title, List<String> names, List<List<Double>> totals, List<List<Double>> ce, int window) throws IOException {
         double max = 0, min = Double.MAX_VALUE;
         int steps = 1;
-        double[][] smooth = new double[series.size()][];
-        for (int a = 0; a < series.size(); a++) {
-            List<Double> s = series.get(a);
-            smooth[a] = new double[s.size()];
-            double sum = 0;
-            int n = 0;
-            for (int i = 0; i < s.size(); i++) {
-                double v = s.get(i);
-                if (Double.isFinite(v)) {
-                    sum += v;
-                    n++;
-                }
-                if (i >= window && Double.isFinite(s.get(i - window))) {
-                    sum -= s.get(i - window);
-                    n--;
-                }
-                smooth[a][i] = n > 0 ? sum / n : Double.NaN;
-                if (Double.isFinite(smooth[a][i])) {
-                    max = Math.max(max, smooth[a][i]);
-                    min = Math.min(min, smooth[a][i]);
+        double[][] smoothTotal = new double[totals.size()][], smoothCe = new double[totals.size()][];
+        for (int a = 0; a < totals.size(); a++) {
+            smoothTotal[a] = movingAverage(totals.get(a), window);
+            smoothCe[a] = movingAverage(a < ce.size() ? ce.get(a) : List.of(), window);
+            for (double[] s : new double[][] {smoothTotal[a], smoothCe[a]}) {
+                for (double v : s) {
+                    if (!Double.isFinite(v)) continue;
+                    max = Math.max(max, v);
+                    min = Math.min(min, v);
                 }
             }
-            steps = Math.max(steps, s.size());
+            steps = Math.max(steps, totals.get(a).size());
         }
         if (min > max) min = 0;
         BufferedImage img = canvas(title, "step", "loss (moving average of " + window + ")");
         Graphics2D g = img.createGraphics();
         smoothRendering(g);
-        axes(g, 0, steps, min, max);
-        for (int a = 0; a < smooth.length; a++) {
+        axes(g, 0, steps, min, max, true);
+        BasicStroke solid = new BasicStroke(2f), dashed = new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f);
+        for (int a = 0; a < smoothTotal.length; a++) {
             g.setColor(COLORS[a % COLORS.length]);
-            g.setStroke(new BasicStroke(2f));
-            int px = -1, py = -1;
-            for (int i = 0; i < smooth[a].length; i++) {
-                if (!Double.isFinite(smooth[a][i])) continue;
-                int x = x(i, steps), y = y(smooth[a][i], min, max);
-                if (px >= 0) g.drawLine(px, py, x, y);
-                px = x;
-                py = y;
-            }
+            line(g, smoothTotal[a], steps, min, max, solid);
+            line(g, smoothCe[a], steps, min, max, dashed);
             legend(g, a, names.get(a));
         }
+        g.setColor(Color.DARK_GRAY);
+        g.setStroke(solid);
+        int y = TOP + 30 + 20 * smoothTotal.length;
+        g.drawLine(W - RIGHT + 15, y, W - RIGHT + 27, y);
+        g.drawString("total", W - RIGHT + 32, y + 4);
+        g.setStroke(dashed);
+        g.drawLine(W - RIGHT + 15, y + 18, W - RIGHT + 27, y + 18);
+        g.drawString("cross-entropy", W - RIGHT + 32, y + 22);
         g.dispose();
         ImageIO.write(img, "png", file.toFile());
+    }
+
+    private static double[] movingAverage(List<Double> s, int window) {
+        double[] smooth = new double[s.size()];
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < s.size(); i++) {
+            double v = s.get(i);
+            if (Double.isFinite(v)) {
+                sum += v;
+                n++;
+            }
+            if (i >= window && Double.isFinite(s.get(i - window))) {
+                sum -= s.get(i - window);
+                n--;
+            }
+            smooth[i] = n > 0 ? sum / n : Double.NaN;
+        }
+        return smooth;
+    }
+
+    private static void line(Graphics2D g, double[] values, int steps, double min, double max, BasicStroke stroke) {
+        g.setStroke(stroke);
+        int px = -1, py = -1;
+        for (int i = 0; i < values.length; i++) {
+            if (!Double.isFinite(values[i])) continue;
+            int x = x(i, steps), y = y(values[i], min, max);
+            if (px >= 0) g.drawLine(px, py, x, y);
+            px = x;
+            py = y;
+        }
     }
 
     /** One bar per arm. */
     static void bars(Path file, String title, List<String> names, List<Double> values) throws IOException {
         double max = values.stream().mapToDouble(Double::doubleValue).filter(Double::isFinite).max().orElse(1);
         max = Math.max(max * 1.15, 1e-9);
-        BufferedImage img = canvas(title, "arm", "mIoU %");
+        BufferedImage img = canvas(title, "", "mIoU %");
         Graphics2D g = img.createGraphics();
         smoothRendering(g);
-        axes(g, 0, names.size(), 0, max);
+        axes(g, 0, names.size(), 0, max, false);
         int plotW = W - LEFT - RIGHT, barW = Math.max(8, plotW / Math.max(1, names.size()) - 20);
         for (int a = 0; a < names.size(); a++) {
             double v = values.get(a);
@@ -85,10 +110,35 @@ final class Plots {
             g.fillRect(x, y, barW, H - BOTTOM - y);
             g.setColor(Color.BLACK);
             g.drawString(String.format("%.2f", v), x, y - 4);
+            name(g, names.get(a), x, barW);
             legend(g, a, names.get(a));
         }
         g.dispose();
         ImageIO.write(img, "png", file.toFile());
+    }
+
+    /** The arm's name on the axis under its bar, on up to two lines, shortened to the bar's room. */
+    private static void name(Graphics2D g, String name, int x, int barW) {
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        int room = Math.max(barW + 16, 40);
+        var fm = g.getFontMetrics();
+        String first = name, second = "";
+        if (fm.stringWidth(name) > room) {
+            int cut = name.lastIndexOf(' ', name.length() / 2 + 4);
+            if (cut > 0) {
+                first = name.substring(0, cut);
+                second = name.substring(cut + 1);
+            }
+        }
+        g.drawString(fit(fm, first, room), x, H - BOTTOM + 14);
+        if (!second.isEmpty()) g.drawString(fit(fm, second, room), x, H - BOTTOM + 28);
+    }
+
+    private static String fit(java.awt.FontMetrics fm, String s, int room) {
+        if (fm.stringWidth(s) <= room) return s;
+        while (s.length() > 1 && fm.stringWidth(s + "…") > room) s = s.substring(0, s.length() - 1);
+        return s + "…";
     }
 
     private static BufferedImage canvas(String title, String xLabel, String yLabel) {
@@ -106,7 +156,7 @@ final class Plots {
         return img;
     }
 
-    private static void axes(Graphics2D g, double x0, double x1, double y0, double y1) {
+    private static void axes(Graphics2D g, double x0, double x1, double y0, double y1, boolean xTicks) {
         g.setColor(Color.GRAY);
         g.drawRect(LEFT, TOP, W - LEFT - RIGHT, H - TOP - BOTTOM);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
@@ -116,6 +166,7 @@ final class Plots {
             g.drawString(String.format("%.3g", v), 10, y + 4);
             g.drawLine(LEFT - 4, y, LEFT, y);
         }
+        if (!xTicks) return;
         g.drawString(String.format("%.0f", x1), W - RIGHT - 20, H - BOTTOM + 16);
         g.drawString(String.format("%.0f", x0), LEFT, H - BOTTOM + 16);
     }

@@ -92,6 +92,7 @@ public final class Trainer implements TrainingRun, Runnable {
     /** Distiller name → why it changed since the last step boundary (bundle events, configuration, kd:enable/disable). */
     private final Map<String, String> causes = new ConcurrentHashMap<>();
     private final List<Double> losses = Collections.synchronizedList(new ArrayList<>());
+    private final List<Double> ceLosses = Collections.synchronizedList(new ArrayList<>());
     private final Timings timings = new Timings();
     /** Consecutive non-finite steps after which 'skip' gives up: the parameters themselves are then beyond repair. */
     static final int NON_FINITE_LIMIT = 20;
@@ -104,6 +105,14 @@ public final class Trainer implements TrainingRun, Runnable {
     private volatile int epoch;
     private volatile long totalSteps;
     private volatile Map<String, Double> lastLosses = Map.of();
+    private volatile Map<String, Double> lastWeights = Map.of();
+    private volatile Instant started;
+    private volatile Instant ended;
+    private volatile long stepNanos;
+    private volatile long stepsTimed;
+    private volatile SampleSource trainSource;
+    private volatile SampleSource valSource;
+    private long skippedReported;  // training thread only
     private volatile double imagesPerSecond;
     private volatile List<String> active = List.of();
     private volatile String deviceName = "?";
@@ -163,7 +172,8 @@ public final class Trainer implements TrainingRun, Runnable {
 
     @Override
     public RunStatus status() {
-        double left = imagesPerSecond > 0 ? (totalSteps - step) * settings.run().optimisation().batchSize() / imagesPerSecond : -1;
+        // an estimate only while the run runs: paused, stopped or finished, the time left is not a matter of speed
+        double left = imagesPerSecond > 0 && state.equals("RUNNING") ? (totalSteps - step) * settings.run().optimisation().batchSize() / imagesPerSecond : -1;
         return new RunStatus(state, step, epoch, lastLosses, imagesPerSecond, left < 0 ? null : Duration.ofSeconds((long) left), active, deviceName);
     }
 
@@ -222,6 +232,43 @@ public final class Trainer implements TrainingRun, Runnable {
         }
     }
 
+    /** Cross-entropy of every step done so far, in order (NaN for skipped steps). */
+    public List<Double> ceHistory() {
+        synchronized (ceLosses) {
+            return List.copyOf(ceLosses);
+        }
+    }
+
+    /** Weight of each loss term of the last step, by term name ({@code ce} is 1; {@code total} is the weighted sum). */
+    public Map<String, Double> lossWeights() {
+        return lastWeights;
+    }
+
+    /** Steps the run will take in all (known once the data is open; 0 before). */
+    public long totalSteps() {
+        return totalSteps;
+    }
+
+    /** Wall time since the run started, up to its end once it ended. */
+    public Duration elapsed() {
+        Instant from = started;
+        if (from == null) return Duration.ZERO;
+        Instant to = ended;
+        return Duration.between(from, to == null ? Instant.now() : to);
+    }
+
+    /** Mean wall time of one training step (data, forwards, backward, optimizer; no evaluation or checkpoint), ms. */
+    public double meanStepMillis() {
+        long n = stepsTimed;
+        return n == 0 ? Double.NaN : stepNanos / 1e6 / n;
+    }
+
+    /** Samples skipped so far under {@code data.on_error = skip}: {train, validation}. */
+    public long[] skippedSamples() {
+        SampleSource t = trainSource, v = valSource;
+        return new long[] {t == null ? 0 : t.skipped(), v == null ? 0 : v.skipped()};
+    }
+
     public Throwable failure() {
         return failure;
     }
@@ -256,10 +303,20 @@ public final class Trainer implements TrainingRun, Runnable {
     @Override
     public void run() {
         try {
+            started = Instant.now();
             GradMode.offForThisThread();
             train();
             state = stopRequested ? "STOPPED" : "FINISHED";
-            event(RunEvent.Type.FINISHED, Map.of("best_miou", bestMiou), state.toLowerCase() + " after " + step + " steps");
+            ended = Instant.now();
+            Map<String, Double> end = new LinkedHashMap<>();
+            end.put("best_miou", bestMiou);
+            long[] skipped = skippedSamples();
+            end.put("skipped_train", (double) skipped[0]);
+            end.put("skipped_val", (double) skipped[1]);
+            if (skipped[0] + skipped[1] > 0) {
+                log("samples skipped under data.on_error = skip: " + skipped[0] + " train, " + skipped[1] + " validation (loads that failed; see the dataset's messages)");
+            }
+            event(RunEvent.Type.FINISHED, end, state.toLowerCase() + " after " + step + " steps");
         } catch (NonFiniteLoss t) {
             failure = t;
             state = "STOPPED";
@@ -270,6 +327,7 @@ public final class Trainer implements TrainingRun, Runnable {
             log("FAILED at step " + step + ": " + describe(t));
             event(RunEvent.Type.FAILED, Map.of(), describe(t));
         } finally {
+            if (ended == null) ended = Instant.now();
             closeAll();
         }
     }
@@ -306,6 +364,12 @@ public final class Trainer implements TrainingRun, Runnable {
              BatchLoader loader = new BatchLoader(train, run.optimisation().batchSize(), false, settings.threads(), settings.prefetch());
              BatchLoader valLoader = new BatchLoader(val, run.optimisation().batchSize(), false, settings.threads(), settings.prefetch())) {
             info = train.info();
+            trainSource = train;
+            valSource = val;
+            skippedReported = train.skipped();
+            if (train.skipped() + val.skipped() > 0) {
+                log("data.on_error = skip: " + train.skipped() + " train and " + val.skipped() + " validation samples left out when the splits were opened");
+            }
             if (student.spec().classes() != info.outputs()) {
                 throw new IllegalArgumentException("student " + run.student().variant() + " has " + student.spec().classes() + " outputs but "
                         + dataset.name() + " (" + run.data().protocol() + " protocol) needs " + info.outputs() + "; set student.num_classes = " + info.outputs());
@@ -340,6 +404,14 @@ public final class Trainer implements TrainingRun, Runnable {
                     stepOnce(batch, lr);
                     step++;
                     long stepNanos = System.nanoTime() - t0;
+                    this.stepNanos += stepNanos;
+                    stepsTimed++;
+                    long skippedNow = train.skipped();  // loader threads load ahead: report what is new since the last report
+                    if (skippedNow > skippedReported) {
+                        log("step " + step + ": " + (skippedNow - skippedReported) + " sample(s) failed to load and were skipped (data.on_error = skip); "
+                                + skippedNow + " so far");
+                        skippedReported = skippedNow;
+                    }
                     imagesPerSecond = imagesPerSecond == 0 ? batch.size() / (stepNanos / 1e9)
                             : 0.9 * imagesPerSecond + 0.1 * batch.size() / (stepNanos / 1e9);
                     progress.update(step, lastLosses.getOrDefault("total", Double.NaN), imagesPerSecond, settings.run().optimisation().batchSize());
@@ -698,6 +770,7 @@ public final class Trainer implements TrainingRun, Runnable {
             List<NDArray[]> runningStats = snapshotBuffers(sm);
             timings.add("teacher forward", System.nanoTime() - t);
             Map<String, Double> terms = new LinkedHashMap<>();
+            Map<String, Double> weights = new LinkedHashMap<>();
             NDArray total;
             try (GradientCollector collector = engine.newGradientCollector()) {
                 t = System.nanoTime();
@@ -709,6 +782,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 NDArray ce = Losses.weightedCrossEntropy(logits, labels, classWeights, info.ignoreClass() >= info.outputs() ? info.ignoreClass() : -1);
                 total = ce;
                 terms.put("ce", (double) ce.getFloat());
+                weights.put("ce", 1.0);
                 timings.add("student forward", System.nanoTime() - t);
                 if (teacherTaps != null) {
                     t = System.nanoTime();
@@ -723,6 +797,7 @@ public final class Trainer implements TrainingRun, Runnable {
                     for (LossTerm term : moduleTerms) {
                         total = total.add(term.value().mul((float) term.weight()));
                         terms.put(term.name(), (double) term.value().getFloat());
+                        weights.put(term.name(), term.weight());
                     }
                     timings.add("module forward", System.nanoTime() - t);
                 }
@@ -750,13 +825,17 @@ public final class Trainer implements TrainingRun, Runnable {
             optimizer.step(lr);
             optimizer.zeroGradients();
             timings.add("optimizer", System.nanoTime() - t);
-            lastLosses = Map.copyOf(terms);
+            lastLosses = Collections.unmodifiableMap(new LinkedHashMap<>(terms));
+            lastWeights = Collections.unmodifiableMap(weights);
             losses.add(terms.get("total"));
+            ceLosses.add(terms.get("ce"));
             nonFiniteInARow = 0;
             if (step % Math.max(1, settings.logEvery()) == 0 || step + 1 == totalSteps) {
                 Map<String, Double> m = new LinkedHashMap<>(terms);
                 m.put("lr", lr);
                 m.put("images_per_s", imagesPerSecond);
+                SampleSource source = trainSource;
+                if (source != null && source.skipped() > 0) m.put("skipped_train", (double) source.skipped());
                 event(RunEvent.Type.STEP, m, "");
             }
         }
@@ -788,11 +867,13 @@ public final class Trainer implements TrainingRun, Runnable {
         }
         optimizer.zeroGradients();
         losses.add(Double.NaN);
+        ceLosses.add(Double.NaN);
     }
 
     private void nonFinite(Map<String, Double> terms) {
         optimizer.zeroGradients();
         losses.add(Double.NaN);
+        ceLosses.add(Double.NaN);
         if (++nonFiniteInARow >= NON_FINITE_LIMIT) {
             log(NON_FINITE_LIMIT + " non-finite losses in a row up to step " + step + ": the parameters have diverged; stopping."
                     + " Lower the learning rate (now " + settings.run().optimisation().learningRate() + ") and resume from "
@@ -842,7 +923,9 @@ public final class Trainer implements TrainingRun, Runnable {
         m.put("miou", lastMiou);
         m.put("pixel_accuracy", result.all().pixelAccuracy());
         double[] iou = result.all().iou();
-        for (int c = 0; c < iou.length; c++) m.put("iou." + info.classes().get(c), iou[c]);
+        for (int c = 0; c < iou.length; c++) m.put("iou." + info.classes().get(c), iou[c]);  // in the dataset's class order
+        SampleSource source = valSource;
+        if (source != null && source.skipped() > 0) m.put("skipped_val", (double) source.skipped());
         event(RunEvent.Type.EVALUATION, m, "");
         if (lastMiou > bestMiou) {
             bestMiou = lastMiou;

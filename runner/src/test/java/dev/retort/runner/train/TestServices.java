@@ -6,6 +6,7 @@ import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.run.RunEvent;
 import dev.retort.backbones.mit.MitBackbone;
+import dev.retort.datasets.cityscapes.CityscapesDataset;
 import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /** The registry a trainer sees, without OSGi: the real MiT backbone, the synthetic city and a mutable distiller list. */
-final class TestServices implements Trainer.Services {
+public final class TestServices implements Trainer.Services {
     static final Engine ENGINE = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
 
     final List<Trainer.Registered> distillers = new CopyOnWriteArrayList<>();
@@ -24,7 +25,7 @@ final class TestServices implements Trainer.Services {
     volatile Consumer<RunEvent> onEvent = e -> { };
     private long generation;
 
-    TestServices(Distiller... ds) {
+    public TestServices(Distiller... ds) {
         for (Distiller d : ds) add(d);
     }
 
@@ -48,6 +49,7 @@ final class TestServices implements Trainer.Services {
 
     @Override
     public SegmentationDataset dataset(String name) {
+        if (name.equals("cityscapes")) return new CityscapesDataset();
         return new SyntheticCityDataset();
     }
 
@@ -63,7 +65,7 @@ final class TestServices implements Trainer.Services {
     }
 
     /** A tiny B2 → B0-shaped pair on 32×64 synthetic scenes. */
-    static Map<String, Object> tinyRun(Path output) {
+    public static Map<String, Object> tinyRun(Path output) {
         return new java.util.HashMap<>(Map.ofEntries(
                 Map.entry("name", "tiny"), Map.entry("output", output.toString()), Map.entry("seed", "5"),
                 Map.entry("teacher", "mit-b2"), Map.entry("teacher.embed_dims", "16,32,48,64"), Map.entry("teacher.depths", "1,1,1,1"),
@@ -76,7 +78,7 @@ final class TestServices implements Trainer.Services {
                 Map.entry("decay_steps", "100"), Map.entry("lr", "1e-3"), Map.entry("threads", "2"), Map.entry("log_every", "1")));
     }
 
-    static Trainer runToEnd(Trainer t) {
+    public static Trainer runToEnd(Trainer t) {
         t.run();
         return t;
     }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
+import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.tap.TapKind;
@@ -260,7 +261,12 @@ final class MitNetwork implements SegmentationNetwork {
 
     @Override
     public void save(Path file, String naming) throws IOException {
-        MitWeights.save(this, file, naming);
+        MitWeights.save(this, file, naming, null);
+    }
+
+    @Override
+    public void save(Path file, String naming, DatasetInfo labels) throws IOException {
+        MitWeights.save(this, file, naming, labels);
     }
 
     @Override

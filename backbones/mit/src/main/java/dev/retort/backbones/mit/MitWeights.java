@@ -3,6 +3,7 @@ package dev.retort.backbones.mit;
 import ai.djl.ndarray.NDArray;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
+import dev.retort.api.data.DatasetInfo;
 import dev.retort.nn.ParameterSet;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -212,8 +213,13 @@ final class MitWeights {
         return kv;
     }
 
-    /** transformers' SegformerConfig for this architecture. */
-    static String hfConfig(MitConfig c) {
+    /**
+     * transformers' SegformerConfig for this architecture. With the dataset's label space, {@code id2label} names its
+     * classes; an output channel beyond the named classes is the dataset's ignore class (TransKD protocol: channel 19,
+     * loss weight 0), exported as {@code "ignore"} and as {@code semantic_loss_ignore_index}. Without it the classes
+     * are {@code class_0} … and the ignore index is transformers' default 255.
+     */
+    static String hfConfig(MitConfig c, DatasetInfo labels) {
         com.google.gson.JsonObject o = new com.google.gson.JsonObject();
         o.addProperty("model_type", "segformer");
         com.google.gson.JsonArray arch = new com.google.gson.JsonArray();
@@ -236,11 +242,26 @@ final class MitWeights {
         o.addProperty("initializer_range", 0.02);
         o.addProperty("layer_norm_eps", 1e-6);
         o.addProperty("decoder_hidden_size", c.decoderDim());
-        o.addProperty("semantic_loss_ignore_index", 255);
+        List<String> names = new ArrayList<>();
+        int ignore = 255;
+        if (labels != null) {
+            if (labels.outputs() != c.classes()) {
+                throw new IllegalArgumentException("the network has " + c.classes() + " outputs but dataset " + labels.name() + " labels "
+                        + labels.outputs() + "; cannot name its classes");
+            }
+            names.addAll(labels.classes());
+            if (labels.ignoreClass() >= names.size() && labels.ignoreClass() < c.classes()) {
+                while (names.size() < labels.ignoreClass()) names.add("class_" + names.size());
+                names.add("ignore");
+            }
+            ignore = labels.ignoreClass();
+        }
+        while (names.size() < c.classes()) names.add("class_" + names.size());
+        o.addProperty("semantic_loss_ignore_index", ignore);
         com.google.gson.JsonObject id2label = new com.google.gson.JsonObject(), label2id = new com.google.gson.JsonObject();
         for (int i = 0; i < c.classes(); i++) {
-            id2label.addProperty(String.valueOf(i), "class_" + i);
-            label2id.addProperty("class_" + i, i);
+            id2label.addProperty(String.valueOf(i), names.get(i));
+            label2id.addProperty(names.get(i), i);
         }
         o.add("id2label", id2label);
         o.add("label2id", label2id);
@@ -270,17 +291,23 @@ final class MitWeights {
     // ---- saving ------------------------------------------------------------------------------------------------
 
     /**
-     * Saves in a naming. With {@code hf} naming and a directory as target, writes a Hugging Face model directory:
-     * {@code model.safetensors} plus the {@code config.json} that {@code SegformerForSemanticSegmentation.from_pretrained}
-     * reads.
+     * Saves in a naming. With {@code hf} naming, a target that is a directory or whose name does not end with
+     * {@code .safetensors} is a Hugging Face model directory (created when missing): {@code model.safetensors} plus
+     * the {@code config.json} that {@code SegformerForSemanticSegmentation.from_pretrained} reads. Reference naming
+     * always writes one file.
      */
-    static void save(MitNetwork network, Path file, String naming) throws IOException {
+    static void save(MitNetwork network, Path file, String naming, DatasetInfo labels) throws IOException {
         if (!naming.equals(REFERENCE) && !naming.equals(HF)) {
             throw new IllegalArgumentException("unknown naming '" + naming + "' (known: " + REFERENCE + ", " + HF + ")");
         }
         boolean hf = naming.equals(HF);
-        if (hf && java.nio.file.Files.isDirectory(file)) {
-            java.nio.file.Files.writeString(file.resolve("config.json"), hfConfig(network.config()));
+        if (!hf && java.nio.file.Files.isDirectory(file)) {
+            throw new IllegalArgumentException(file + " is a directory: reference naming writes one file (e.g. " + file.resolve("student.safetensors")
+                    + "); hf naming writes a model directory");
+        }
+        if (hf && isModelDirectory(file)) {
+            java.nio.file.Files.createDirectories(file);
+            java.nio.file.Files.writeString(file.resolve("config.json"), hfConfig(network.config(), labels));
             file = file.resolve("model.safetensors");
         }
         SafeTensorsWriter w = new SafeTensorsWriter()
@@ -293,7 +320,7 @@ final class MitWeights {
             NDArray a = e.getValue().getArray();
             if (hf && ref.contains(".attn.kv.")) {
                 float[] kv = a.toFloatArray();
-                long[] shape = a.getShape().getShape();
+                long[] shape = a.getShape().getShape().clone();  // getShape() hands out the array's own dimensions
                 shape[0] /= 2;
                 int half = kv.length / 2;
                 String prefix = hfName(ref.replace(".attn.kv.", ".attn.q.")).replace(".query.", ".key.");
@@ -308,5 +335,10 @@ final class MitWeights {
             }
         }
         w.write(file);
+    }
+
+    /** The rule of {@link #save}: an existing directory, or a name without the {@code .safetensors} suffix. */
+    static boolean isModelDirectory(Path target) {
+        return java.nio.file.Files.isDirectory(target) || !target.getFileName().toString().endsWith(".safetensors");
     }
 }

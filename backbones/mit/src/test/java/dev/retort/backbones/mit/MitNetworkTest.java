@@ -17,6 +17,7 @@ import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.runtime.DjlRuntime;
@@ -26,7 +27,9 @@ import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -163,6 +166,47 @@ class MitNetworkTest {
         try (SafeTensorsFile f = SafeTensorsFile.open(model.resolve("model.safetensors"))) {
             assertTrue(f.contains("segformer.encoder.patch_embeddings.0.proj.weight"));
         }
+    }
+
+    /** kd:model lists the taps in stage order, the same in every process. */
+    @Test
+    void tapShapesComeInStageOrder() {
+        List<String> expected = new ArrayList<>();
+        for (int s = 1; s <= 4; s++) expected.addAll(List.of("inputs." + s, "embeds." + s, "features." + s));
+        expected.add("logits");
+        assertEquals(expected, List.copyOf(backbone.cost("mit-b0", Map.of(), 512, 1024).tapShapes().keySet()));
+    }
+
+    /** A target that does not exist and has no .safetensors suffix is a model directory; the dataset names the classes. */
+    @Test
+    void hfNamingIntoANewFolderCreatesTheModelDirectoryWithTheDatasetsClassNames() throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 19; i++) names.add("c" + i);
+        names.set(0, "road");
+        float[] weights = new float[20];
+        Arrays.fill(weights, 0, 19, 1f);
+        DatasetInfo transkd = new DatasetInfo("cityscapes", names, 19, 20, weights, new int[19]);
+        Path model = dir.resolve("new").resolve("b0-hf");
+        Path file = dir.resolve("b0.safetensors");
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            net.save(model, "hf", transkd);
+            net.save(file, "hf", transkd);
+            var five = assertThrows(IllegalArgumentException.class, () -> net.save(dir.resolve("x"), "hf",
+                    new DatasetInfo("five", List.of("a", "b", "c", "d", "e"), 255, 5, new float[5], new int[5])));
+            assertTrue(five.getMessage().contains("20 outputs") && five.getMessage().contains("five labels 5"), five.getMessage());
+            var refDir = assertThrows(IllegalArgumentException.class, () -> net.save(dir, "reference"));
+            assertTrue(refDir.getMessage().contains("is a directory"), refDir.getMessage());
+        }
+        assertTrue(Files.isRegularFile(model.resolve("model.safetensors")), "the directory was created and holds the weights");
+        assertTrue(Files.isRegularFile(file), "a .safetensors target stays one file");
+        var config = com.google.gson.JsonParser.parseString(Files.readString(model.resolve("config.json"))).getAsJsonObject();
+        var id2label = config.getAsJsonObject("id2label");
+        assertEquals(20, id2label.size());
+        assertEquals("road", id2label.get("0").getAsString());
+        assertEquals("c18", id2label.get("18").getAsString());
+        assertEquals("ignore", id2label.get("19").getAsString(), "the TransKD protocol's ignore channel");
+        assertEquals(19, config.getAsJsonObject("label2id").get("ignore").getAsInt());
+        assertEquals(19, config.get("semantic_loss_ignore_index").getAsInt());
     }
 
     @Test

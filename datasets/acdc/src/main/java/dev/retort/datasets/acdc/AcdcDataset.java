@@ -41,8 +41,7 @@ public class AcdcDataset extends CityscapesLabelSpace {
             for (Path image : filesEndingWith(images, "_rgb_anon.png")) {
                 String stem = image.getFileName().toString().replace("_rgb_anon.png", "");
                 Path label = labels.resolve(images.relativize(image.getParent())).resolve(stem + "_gt_labelTrainIds.png");
-                if (!Files.exists(label)) throw new IOException(image + ": no label " + label);
-                pairs.add(new Pair(condition + "/" + stem, image, label));
+                pairs.add(new Pair(condition + "/" + stem, image, label, Files.exists(label) ? null : image + ": no label " + label));
             }
         }
         if (pairs.isEmpty()) throw new IOException("acdc: no rgb_anon/<condition>/" + split + " folder under " + root);

@@ -35,7 +35,7 @@ public class CityscapesDataset extends CityscapesLabelSpace {
             Path ids = dir.resolve(stem + "_gtFine_labelIds.png");
             if (Files.exists(train)) pairs.add(new Pair(stem, image, train));
             else if (Files.exists(ids)) pairs.add(new Pair(stem, image, ids));
-            else throw new IOException(image + ": no label (looked for " + train + " and " + ids + ")");
+            else pairs.add(new Pair(stem, image, train, image + ": no label (looked for " + train + " and " + ids + ")"));
         }
         return pairs;
     }

@@ -97,6 +97,23 @@ class CityscapesDatasetTest {
         }
     }
 
+    /** An image without its label is a bad sample like any other: an error naming it, or under on_error = skip left out and counted. */
+    @Test
+    void anImageWithoutALabelIsSkippedAndCountedUnderTheSkipPolicy() throws Exception {
+        TinyData.cityscapes(root);
+        TinyData.rgb(root.resolve("leftImg8bit/train/bonn/bonn_000000_000019_leftImg8bit.png"), 64, 32, 5, "png");  // no label
+        CityscapesDataset cs = new CityscapesDataset();
+        var strict = assertThrows(IOException.class, () -> cs.open(new DatasetRequest(root, "train", "transkd", Map.of())));
+        assertTrue(strict.getMessage().contains("bonn_000000_000019_leftImg8bit.png") && strict.getMessage().contains("no label")
+                && strict.getMessage().contains("on_error = skip"), strict.getMessage());
+        try (SampleSource s = cs.open(new DatasetRequest(root, "train", "transkd", Map.of("on_error", "skip", "short_side", 16, "augment", false)))) {
+            assertEquals(2, s.size(), "the unlabelled image is left out");
+            assertEquals(1, s.skipped(), "and counted");
+            for (int i = 0; i < s.size(); i++) assertTrue(s.get(i, 0).id().startsWith("aachen"), s.get(i, 0).id());
+            assertEquals(1, s.skipped(), "the good samples add nothing");
+        }
+    }
+
     private static double[] toDouble(float[] a) {
         double[] d = new double[a.length];
         for (int i = 0; i < a.length; i++) d[i] = a[i];

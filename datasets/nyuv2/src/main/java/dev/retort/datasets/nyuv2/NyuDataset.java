@@ -58,9 +58,9 @@ public class NyuDataset extends FileDataset {
             Path image = root.resolve("images").resolve(id + ".png");
             if (!Files.exists(image)) image = root.resolve("images").resolve(id + ".jpg");
             Path label = root.resolve("labels40").resolve(id + ".png");
-            if (!Files.exists(image)) throw new IOException(root.resolve("images").resolve(id + ".png") + ": listed in " + split + ".txt but missing");
-            if (!Files.exists(label)) throw new IOException(image + ": no label " + label);
-            pairs.add(new Pair(id, image, label));
+            String problem = !Files.exists(image) ? root.resolve("images").resolve(id + ".png") + ": listed in " + split + ".txt but missing"
+                    : !Files.exists(label) ? image + ": no label " + label : null;
+            pairs.add(new Pair(id, image, label, problem));
         }
         return pairs;
     }

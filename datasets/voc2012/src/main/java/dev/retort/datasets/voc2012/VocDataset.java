@@ -63,9 +63,9 @@ public class VocDataset extends FileDataset {
         for (String id : ids) {
             Path image = root.resolve("JPEGImages").resolve(id + ".jpg");
             Path label = labels.resolve(id + ".png");
-            if (!Files.exists(image)) throw new IOException(image + ": listed in " + split + ".txt but missing");
-            if (!Files.exists(label)) throw new IOException(image + ": no label " + label);
-            pairs.add(new Pair(id, image, label));
+            String problem = !Files.exists(image) ? image + ": listed in " + split + ".txt but missing"
+                    : !Files.exists(label) ? image + ": no label " + label : null;
+            pairs.add(new Pair(id, image, label, problem));
         }
         return pairs;
     }

@@ -45,4 +45,23 @@ class VocDatasetTest {
         var list = assertThrows(IOException.class, () -> new VocDataset().open(new DatasetRequest(root, "val", "transkd", Map.of())));
         assertTrue(list.getMessage().contains("val.txt"), list.getMessage());
     }
+
+    /** A listed id without its label, one without its image: errors naming them, or under on_error = skip left out and counted. */
+    @Test
+    void listedSamplesWithoutLabelOrImageAreSkippedAndCountedUnderTheSkipPolicy() throws Exception {
+        Path voc = root;
+        Files.createDirectories(voc.resolve("ImageSets/Segmentation"));
+        Files.writeString(voc.resolve("ImageSets/Segmentation/train.txt"), "a\nb\nc\n");
+        TinyData.rgb(voc.resolve("JPEGImages/a.jpg"), 40, 30, 1, "jpg");
+        TinyData.palette(voc.resolve("SegmentationClass/a.png"), 40, 30, (x, y) -> 3);
+        TinyData.rgb(voc.resolve("JPEGImages/b.jpg"), 40, 30, 2, "jpg");
+        TinyData.palette(voc.resolve("SegmentationClass/c.png"), 40, 30, (x, y) -> 3);
+        var vocStrict = assertThrows(IOException.class, () -> new VocDataset().open(new DatasetRequest(voc, "train", "standard", Map.of())));
+        assertTrue(vocStrict.getMessage().contains("b.jpg: no label") && vocStrict.getMessage().contains("1 more"), vocStrict.getMessage());
+        try (SampleSource s = new VocDataset().open(new DatasetRequest(voc, "train", "standard", Map.of("on_error", "skip", "augment", false)))) {
+            assertEquals(1, s.size());
+            assertEquals(2, s.skipped());
+            assertEquals(Set.of(3), values(s.get(0, 0).label()));
+        }
+    }
 }
