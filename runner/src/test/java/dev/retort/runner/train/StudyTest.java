@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.distill.csf.CsfDistiller;
-import dev.retort.datasets.SyntheticCityDataset;
+import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import dev.retort.distill.pea.PeaDistiller;
 import dev.retort.runner.study.Study;
 import java.io.PrintStream;
