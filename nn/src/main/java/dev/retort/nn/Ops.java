@@ -92,7 +92,7 @@ public final class Ops {
         maskShape[0] = branch.getShape().get(0);
         NDArray mask = branch.getManager().randomUniform(0f, 1f, new Shape(maskShape), DataType.FLOAT32).lt(keep)
                 .toType(DataType.FLOAT32, false);
-        return branch.mul(mask).div(keep);
+        return Scalars.div(branch.mul(mask), keep);
     }
 
     /** Channel dropout (Dropout2d) on an NCHW map: whole channels zeroed with probability {@code rate} in training. */
@@ -102,7 +102,7 @@ public final class Ops {
         Shape s = x.getShape();
         NDArray mask = x.getManager().randomUniform(0f, 1f, new Shape(s.get(0), s.get(1), 1, 1), DataType.FLOAT32).lt(keep)
                 .toType(DataType.FLOAT32, false);
-        return x.mul(mask).div(keep);
+        return Scalars.div(x.mul(mask), keep);
     }
 
     /** [B, C, H, W] map to [B, H·W, C] tokens (row-major). */

@@ -3,7 +3,9 @@
  * {@link dev.retort.nn.ParameterSet} (parameters by their reference checkpoint names, in a stable order),
  * {@link dev.retort.nn.Init} (seeded initialisers that reproduce PyTorch's rules) and {@link dev.retort.nn.Ops}
  * (linear, conv, norms, activations, resizing, stochastic depth) with the exact semantics of the PyTorch
- * reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU).
+ * reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU), and
+ * {@link dev.retort.nn.Scalars} (array-and-number arithmetic that stays correct under autograd; use it instead of
+ * DJL's {@code NDArray} methods that take a {@code Number}).
  */
 @Version("1.1.0")
 @Export

@@ -14,6 +14,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.nn.Losses;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Scalars;
 import dev.retort.nn.Settings;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,11 +94,11 @@ final class CsfModule implements DistillationModule {
         for (int level : HCL_LEVELS) {
             if (level >= height) continue;
             weight /= 2;
-            loss = loss.add(Losses.mse(Losses.adaptiveAvgPool(student, level, level), Losses.adaptiveAvgPool(teacher, level, level))
-                    .mul((float) weight));
+            loss = loss.add(Scalars.mul(Losses.mse(Losses.adaptiveAvgPool(student, level, level),
+                    Losses.adaptiveAvgPool(teacher, level, level)), weight));
             total += weight;
         }
-        return loss.div((float) total);
+        return Scalars.div(loss, total);
     }
 
     /** {@code weight} is applied in place; {@code mid_channels} changes the parameter shapes. */

@@ -12,6 +12,7 @@ import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Scalars;
 import dev.retort.nn.Settings;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,7 +77,7 @@ final class GlMixerModule implements DistillationModule {
         long b = s.get(0), n = s.get(1), c = s.get(2), d = c / heads;
         NDArray qkv = Ops.linear(x, params.get("attn" + stage + ".qkv.weight"), null).reshape(b, n, 3, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray q = qkv.get(0), k = qkv.get(1), v = qkv.get(2);
-        NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(d, -0.5)).softmax(-1);
+        NDArray attn = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
         return Ops.linear(attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, c), params, "attn" + stage + ".proj");
     }
 

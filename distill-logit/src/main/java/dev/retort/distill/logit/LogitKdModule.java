@@ -8,6 +8,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
+import dev.retort.nn.Scalars;
 import java.util.List;
 import java.util.Map;
 
@@ -35,11 +36,11 @@ final class LogitKdModule implements DistillationModule {
 
     @Override
     public List<LossTerm> forward(DistillStep step) {
-        NDArray teacher = step.teacher().get(TapNames.LOGITS).div((float) temperature).logSoftmax(1);
-        NDArray student = step.student().get(TapNames.LOGITS).div((float) temperature).logSoftmax(1);
+        NDArray teacher = Scalars.div(step.teacher().get(TapNames.LOGITS), temperature).logSoftmax(1);
+        NDArray student = Scalars.div(step.student().get(TapNames.LOGITS), temperature).logSoftmax(1);
         // KL(p_t || p_s) per pixel, summed over the class axis, then the mean over batch and pixels.
         NDArray kl = teacher.exp().mul(teacher.sub(student)).sum(new int[] {1}).mean();
-        return List.of(new LossTerm(LogitKdDistiller.NAME, weight, kl.mul((float) (temperature * temperature))));
+        return List.of(new LossTerm(LogitKdDistiller.NAME, weight, Scalars.mul(kl, temperature * temperature)));
     }
 
     /** Both keys are applied in place (the module has no parameters). */

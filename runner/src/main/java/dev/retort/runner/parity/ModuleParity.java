@@ -14,6 +14,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.Losses;
+import dev.retort.nn.Scalars;
 import dev.retort.runner.modules.ModuleSet;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
@@ -139,7 +140,7 @@ final class ModuleParity {
         NDArray total = null;
         for (LossTerm t : terms) {
             if (t.weight() == 0) continue;
-            NDArray v = t.value().mul((float) t.weight());
+            NDArray v = Scalars.mul(t.value(), t.weight());
             total = total == null ? v : total.add(v);
         }
         return total;

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
+import dev.retort.nn.Scalars;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -69,16 +70,16 @@ final class AdamW {
             try (NDManager scratch = manager.newSubManager()) {
                 NDArray g = w.getGradient();
                 g.attach(scratch);
-                mk.muli(BETA1).addi(g.mul(1 - BETA1));
-                vk.muli(BETA2).addi(g.square().muli(1 - BETA2));
+                Scalars.muli(mk, BETA1).addi(Scalars.mul(g, 1 - BETA1));
+                Scalars.muli(vk, BETA2).addi(Scalars.muli(g.square(), 1 - BETA2));
                 double bias1 = 1 - Math.pow(BETA1, step), bias2 = 1 - Math.pow(BETA2, step);
-                w.muli((float) (1 - lr * weightDecay));
+                Scalars.muli(w, (float) (1 - lr * weightDecay));
                 NDArray denom = vk.sqrt();
                 denom.attach(scratch);
-                denom.divi((float) Math.sqrt(bias2)).addi(EPS);
+                Scalars.addi(Scalars.divi(denom, (float) Math.sqrt(bias2)), EPS);
                 NDArray update = mk.div(denom);
                 update.attach(scratch);
-                w.subi(update.muli((float) (lr / bias1)));
+                w.subi(Scalars.muli(update, (float) (lr / bias1)));
             }
         }
     }

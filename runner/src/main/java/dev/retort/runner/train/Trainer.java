@@ -32,6 +32,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.Losses;
 import dev.retort.nn.Ops;
+import dev.retort.nn.Scalars;
 import dev.retort.runner.data.Batch;
 import dev.retort.runner.data.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
@@ -795,7 +796,7 @@ public final class Trainer implements TrainingRun, Runnable {
                         return;
                     }
                     for (LossTerm term : moduleTerms) {
-                        total = total.add(term.value().mul((float) term.weight()));
+                        total = total.add(Scalars.mul(term.value(), term.weight()));
                         terms.put(term.name(), (double) term.value().getFloat());
                         weights.put(term.name(), term.weight());
                     }

@@ -19,6 +19,7 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.nn.Init;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
+import dev.retort.nn.Scalars;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -169,7 +170,7 @@ final class MitNetwork implements SegmentationNetwork {
         // kv output channels are [k (heads × d) | v (heads × d)]
         NDArray kv = Ops.linear(kvIn, params, b + "attn.kv").reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray k = kv.get(0), v = kv.get(1);
-        NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) Math.pow(d, -0.5)).softmax(-1);
+        NDArray attn = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
         NDArray out = attn.matMul(v).transpose(0, 2, 1, 3).reshape(batch, n, c);
         return Ops.linear(out, params, b + "attn.proj");
     }
