@@ -79,6 +79,16 @@ public final class RunFolder implements AutoCloseable {
             found = files.map(p -> p.getFileName().toString()).filter(n -> !n.equals(LOCK)).sorted().toList();
         }
         if (found.isEmpty()) return;
+        if (!overwrite && neverTrained(found)) {
+            // A run that failed before its first step (a module that cannot be built, a missing file) left only its
+            // log: there is no result to protect, and the user who fixed the cause should not need --overwrite.
+            List<String> deleted = new ArrayList<>();
+            for (String name : RUN_FILES) {
+                if (Files.deleteIfExists(dir.resolve(name))) deleted.add(name);
+            }
+            notes.add("replaced " + String.join(", ", deleted) + " of an earlier run that ended before its first step");
+            return;
+        }
         if (!overwrite) {
             throw new IllegalStateException("run folder " + dir + " is not empty (" + String.join(", ", found.subList(0, Math.min(6, found.size())))
                     + (found.size() > 6 ? ", …" : "") + "): continue its run with --resume " + dir.resolve("last.safetensors")
@@ -89,6 +99,16 @@ public final class RunFolder implements AutoCloseable {
             if (Files.deleteIfExists(dir.resolve(name))) deleted.add(name);
         }
         if (!deleted.isEmpty()) notes.add("--overwrite: deleted the earlier run's " + String.join(", ", deleted));
+    }
+
+    /** Only run files, no checkpoint, and no step in the metrics: the folder's run never trained. */
+    private boolean neverTrained(List<String> found) throws IOException {
+        if (!RUN_FILES.containsAll(found) || found.contains("last.safetensors") || found.contains("best.safetensors")) return false;
+        Path metrics = dir.resolve("metrics.jsonl");
+        if (!Files.exists(metrics)) return true;
+        try (Stream<String> lines = Files.lines(metrics, StandardCharsets.UTF_8)) {
+            return lines.noneMatch(l -> l.contains("\"type\":\"STEP\"") || l.contains("\"type\":\"CHECKPOINT\""));
+        }
     }
 
     /** Temporary files of checkpoint writes a killed process left ({@code .last.safetensors<random>.tmp}). */

@@ -42,6 +42,19 @@ class RunFolderTest {
     }
 
     @Test
+    void aRunThatEndedBeforeItsFirstStepLeavesNothingToProtect() throws Exception {
+        Files.write(dir.resolve("metrics.jsonl"), List.of("{\"run\":\"a-1\",\"type\":\"FAILED\",\"step\":0}"));
+        Files.writeString(dir.resolve("train.log"), "FAILED at step 0: module ea cannot be built\n");
+        Files.writeString(dir.resolve("run.cfg"), "name = a\n");
+        try (RunFolder f = RunFolder.claim(dir, null, false)) {
+            assertEquals(List.of("replaced metrics.jsonl, train.log, run.cfg of an earlier run that ended before its first step"), f.notes());
+        }
+        // one step logged: a result, refused again
+        Files.write(dir.resolve("metrics.jsonl"), List.of("{\"run\":\"a-2\",\"type\":\"STEP\",\"step\":0,\"total\":2.5}"));
+        assertThrows(IllegalStateException.class, () -> RunFolder.claim(dir, null, false));
+    }
+
+    @Test
     void temporaryFilesOfInterruptedCheckpointWritesAreRemoved() throws Exception {
         Files.write(dir.resolve(".last.safetensors8812.tmp"), new byte[10]);
         Files.write(dir.resolve(".best.safetensors77.tmp"), new byte[10]);
