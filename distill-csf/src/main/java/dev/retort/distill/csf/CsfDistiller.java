@@ -9,7 +9,8 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Keys;
+import dev.retort.nn.ComponentConfiguration;
+import dev.retort.nn.ComponentConfiguration.Defaults;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -53,9 +54,8 @@ public class CsfDistiller implements Distiller {
     /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
     static final Set<String> ADMIN_KEYS = Set.of("weight", "midChannels", "enabled");
 
-    private volatile Map<String, Object> defaults = Map.of("weight", 1.0, "mid_channels", 64);
-    private volatile boolean enabled = true;
-    private volatile String rejection;
+    private final ComponentConfiguration<Defaults> admin = new ComponentConfiguration<>(NAME, PID, ADMIN_KEYS,
+            new Defaults(Map.of("weight", 1.0, "mid_channels", 64), true), NAME_PROPERTY);
 
     /**
      * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
@@ -64,35 +64,24 @@ public class CsfDistiller implements Distiller {
     @Activate
     @Modified
     void configure(Map<String, Object> properties) {
-        try {
-            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
-            c.requireKnown("", ADMIN_KEYS);
-            Map<String, Object> d = Map.of("weight", c.real("weight", 1.0, 0, Double.MAX_VALUE), "mid_channels", c.integer("midChannels", 64, 1));
-            boolean on = c.bool("enabled", true);
-            defaults = d;
-            enabled = on;
-            rejection = null;
-        } catch (IllegalArgumentException e) {
-            rejection = e.getMessage();
-            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
-        }
+        admin.apply(properties, c -> new Defaults(Map.of("weight", c.real("weight", 1.0, 0, Double.MAX_VALUE), "mid_channels", c.integer("midChannels", 64, 1)),
+                c.bool("enabled", true)));
     }
 
     @Override
     public Optional<String> rejection() {
-        return Optional.ofNullable(rejection);
+        return admin.rejection();
     }
 
     @Override
     public void validate(Map<String, ?> configuration) {
-        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
+        admin.checkRun(configuration, RUN_KEYS);
         settings(configuration);
     }
 
     /** The run's values over the configured defaults, checked: weight >= 0, mid_channels >= 1. */
     private Settings settings(Map<String, ?> configuration) {
-        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
-        Settings s = Settings.merged(NAME, defaults, configuration);
+        Settings s = Settings.merged(NAME, admin.values().values(), configuration);
         s.real("weight", 1.0, 0, Double.MAX_VALUE);
         s.integer("mid_channels", 64, 1);
         return s;
@@ -105,13 +94,13 @@ public class CsfDistiller implements Distiller {
 
     @Override
     public String description() {
-        return "cross selective fusion + HCL pyramid loss (weight " + defaults.get("weight") + ", " + defaults.get("mid_channels")
+        return "cross selective fusion + HCL pyramid loss (weight " + admin.values().values().get("weight") + ", " + admin.values().values().get("mid_channels")
                 + " mid channels)";
     }
 
     @Override
     public boolean enabled() {
-        return enabled;
+        return admin.values().enabled();
     }
 
     /** This distiller's current defaults under a run's module section, checked, as a build reads them. */

@@ -9,7 +9,8 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Keys;
+import dev.retort.nn.ComponentConfiguration;
+import dev.retort.nn.ComponentConfiguration.Defaults;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -59,9 +60,8 @@ public class EaDistiller implements Distiller {
     /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
     static final Set<String> ADMIN_KEYS = Set.of("stages", "lambdas", "mus", "enabled");
 
-    private volatile Map<String, Object> defaults = Map.of("stages", "1,2,3,4", "lambdas", "0.1,0.2,0.3,0.4", "mus", "0.5,0.6,0.7,0.8");
-    private volatile boolean enabled = true;
-    private volatile String rejection;
+    private final ComponentConfiguration<Defaults> admin = new ComponentConfiguration<>(NAME, PID, ADMIN_KEYS,
+            new Defaults(Map.of("stages", "1,2,3,4", "lambdas", "0.1,0.2,0.3,0.4", "mus", "0.5,0.6,0.7,0.8"), true), NAME_PROPERTY);
 
     /**
      * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
@@ -70,32 +70,23 @@ public class EaDistiller implements Distiller {
     @Activate
     @Modified
     void configure(Map<String, Object> properties) {
-        try {
-            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
-            c.requireKnown("", ADMIN_KEYS);
-            Map<String, Object> d = Map.of("stages", properties.getOrDefault("stages", "1,2,3,4"),
-                    "lambdas", properties.getOrDefault("lambdas", "0.1,0.2,0.3,0.4"), "mus", properties.getOrDefault("mus", "0.5,0.6,0.7,0.8"));
+        admin.apply(properties, c -> {
+            Map<String, Object> d = Map.of("stages", c.raw("stages") == null ? "1,2,3,4" : c.raw("stages"),
+                    "lambdas", c.raw("lambdas") == null ? "0.1,0.2,0.3,0.4" : c.raw("lambdas"), "mus", c.raw("mus") == null ? "0.5,0.6,0.7,0.8" : c.raw("mus"));
             check(new Settings(PID, d));
-            boolean on = c.bool("enabled", true);
-            defaults = d;
-            enabled = on;
-            rejection = null;
-        } catch (IllegalArgumentException e) {
-            rejection = e.getMessage();
-            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
-        }
+            return new Defaults(d, c.bool("enabled", true));
+        });
     }
 
     @Override
     public Optional<String> rejection() {
-        return Optional.ofNullable(rejection);
+        return admin.rejection();
     }
 
     @Override
     public void validate(Map<String, ?> configuration) {
-        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
-        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
-        check(Settings.merged(NAME, defaults, configuration));
+        admin.checkRun(configuration, RUN_KEYS);
+        check(Settings.merged(NAME, admin.values().values(), configuration));
     }
 
     /** Stages >= 1 and finite λ and μ, one of each per stage (the stage count is checked against the student in build). */
@@ -112,25 +103,25 @@ public class EaDistiller implements Distiller {
 
     @Override
     public String description() {
-        return "embedding assistant: teacher-width patch embeddings blended into PEA (lambda " + defaults.get("lambdas")
-                + ", mu " + defaults.get("mus") + ")";
+        return "embedding assistant: teacher-width patch embeddings blended into PEA (lambda " + admin.values().values().get("lambdas")
+                + ", mu " + admin.values().values().get("mus") + ")";
     }
 
     @Override
     public boolean enabled() {
-        return enabled;
+        return admin.values().enabled();
     }
 
     /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
     Settings settings(DistillContext context) {
         validate(context.config());
-        return Settings.merged(NAME, defaults, context.config());
+        return Settings.merged(NAME, admin.values().values(), context.config());
     }
 
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
-        Settings s = Settings.merged(NAME, defaults, context.config());
+        Settings s = Settings.merged(NAME, admin.values().values(), context.config());
         int[] stages = s.integers("stages", new int[0]);
         double[] lambdas = s.reals("lambdas", new double[0]);
         double[] mus = s.reals("mus", new double[0]);

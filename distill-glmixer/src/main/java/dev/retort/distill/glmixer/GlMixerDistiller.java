@@ -9,7 +9,8 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Keys;
+import dev.retort.nn.ComponentConfiguration;
+import dev.retort.nn.ComponentConfiguration.Defaults;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -65,9 +66,8 @@ public class GlMixerDistiller implements Distiller {
     /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
     static final Set<String> ADMIN_KEYS = Set.of("stage", "heads", "alpha", "beta", "residual", "enabled");
 
-    private volatile Map<String, Object> defaults = Map.of("stage", 4, "heads", 8, "alpha", 0.5, "beta", 0.5, "residual", false);
-    private volatile boolean enabled = true;
-    private volatile String rejection;
+    private final ComponentConfiguration<Defaults> admin = new ComponentConfiguration<>(NAME, PID, ADMIN_KEYS,
+            new Defaults(Map.of("stage", 4, "heads", 8, "alpha", 0.5, "beta", 0.5, "residual", false), true), NAME_PROPERTY);
 
     /**
      * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
@@ -76,31 +76,19 @@ public class GlMixerDistiller implements Distiller {
     @Activate
     @Modified
     void configure(Map<String, Object> properties) {
-        try {
-            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
-            c.requireKnown("", ADMIN_KEYS);
-            Map<String, Object> d = Map.of("stage", c.integer("stage", 4, 1), "heads", c.integer("heads", 8, 1), "alpha", c.real("alpha", 0.5),
-                    "beta", c.real("beta", 0.5), "residual", c.bool("residual", false));
-            boolean on = c.bool("enabled", true);
-            defaults = d;
-            enabled = on;
-            rejection = null;
-        } catch (IllegalArgumentException e) {
-            rejection = e.getMessage();
-            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
-        }
+        admin.apply(properties, c -> new Defaults(Map.of("stage", c.integer("stage", 4, 1), "heads", c.integer("heads", 8, 1), "alpha", c.real("alpha", 0.5),
+                "beta", c.real("beta", 0.5), "residual", c.bool("residual", false)), c.bool("enabled", true)));
     }
 
     @Override
     public Optional<String> rejection() {
-        return Optional.ofNullable(rejection);
+        return admin.rejection();
     }
 
     @Override
     public void validate(Map<String, ?> configuration) {
-        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
-        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
-        Settings s = Settings.merged(NAME, defaults, configuration);
+        admin.checkRun(configuration, RUN_KEYS);
+        Settings s = Settings.merged(NAME, admin.values().values(), configuration);
         s.integer("stage", 4, 1);
         s.integer("heads", 8, 1);
         s.real("alpha", 0.5);
@@ -115,25 +103,25 @@ public class GlMixerDistiller implements Distiller {
 
     @Override
     public String description() {
-        return "global-local mixer on the stage-" + defaults.get("stage") + " student embedding before PEA (alpha "
-                + defaults.get("alpha") + ", beta " + defaults.get("beta") + ")";
+        return "global-local mixer on the stage-" + admin.values().values().get("stage") + " student embedding before PEA (alpha "
+                + admin.values().values().get("alpha") + ", beta " + admin.values().values().get("beta") + ")";
     }
 
     @Override
     public boolean enabled() {
-        return enabled;
+        return admin.values().enabled();
     }
 
     /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
     Settings settings(DistillContext context) {
         validate(context.config());
-        return Settings.merged(NAME, defaults, context.config());
+        return Settings.merged(NAME, admin.values().values(), context.config());
     }
 
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
-        Settings s = Settings.merged(NAME, defaults, context.config());
+        Settings s = Settings.merged(NAME, admin.values().values(), context.config());
         int stage = s.integer("stage", 4), heads = s.integer("heads", 8);
         TapSpec embed = context.student().require(TapNames.embeds(stage));
         int c = embed.channels();

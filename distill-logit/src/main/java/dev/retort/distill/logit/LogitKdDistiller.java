@@ -6,7 +6,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
-import dev.retort.nn.Keys;
+import dev.retort.nn.ComponentConfiguration;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -47,39 +47,29 @@ public class LogitKdDistiller implements Distiller {
     /** Keys of a run's {@code module.logit-kd.} section and of the ConfigAdmin configuration alike. */
     static final Set<String> KEYS = Set.of("temperature", "weight");
 
-    private volatile double temperature = 1.0;
-    private volatile double weight = 1.0;
-    private volatile String rejection;
+    /** The configured defaults of a run's temperature and weight. */
+    private record Values(double temperature, double weight) {}
+
+    private final ComponentConfiguration<Values> admin = new ComponentConfiguration<>(NAME, PID, KEYS, new Values(1.0, 1.0), NAME_PROPERTY);
 
     /** A configuration it cannot accept is reported by {@link #rejection()}, never replaced by the defaults. */
     @Activate
     @Modified
     void configure(Map<String, Object> properties) {
-        try {
-            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
-            c.requireKnown("", KEYS);
-            double t = c.positive("temperature", 1.0), w = c.real("weight", 1.0, 0, Double.MAX_VALUE);
-            temperature = t;
-            weight = w;
-            rejection = null;
-        } catch (IllegalArgumentException e) {
-            rejection = e.getMessage();
-            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
-        }
+        admin.apply(properties, c -> new Values(c.positive("temperature", 1.0), c.real("weight", 1.0, 0, Double.MAX_VALUE)));
     }
 
     @Override
     public Optional<String> rejection() {
-        return Optional.ofNullable(rejection);
+        return admin.rejection();
     }
 
     @Override
     public void validate(Map<String, ?> configuration) {
+        admin.checkRun(configuration, KEYS);
         Settings s = new Settings(NAME, configuration);
-        s.requireKnown("module." + NAME + ".", KEYS);
-        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
-        s.positive("temperature", temperature);
-        s.real("weight", weight, 0, Double.MAX_VALUE);
+        s.positive("temperature", admin.values().temperature());
+        s.real("weight", admin.values().weight(), 0, Double.MAX_VALUE);
     }
 
     @Override
@@ -89,7 +79,8 @@ public class LogitKdDistiller implements Distiller {
 
     @Override
     public String description() {
-        return "pixel-wise KL between teacher and student logits (T=" + temperature + ", weight " + weight + ")";
+        Values v = admin.values();
+        return "pixel-wise KL between teacher and student logits (T=" + v.temperature() + ", weight " + v.weight() + ")";
     }
 
     @Override
@@ -110,6 +101,6 @@ public class LogitKdDistiller implements Distiller {
     double[] values(DistillContext context) {
         validate(context.config());
         Settings s = new Settings(NAME, context.config());
-        return new double[] {s.positive("temperature", temperature), s.real("weight", weight, 0, Double.MAX_VALUE)};
+        return new double[] {s.positive("temperature", admin.values().temperature()), s.real("weight", admin.values().weight(), 0, Double.MAX_VALUE)};
     }
 }

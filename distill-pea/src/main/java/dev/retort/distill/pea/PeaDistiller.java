@@ -9,7 +9,8 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Keys;
+import dev.retort.nn.ComponentConfiguration;
+import dev.retort.nn.ComponentConfiguration.Defaults;
 import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
@@ -55,9 +56,8 @@ public class PeaDistiller implements Distiller {
     /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
     static final Set<String> ADMIN_KEYS = Set.of("stages", "weights", "enabled");
 
-    private volatile Map<String, Object> defaults = Map.of("stages", "1,2,3,4", "weights", "0.1,0.1,0.5,1.0");
-    private volatile boolean enabled = true;
-    private volatile String rejection;
+    private final ComponentConfiguration<Defaults> admin = new ComponentConfiguration<>(NAME, PID, ADMIN_KEYS,
+            new Defaults(Map.of("stages", "1,2,3,4", "weights", "0.1,0.1,0.5,1.0"), true), NAME_PROPERTY);
 
     /**
      * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
@@ -66,32 +66,23 @@ public class PeaDistiller implements Distiller {
     @Activate
     @Modified
     void configure(Map<String, Object> properties) {
-        try {
-            Settings c = new Settings(PID, Keys.userKeys(properties, NAME_PROPERTY));
-            c.requireKnown("", ADMIN_KEYS);
-            Map<String, Object> d = Map.of("stages", properties.getOrDefault("stages", "1,2,3,4"),
-                    "weights", properties.getOrDefault("weights", "0.1,0.1,0.5,1.0"));
+        admin.apply(properties, c -> {
+            Map<String, Object> d = Map.of("stages", c.raw("stages") == null ? "1,2,3,4" : c.raw("stages"),
+                    "weights", c.raw("weights") == null ? "0.1,0.1,0.5,1.0" : c.raw("weights"));
             parse(new Settings(PID, d));
-            boolean on = c.bool("enabled", true);
-            defaults = d;
-            enabled = on;
-            rejection = null;
-        } catch (IllegalArgumentException e) {
-            rejection = e.getMessage();
-            System.err.println("retort: " + NAME + ": configuration rejected: " + rejection);
-        }
+            return new Defaults(d, c.bool("enabled", true));
+        });
     }
 
     @Override
     public Optional<String> rejection() {
-        return Optional.ofNullable(rejection);
+        return admin.rejection();
     }
 
     @Override
     public void validate(Map<String, ?> configuration) {
-        new Settings(NAME, configuration).requireKnown("module." + NAME + ".", RUN_KEYS);
-        if (rejection != null) throw new IllegalArgumentException(NAME + ": configuration rejected: " + rejection);
-        parse(Settings.merged(NAME, defaults, configuration));
+        admin.checkRun(configuration, RUN_KEYS);
+        parse(Settings.merged(NAME, admin.values().values(), configuration));
     }
 
     private record Parsed(int[] stages, double[] stageWeights) {}
@@ -121,19 +112,19 @@ public class PeaDistiller implements Distiller {
 
     @Override
     public String description() {
-        return "patch-embedding alignment: Linear(C_s -> C_t) + weighted MSE, stages " + defaults.get("stages")
-                + ", weights " + defaults.get("weights");
+        return "patch-embedding alignment: Linear(C_s -> C_t) + weighted MSE, stages " + admin.values().values().get("stages")
+                + ", weights " + admin.values().values().get("weights");
     }
 
     @Override
     public boolean enabled() {
-        return enabled;
+        return admin.values().enabled();
     }
 
     /** This distiller's current defaults under a run's module section, checked, as a build reads them. */
     Settings settings(DistillContext context) {
         validate(context.config());
-        return Settings.merged(NAME, defaults, context.config());
+        return Settings.merged(NAME, admin.values().values(), context.config());
     }
 
     /** The loss weight of each of {@code stages}, from {@code weights} (one per stage 1..n). */
@@ -144,7 +135,7 @@ public class PeaDistiller implements Distiller {
     @Override
     public DistillationModule build(DistillContext context) {
         validate(context.config());
-        Settings s = Settings.merged(NAME, defaults, context.config());
+        Settings s = Settings.merged(NAME, admin.values().values(), context.config());
         Parsed parsed = parse(s);
         int[] stages = parsed.stages();
         double[] stageWeights = parsed.stageWeights();
