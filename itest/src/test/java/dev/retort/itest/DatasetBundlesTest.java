@@ -11,10 +11,7 @@ import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +20,6 @@ import java.util.function.IntBinaryOperator;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -141,12 +137,6 @@ class DatasetBundlesTest {
     }
 
     private String kd(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-        try (CommandSession session = shell.createSession(System.in, ps, ps)) {
-            Object result = session.execute(line);
-            if (result != null) ps.println(session.format(result, 0));
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return Gogo.run(shell, line);
     }
 }

@@ -6,16 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
 import dev.retort.safetensors.SafeTensorsFile;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,12 +80,6 @@ class ModuleReconfigurationTest {
     }
 
     private String kd(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-        try (CommandSession session = shell.createSession(System.in, ps, ps)) {
-            Object result = session.execute(line);
-            if (result != null) ps.println(session.format(result, 0));
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return Gogo.run(shell, line);
     }
 }

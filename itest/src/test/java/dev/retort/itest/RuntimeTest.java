@@ -10,9 +10,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
@@ -21,7 +18,6 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.osgi.framework.Bundle;
@@ -300,26 +296,12 @@ class RuntimeTest {
         return await("kd:info", condition);
     }
 
-    /** Services come and go asynchronously: re-run a command until its output satisfies the condition (10 s at most). */
     private String await(String command, Predicate<String> condition) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        String out = kd(command);
-        while (!condition.test(out) && System.currentTimeMillis() < deadline) {
-            Thread.sleep(50);
-            out = kd(command);
-        }
-        assertTrue(condition.test(out), out);
-        return out;
+        return Gogo.await(shell, command, condition);
     }
 
     private String kd(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-        try (CommandSession session = shell.createSession(System.in, ps, ps)) {
-            Object result = session.execute(line);
-            if (result != null) ps.println(session.format(result, 0));
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return Gogo.run(shell, line);
     }
 
     private Bundle bundle(String bsn) {

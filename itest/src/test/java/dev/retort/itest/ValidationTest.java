@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Dictionary;
@@ -18,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,25 +140,11 @@ class ValidationTest {
         return run.toAbsolutePath();
     }
 
-    /** Services come and go asynchronously: re-run a command until its output satisfies the condition (10 s at most). */
     private String await(String command, Predicate<String> condition) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        String out = kd(command);
-        while (!condition.test(out) && System.currentTimeMillis() < deadline) {
-            Thread.sleep(50);
-            out = kd(command);
-        }
-        assertTrue(condition.test(out), out);
-        return out;
+        return Gogo.await(shell, command, condition);
     }
 
     private String kd(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-        try (CommandSession session = shell.createSession(System.in, ps, ps)) {
-            Object result = session.execute(line.replace('\\', '/'));
-            if (result != null) ps.println(session.format(result, 0));
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return Gogo.run(shell, line.replace('\\', '/'));
     }
 }

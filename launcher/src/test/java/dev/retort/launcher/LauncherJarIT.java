@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -129,6 +130,26 @@ class LauncherJarIT {
             assertTrue(Files.readString(metrics).contains("MODULES_CHANGED"));
         } finally {
             p.destroyForcibly().waitFor();
+        }
+    }
+
+    /** Ablation by bundle configuration, literally: a profile's files copied into conf/ choose TransKD-Base, -GL or -EA. */
+    @Test
+    void theShippedTransKdProfilesSelectTheirModules(@TempDir Path work) throws Exception {
+        Path profiles = Path.of(System.getProperty("retort.profiles"));
+        Map<String, List<String>> expected = Map.of("transkd-base", List.of("csf", "pea"), "transkd-gl", List.of("csf", "glmixer", "pea"),
+                "transkd-ea", List.of("csf", "ea", "pea"));
+        for (Map.Entry<String, List<String>> e : expected.entrySet()) {
+            Path dir = Files.createDirectories(work.resolve(e.getKey()).resolve("conf"));
+            try (Stream<Path> files = Files.list(profiles.resolve(e.getKey()))) {
+                for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+            }
+            Result r = retort(dir.getParent(), "", "kd:modules");
+            assertEquals(0, r.exit(), r.out() + r.err());
+            List<String> built = r.out().lines().filter(l -> l.matches("  \\S+ +[0-9,]+ params.*")).map(l -> l.trim().split(" +")[0])
+                    .filter(n -> !n.equals("total")).sorted().toList();
+            assertEquals(e.getValue(), built, e.getKey() + ":\n" + r.out());
+            assertTrue(r.err().isBlank() || !r.err().contains("no installed bundle reads PID"), r.err());
         }
     }
 
