@@ -51,8 +51,8 @@ public class StudyCommands {
     }
 
     @Descriptor("the demo: on the synthetic city, a cached teacher, the student alone and with TransKD-Base for the same steps;"
-            + " prints the mIoU table and writes plots (about 5 minutes on 2 idle cores the first time, 2 with the teacher cached;"
-            + " --scale 0.05 is a smoke run of about 30 seconds whose figures mean nothing)")
+            + " prints the mIoU table and writes plots (measured on 2 idle cores: about 9 ½ minutes the first time, 4 ½ with the"
+            + " teacher cached; --scale 0.05 is a smoke run of about 45 seconds, 25 cached, whose figures mean nothing)")
     public String demo(@Descriptor("output folder") @Parameter(names = "--out", absentValue = "retort-demo") String out,
                        @Descriptor("scale the step budgets (1 = the full demo)") @Parameter(names = "--scale", absentValue = "1") double scale)
             throws IOException, InterruptedException {
