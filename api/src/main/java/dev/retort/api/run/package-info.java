@@ -8,7 +8,7 @@
  * checkpoints) to every {@link dev.retort.api.run.RunListener} service (whiteboard), so shell commands and
  * future views observe a run without reaching into the runner.
  */
-@Version("1.0.0")
+@Version("1.0.1")
 @Export
 package dev.retort.api.run;
 
