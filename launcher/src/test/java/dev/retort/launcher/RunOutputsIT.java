@@ -4,30 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.launcher.Retort.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What runs leave behind, through {@code java -jar retort.jar}: a run configured in ConfigAdmin, hf export, study merges. */
 class RunOutputsIT {
-    private static final Path JAR = Path.of(System.getProperty("retort.jar"));
-
-    record Result(int exit, String out, String err) {}
-
     private static Result retort(Path workDir, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR"), "-jar", JAR.toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(workDir, "stdout", ".txt"), err = Files.createTempFile(workDir, "stderr", ".txt");
-        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        p.getOutputStream().close();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "retort " + String.join(" ", args) + " did not finish");
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return Retort.run(workDir, "", args);
     }
 
     /** A tiny student-only run on the synthetic city (Cityscapes classes, TransKD protocol). */
