@@ -1,6 +1,7 @@
 package dev.retort.nn;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +28,13 @@ public final class Settings {
     /** The raw value of a key, or null. */
     public Object raw(String key) {
         return values.get(key);
+    }
+
+    /** {@code defaults}, with this configuration's raw value for each of their keys that it sets. */
+    public Map<String, Object> over(Map<String, ?> defaults) {
+        Map<String, Object> m = new LinkedHashMap<>(defaults);
+        m.replaceAll((k, v) -> values.containsKey(k) ? values.get(k) : v);
+        return m;
     }
 
     /** A finite number; NaN and infinities are errors. */

@@ -60,8 +60,11 @@ public class EaDistiller implements Distiller {
     /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
     static final Set<String> ADMIN_KEYS = Set.of("stages", "lambdas", "mus", "enabled");
 
+    /** The run keys' defaults before any configuration (the reference's values). */
+    private static final Map<String, Object> DEFAULTS = Map.of("stages", "1,2,3,4", "lambdas", "0.1,0.2,0.3,0.4", "mus", "0.5,0.6,0.7,0.8");
+
     private final ComponentConfiguration<Defaults> admin = new ComponentConfiguration<>(NAME, PID, ADMIN_KEYS,
-            new Defaults(Map.of("stages", "1,2,3,4", "lambdas", "0.1,0.2,0.3,0.4", "mus", "0.5,0.6,0.7,0.8"), true), NAME_PROPERTY);
+            new Defaults(DEFAULTS, true), NAME_PROPERTY);
 
     /**
      * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
@@ -71,8 +74,7 @@ public class EaDistiller implements Distiller {
     @Modified
     void configure(Map<String, Object> properties) {
         admin.apply(properties, c -> {
-            Map<String, Object> d = Map.of("stages", c.raw("stages") == null ? "1,2,3,4" : c.raw("stages"),
-                    "lambdas", c.raw("lambdas") == null ? "0.1,0.2,0.3,0.4" : c.raw("lambdas"), "mus", c.raw("mus") == null ? "0.5,0.6,0.7,0.8" : c.raw("mus"));
+            Map<String, Object> d = c.over(DEFAULTS);
             check(new Settings(PID, d));
             return new Defaults(d, c.bool("enabled", true));
         });

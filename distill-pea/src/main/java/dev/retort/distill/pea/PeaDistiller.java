@@ -56,8 +56,11 @@ public class PeaDistiller implements Distiller {
     /** Keys of the ConfigAdmin configuration (the MetaType attributes of {@link Config}). */
     static final Set<String> ADMIN_KEYS = Set.of("stages", "weights", "enabled");
 
+    /** The run keys' defaults before any configuration (the reference's values). */
+    private static final Map<String, Object> DEFAULTS = Map.of("stages", "1,2,3,4", "weights", "0.1,0.1,0.5,1.0");
+
     private final ComponentConfiguration<Defaults> admin = new ComponentConfiguration<>(NAME, PID, ADMIN_KEYS,
-            new Defaults(Map.of("stages", "1,2,3,4", "weights", "0.1,0.1,0.5,1.0"), true), NAME_PROPERTY);
+            new Defaults(DEFAULTS, true), NAME_PROPERTY);
 
     /**
      * Reads the configuration itself (not through {@link Config}) so that a bad value is reported by
@@ -67,8 +70,7 @@ public class PeaDistiller implements Distiller {
     @Modified
     void configure(Map<String, Object> properties) {
         admin.apply(properties, c -> {
-            Map<String, Object> d = Map.of("stages", c.raw("stages") == null ? "1,2,3,4" : c.raw("stages"),
-                    "weights", c.raw("weights") == null ? "0.1,0.1,0.5,1.0" : c.raw("weights"));
+            Map<String, Object> d = c.over(DEFAULTS);
             parse(new Settings(PID, d));
             return new Defaults(d, c.bool("enabled", true));
         });
