@@ -15,6 +15,14 @@ public interface Backbone {
     /** Service property naming the family, e.g. {@code mit}. */
     String FAMILY_PROPERTY = "retort.backbone";
 
+    /**
+     * Service property listing {@link #variants()} (a {@code String[]}), so that a client finds the backbone that builds
+     * a variant with a filter such as {@code (retort.backbone.variants=mit-b0)} instead of fetching every service.
+     *
+     * @since 1.2
+     */
+    String VARIANTS_PROPERTY = "retort.backbone.variants";
+
     /** Family name, e.g. {@code mit}. */
     String name();
 

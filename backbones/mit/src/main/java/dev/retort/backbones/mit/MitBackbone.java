@@ -18,7 +18,9 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /** MiT-B0 … B5 encoders with the SegFormer all-MLP head, as the {@code mit} backbone family. */
-@Component(service = Backbone.class, configurationPid = MitBackbone.PID, property = Backbone.FAMILY_PROPERTY + "=mit")
+@Component(service = Backbone.class, configurationPid = MitBackbone.PID, property = {Backbone.FAMILY_PROPERTY + "=mit",
+        Backbone.VARIANTS_PROPERTY + "=mit-b0", Backbone.VARIANTS_PROPERTY + "=mit-b1", Backbone.VARIANTS_PROPERTY + "=mit-b2",
+        Backbone.VARIANTS_PROPERTY + "=mit-b3", Backbone.VARIANTS_PROPERTY + "=mit-b4", Backbone.VARIANTS_PROPERTY + "=mit-b5"})
 @Designate(ocd = MitBackbone.Config.class)
 public class MitBackbone implements Backbone {
     static final String PID = "dev.retort.backbones.mit";
