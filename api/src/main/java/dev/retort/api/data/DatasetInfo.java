@@ -1,6 +1,7 @@
 package dev.retort.api.data;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Class metadata.
@@ -13,9 +14,12 @@ import java.util.List;
  *                     an output channel)
  * @param classWeights loss weight per output channel (length {@code outputs})
  * @param palette      RGB colour per class, 0xRRGGBB (length {@code classes.size()})
+ * @param miou         how the mean IoU of this label space is averaged (since 2.0)
  */
-public record DatasetInfo(String name, List<String> classes, int ignoreClass, int outputs, float[] classWeights, int[] palette) {
+public record DatasetInfo(String name, List<String> classes, int ignoreClass, int outputs, float[] classWeights, int[] palette,
+                          MiouConvention miou) {
     public DatasetInfo {
+        Objects.requireNonNull(miou, "miou");
         classes = List.copyOf(classes);
         classWeights = classWeights.clone();
         palette = palette.clone();

@@ -6,9 +6,11 @@
  * {@link dev.retort.api.data.Sample}s. Augmentation is a pure function of the sample index and a seed, so the
  * data order and content of a run depend on its seed only, never on thread count.
  * {@link dev.retort.api.data.DatasetInfo} carries class names, the ignore class, the palette and the class
- * weights of the loss.
+ * weights of the loss, and the {@link dev.retort.api.data.MiouConvention} its mean IoU follows.
+ *
+ * <p>2.0.0: {@code DatasetInfo} gained its {@code miou} convention (a new record component: a breaking change).
  */
-@Version("1.0.0")
+@Version("2.0.0")
 @Export
 package dev.retort.api.data;
 

@@ -1,14 +1,21 @@
 /**
- * Training runs: what the runner consumes and what it publishes.
+ * Training runs: the engine's contract with everything that drives or watches it.
  *
- * <p>A {@link dev.retort.api.run.RunConfig} names the teacher and student (backbone variant + weights), the
- * dataset, the distillation modules with their configurations and the optimisation settings. A running
- * {@link dev.retort.api.run.TrainingRun} is registered as a service; it publishes
- * {@link dev.retort.api.run.RunEvent}s (steps with loss terms and throughput, evaluations, module swaps,
- * checkpoints) to every {@link dev.retort.api.run.RunListener} service (whiteboard), so shell commands and
- * future views observe a run without reaching into the runner.
+ * <p>The {@link dev.retort.api.run.Runner} service checks run descriptions ({@link dev.retort.api.run.RunPlan}),
+ * starts runs from a {@link dev.retort.api.run.RunRequest} and evaluates checkpoints. A
+ * {@link dev.retort.api.run.RunConfig} names the teacher and student (backbone variant + weights), the dataset, the
+ * distillation modules with their configurations and the optimisation settings. A running
+ * {@link dev.retort.api.run.TrainingRun} is registered as a service; its {@link dev.retort.api.run.RunState},
+ * {@link dev.retort.api.run.RunStatus} and {@link dev.retort.api.run.RunResult} say where it stands and what it
+ * produced, and it publishes {@link dev.retort.api.run.RunEvent}s (steps with loss terms and throughput,
+ * evaluations, module swaps, checkpoints) to every {@link dev.retort.api.run.RunListener} service (whiteboard) and to
+ * the request's own listener, each on a thread of its own: shell commands, studies and views follow a run without
+ * polling, re-reading files or reaching into the runner.
+ *
+ * <p>2.0.0: the {@code Runner} service, run states as an enum, {@code RunResult}, {@code TrainingRun.result()},
+ * {@code completion()}, {@code enable}/{@code disable}; asynchronous listeners.
  */
-@Version("1.0.1")
+@Version("2.0.0")
 @Export
 package dev.retort.api.run;
 

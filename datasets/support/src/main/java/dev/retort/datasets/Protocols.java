@@ -1,6 +1,7 @@
 package dev.retort.datasets;
 
 import dev.retort.api.data.DatasetInfo;
+import dev.retort.api.data.MiouConvention;
 import dev.retort.api.data.Sample;
 import dev.retort.nn.Settings;
 import java.util.Arrays;
@@ -38,10 +39,10 @@ public final class Protocols {
     /** Class metadata as a protocol delivers it. */
     public static DatasetInfo info(String dataset, List<String> classes, int[] palette, float[] transkdWeights, String protocol) {
         int k = classes.size();
-        if (protocol.equals(TRANSKD)) return new DatasetInfo(dataset, classes, k, k + 1, transkdWeights, palette);
+        if (protocol.equals(TRANSKD)) return new DatasetInfo(dataset, classes, k, k + 1, transkdWeights, palette, MiouConvention.ALL_CLASSES);
         float[] ones = new float[k];
         Arrays.fill(ones, 1f);
-        return new DatasetInfo(dataset, classes, IGNORE, k, ones, palette);
+        return new DatasetInfo(dataset, classes, IGNORE, k, ones, palette, MiouConvention.PRESENT_CLASSES);
     }
 
     /** Uniform TransKD weights (1 per class, 0 for the ignore channel) for datasets the reference gives none. */

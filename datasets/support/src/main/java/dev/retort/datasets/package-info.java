@@ -5,9 +5,13 @@
  * {@code standard} protocols, PIL-exact resampling), {@link dev.retort.datasets.RgbImage} and the Cityscapes label
  * space ({@link dev.retort.datasets.CityscapesClasses}, {@link dev.retort.datasets.CityscapesLabelSpace}) that
  * Cityscapes, ACDC and the synthetic city share. Each dataset lives in its own bundle and package
- * ({@code dev.retort.datasets.<name>}), so stopping one leaves the others open.
+ * ({@code dev.retort.datasets.<name>}), so stopping one leaves the others open. {@link dev.retort.datasets.BatchLoader}
+ * puts samples together into {@link dev.retort.datasets.Batch}es in a seeded order with prefetching threads, the same
+ * for any thread count; the runner trains from it and {@code kd:dataset} checks batching with it.
+ *
+ * <p>1.1.0: {@code BatchLoader} and {@code Batch} (from the runner).
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package dev.retort.datasets;
 

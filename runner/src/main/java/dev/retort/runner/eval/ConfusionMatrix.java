@@ -1,19 +1,19 @@
 package dev.retort.runner.eval;
 
+import dev.retort.api.data.MiouConvention;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Accumulates a confusion matrix over a split and computes per-class IoU, mIoU and pixel accuracy.
  *
- * <p>Two conventions: {@link Mode#TRANSKD} (the reference's iouEval, spec §8.5): IoU = TP / (TP + FP + FN + 1e-15)
+ * <p>Two conventions: {@link MiouConvention#ALL_CLASSES} (the reference's iouEval, spec §8.5): IoU = TP / (TP + FP + FN + 1e-15)
  * for every evaluated class, so a class absent from both ground truth and prediction scores 0 and still counts
  * in the mean; pixels whose ground truth is the ignore class are skipped; a prediction of the ignore class is
- * nobody's TP or FP but is an FN of the pixel's class. {@link Mode#STANDARD}: the same counts, but the mean runs
+ * nobody's TP or FP but is an FN of the pixel's class. {@link MiouConvention#PRESENT_CLASSES}: the same counts, but the mean runs
  * over classes present in the ground truth or the prediction only.
  */
 public final class ConfusionMatrix {
-    public enum Mode { TRANSKD, STANDARD }
 
     private final int classes;
     private final int ignore;
@@ -73,13 +73,13 @@ public final class ConfusionMatrix {
         return present;
     }
 
-    public double meanIou(Mode mode) {
+    public double meanIou(MiouConvention mode) {
         double[] iou = iou();
         boolean[] present = present();
         double sum = 0;
         int n = 0;
         for (int c = 0; c < classes; c++) {
-            if (mode == Mode.STANDARD && !present[c]) continue;
+            if (mode == MiouConvention.PRESENT_CLASSES && !present[c]) continue;
             sum += iou[c];
             n++;
         }
@@ -95,7 +95,7 @@ public final class ConfusionMatrix {
     }
 
     /** Per-class IoU table with the mean and the pixel accuracy. */
-    public String table(List<String> names, Mode mode) {
+    public String table(List<String> names, MiouConvention mode) {
         double[] iou = iou();
         boolean[] present = present();
         List<String> rows = new ArrayList<>();
@@ -105,7 +105,7 @@ public final class ConfusionMatrix {
             rows.add(String.format("  %-16s %8.2f%s", name, 100 * iou[c], present[c] ? "" : "  (absent)"));
         }
         rows.add(String.format("  %-16s %8.2f  (%s, %d classes)", "mIoU", 100 * meanIou(mode), mode.name().toLowerCase(),
-                mode == Mode.TRANSKD ? classes : countTrue(present)));
+                mode == MiouConvention.ALL_CLASSES ? classes : countTrue(present)));
         rows.add(String.format("  %-16s %8.2f", "pixel accuracy", 100 * pixelAccuracy()));
         return String.join("\n", rows) + "\n";
     }

@@ -1,5 +1,6 @@
 package dev.retort.runner.eval;
 
+import dev.retort.api.data.MiouConvention;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -8,8 +9,8 @@ import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.tap.TapNames;
 import dev.retort.nn.Ops;
-import dev.retort.runner.data.Batch;
-import dev.retort.runner.data.BatchLoader;
+import dev.retort.datasets.Batch;
+import dev.retort.datasets.BatchLoader;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
@@ -22,7 +23,7 @@ import java.util.TreeMap;
  */
 public final class Evaluation {
     public record Result(ConfusionMatrix all, Map<String, ConfusionMatrix> groups) {
-        public String table(DatasetInfo info, ConfusionMatrix.Mode mode) {
+        public String table(DatasetInfo info, MiouConvention mode) {
             StringBuilder t = new StringBuilder(all.table(info.classes(), mode));
             groups.forEach((g, m) -> t.append(String.format("  %-16s %8.2f%n", "mIoU " + g, 100 * m.meanIou(mode))));
             return t.toString();

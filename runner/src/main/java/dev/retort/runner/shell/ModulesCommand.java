@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.distill.DistillationModule;
@@ -11,12 +12,15 @@ import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Probe;
 import dev.retort.api.tap.TapValues;
+import dev.retort.osgi.HeldServices;
+import dev.retort.osgi.ServiceLookup;
 import dev.retort.runner.modules.ModuleSet;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.felix.service.command.Descriptor;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -52,8 +56,8 @@ public class ModulesCommand {
     public String modules(@Descriptor("teacher variant") String teacher, @Descriptor("student variant") String student) {
         NetworkSpec t = describe(teacher), s = describe(student);
         StringBuilder out = new StringBuilder(String.format("modules for %s -> %s%n", teacher, student));
-        try (Distillers lookup = new Distillers(context); NDManager m = engine.newBaseManager()) {
-            List<Distiller> all = new ArrayList<>(lookup.all());
+        try (HeldServices<Distiller> lookup = new HeldServices<>(context, Distiller.class); NDManager m = engine.newBaseManager()) {
+            List<Distiller> all = new ArrayList<>(lookup.all(null));
             all.sort(Comparator.comparing(Distiller::name));
             List<ModuleSet.Request> requests = new ArrayList<>();
             for (Distiller d : all) {
@@ -82,11 +86,11 @@ public class ModulesCommand {
     }
 
     private NetworkSpec describe(String variant) {
-        return Backbones.with(context, variant, b -> b.describe(variant, Map.of())).orElseThrow(() -> Backbones.unknown(context, variant));
+        return backbone(variant, b -> b.describe(variant, Map.of()));
     }
 
     private TapValues randomTaps(String variant, NDManager m) {
-        ModelCost cost = Backbones.with(context, variant, b -> b.cost(variant, Map.of(), DRY_HEIGHT, DRY_WIDTH)).orElseThrow();
+        ModelCost cost = backbone(variant, b -> b.cost(variant, Map.of(), DRY_HEIGHT, DRY_WIDTH));
         Map<String, NDArray> taps = new LinkedHashMap<>();
         cost.tapShapes().forEach((name, shape) -> {
             long[] batch2 = shape.clone();
@@ -94,5 +98,10 @@ public class ModulesCommand {
             taps.put(name, m.randomNormal(new Shape(batch2)));
         });
         return new TapValues(variant, taps);
+    }
+
+    private <T> T backbone(String variant, Function<Backbone, T> use) {
+        return ServiceLookup.withFirst(context, Backbone.class, ServiceLookup.equalsFilter(Backbone.VARIANTS_PROPERTY, variant), use)
+                .orElseThrow(() -> new IllegalArgumentException("no backbone service builds '" + variant + "'"));
     }
 }

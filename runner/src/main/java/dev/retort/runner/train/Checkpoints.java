@@ -7,11 +7,13 @@ import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import java.io.IOException;
+import java.io.StringReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * Run checkpoints as one safetensors file, written atomically (temporary file, fsync, rename): the student under
@@ -39,6 +41,19 @@ final class Checkpoints {
             w.add("optim.t." + k, new long[0], new long[] {optimizer.steps().get(k)}, DType.I64);
         }
         w.write(file);
+    }
+
+    /** The run description a checkpoint carries in its metadata ({@code retort.run}, a run file). */
+    static Map<String, Object> runDescription(Path checkpoint) throws IOException {
+        try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
+            String text = f.metadata().get("retort.run");
+            if (text == null) throw new IllegalArgumentException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata)");
+            Properties p = new Properties();
+            p.load(new StringReader(text));
+            Map<String, Object> m = new LinkedHashMap<>();
+            p.forEach((k, v) -> m.put(k.toString(), v.toString()));
+            return m;
+        }
     }
 
     /**

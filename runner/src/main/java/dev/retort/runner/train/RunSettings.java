@@ -5,6 +5,7 @@ import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.Optimisation;
 import dev.retort.api.run.RunConfig;
+import dev.retort.api.run.RunPlan;
 import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.io.IOException;
@@ -45,7 +46,8 @@ import java.util.TreeMap;
  * before a run starts.
  */
 public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
-                          int evalBatches, long checkpointEvery, String onModuleError, String onNonFinite, Map<String, String> source) {
+                          int evalBatches, long checkpointEvery, FaultPolicy.ModuleError onModuleError, FaultPolicy.NonFinite onNonFinite,
+                          Map<String, String> source) {
 
     /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
@@ -55,6 +57,11 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 
     public static RunSettings read(Path file) throws IOException {
+        return of(readFile(file));
+    }
+
+    /** The keys of a run file, unchecked. */
+    static Map<String, Object> readFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such run file");
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file)) {
@@ -62,7 +69,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         }
         Map<String, Object> m = new TreeMap<>();
         p.forEach((k, v) -> m.put(k.toString().strip(), v.toString().strip()));
-        return of(m);
+        return m;
     }
 
     public static RunSettings of(Map<String, ?> raw) {
@@ -96,10 +103,10 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         String device = str(raw, "device", "auto");
         if (!device.matches("auto|cpu|gpu(:\\d+)?")) throw s.invalid("device must be auto, cpu, gpu or gpu:N, got '" + device + "'");
         RunConfig run = new RunConfig(name, teacher, student, data, modules, opt, s.whole("seed", 1), device);
-        String onModuleError = str(raw, "on_module_error", "disable");
-        if (!List.of("disable", "skip-step").contains(onModuleError)) throw s.invalid("on_module_error must be disable or skip-step");
-        String onNonFinite = str(raw, "on_nonfinite", "skip");
-        if (!List.of("skip", "stop").contains(onNonFinite)) throw s.invalid("on_nonfinite must be skip or stop");
+        FaultPolicy.ModuleError onModuleError = FaultPolicy.ModuleError.of(str(raw, "on_module_error", "disable"));
+        if (onModuleError == null) throw s.invalid("on_module_error must be " + String.join(" or ", FaultPolicy.ModuleError.keys()));
+        FaultPolicy.NonFinite onNonFinite = FaultPolicy.NonFinite.of(str(raw, "on_nonfinite", "skip"));
+        if (onNonFinite == null) throw s.invalid("on_nonfinite must be " + String.join(" or ", FaultPolicy.NonFinite.keys()));
         Map<String, String> source = new TreeMap<>();
         raw.forEach((k, v) -> source.put(k, String.valueOf(v)));
         return new RunSettings(run, follow, Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath(),
@@ -147,11 +154,14 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         return of(m);
     }
 
+    /** The settings as the api's checked run description. */
+    public RunPlan plan() {
+        return new RunPlan(run, output, followRegistry, source);
+    }
+
     /** The settings as a run file. */
     public String toFileText() {
-        StringBuilder b = new StringBuilder("# Retort run\n");
-        source.forEach((k, v) -> b.append(k).append(" = ").append(v).append('\n'));
-        return b.toString();
+        return plan().fileText();
     }
 
     private static ModelRef model(Map<String, ?> raw, String role) {

@@ -4,9 +4,16 @@ import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.run.EvaluationReport;
+import dev.retort.api.run.EvaluationRequest;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
+import dev.retort.api.run.RunPlan;
+import dev.retort.api.run.RunRequest;
+import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
+import dev.retort.nn.Keys;
+import dev.retort.osgi.Ranked;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -15,14 +22,13 @@ import java.util.Comparator;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
-import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -33,22 +39,28 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * Runs distillation: binds every Distiller service as a dynamic whiteboard (a bundle started, stopped, updated or
- * re-configured during a run reaches the trainer, which swaps at its next step boundary), finds backbones and
- * datasets by name, publishes run events to RunListener services, and registers the current run as a
- * TrainingRun service.
+ * The training engine as the api's {@link Runner} service: binds every Distiller service as a dynamic whiteboard (a
+ * bundle started, stopped, updated or re-configured during a run reaches the trainer, which swaps at its next step
+ * boundary), binds backbones and datasets in ranking order (a third party replaces a built-in one by ranking),
+ * delivers run events to RunListener services and to a request's own listener (each on a thread of its own), and
+ * registers the current run as a TrainingRun service.
  */
-@Component(service = RunnerService.class, immediate = true)
-public class RunnerService implements Trainer.Services {
+@Component(service = Runner.class, immediate = true)
+public class RunnerService implements Runner, Trainer.Services {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
 
     private final Map<Distiller, Trainer.Registered> distillers = new ConcurrentHashMap<>();
+    /** Distiller → its ranking and service id, to pick among services of the same name as the framework would. */
+    private final Map<Distiller, long[]> distillerOrder = new ConcurrentHashMap<>();
+    private final Ranked<Backbone> backbones = new Ranked<>();
+    private final Ranked<SegmentationDataset> datasets = new Ranked<>();
     private final AtomicLong generations = new AtomicLong();
-    private final List<RunListener> listeners = new CopyOnWriteArrayList<>();
+    private final Map<RunListener, EventDispatch> listeners = new ConcurrentHashMap<>();
+    private volatile EventDispatch runListener;
     private final AtomicLong runs = new AtomicLong();
     /** Bundles whose distiller went away with the bundle, to tell a restart from a first start. */
-    private final java.util.Set<Long> stoppedBundles = ConcurrentHashMap.newKeySet();
+    private final Set<Long> stoppedBundles = ConcurrentHashMap.newKeySet();
     private volatile long runStartedAt = Long.MAX_VALUE;
     private volatile BundleContext context;
     private volatile Trainer current;
@@ -75,7 +87,10 @@ public class RunnerService implements Trainer.Services {
             t = current;
             th = thread;
         }
-        if (t == null || th == null || !th.isAlive()) return;
+        if (t == null || th == null || !th.isAlive()) {
+            listeners.values().forEach(EventDispatch::close);
+            return;
+        }
         t.stop();
         boolean interrupted = false;
         while (th.isAlive()) {
@@ -85,17 +100,20 @@ public class RunnerService implements Trainer.Services {
                 interrupted = true;  // keep waiting: the run must end its step and checkpoint first
             }
         }
+        listeners.values().forEach(EventDispatch::close);  // after the run's last events
         if (interrupted) Thread.currentThread().interrupt();
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void addDistiller(Distiller d, Map<String, Object> props) {
+        distillerOrder.put(d, order(props));
         distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
         changed(d.name(), registered(props));
     }
 
     /** The service's properties changed: with Declarative Services, its configuration was updated (@Modified). */
     void updatedDistiller(Distiller d, Map<String, Object> props) {
+        distillerOrder.put(d, order(props));
         distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
         Object pid = props.get("service.pid");
         changed(d.name(), "configuration changed" + (pid == null ? "" : " (" + pid + ")"));
@@ -103,6 +121,7 @@ public class RunnerService implements Trainer.Services {
 
     void removeDistiller(Distiller d, Map<String, Object> props) {
         distillers.remove(d);
+        distillerOrder.remove(d);
         changed(d.name(), unregistered(props));
     }
 
@@ -136,13 +155,45 @@ public class RunnerService implements Trainer.Services {
         return c == null || !(id instanceof Long l) ? null : c.getBundle(l);
     }
 
+    private static long[] order(Map<String, Object> props) {
+        Object ranking = props.get(Constants.SERVICE_RANKING);
+        return new long[] {ranking instanceof Integer i ? i : 0, (Long) props.get(Constants.SERVICE_ID)};
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void addBackbone(Backbone b, Map<String, Object> props) {
+        backbones.bind(b, props);
+    }
+
+    void updatedBackbone(Backbone b, Map<String, Object> props) {
+        backbones.bind(b, props);
+    }
+
+    void removeBackbone(Backbone b, Map<String, Object> props) {
+        backbones.unbind(props);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void addDataset(SegmentationDataset d, Map<String, Object> props) {
+        datasets.bind(d, props);
+    }
+
+    void updatedDataset(SegmentationDataset d, Map<String, Object> props) {
+        datasets.bind(d, props);
+    }
+
+    void removeDataset(SegmentationDataset d, Map<String, Object> props) {
+        datasets.unbind(props);
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addListener(RunListener l) {
-        listeners.add(l);
+        listeners.put(l, new EventDispatch(l));
     }
 
     void removeListener(RunListener l) {
-        listeners.remove(l);
+        EventDispatch d = listeners.remove(l);
+        if (d != null) d.close();
     }
 
     private void changed(String name, String cause) {
@@ -159,61 +210,86 @@ public class RunnerService implements Trainer.Services {
 
     @Override
     public Backbone backbone(String variant) {
-        for (ServiceReference<Backbone> ref : refs(Backbone.class, null)) {
-            Backbone b = context.getService(ref);
-            if (b != null && b.variants().contains(variant)) return b;
-            if (b != null) context.ungetService(ref);
-        }
-        throw new IllegalArgumentException("no backbone service builds '" + variant + "'");
+        return backbones.withProperty(Backbone.VARIANTS_PROPERTY, variant).orElseThrow(() -> new IllegalArgumentException(
+                "no backbone service builds '" + variant + "'" + hint(variant, backbones.values(Backbone.VARIANTS_PROPERTY))));
+    }
+
+    private static String hint(String name, List<String> known) {
+        String near = Keys.suggestion(name, known);
+        return (near == null ? "" : " (did you mean " + near + "?)") + "; known: " + (known.isEmpty() ? "none" : String.join(", ", known));
     }
 
     @Override
     public SegmentationDataset dataset(String name) {
-        for (ServiceReference<SegmentationDataset> ref : refs(SegmentationDataset.class, "(" + SegmentationDataset.NAME_PROPERTY + "=" + name + ")")) {
-            SegmentationDataset d = context.getService(ref);
-            if (d != null) return d;
-        }
-        throw new IllegalArgumentException("no dataset service '" + name + "'");
+        return datasets.withProperty(SegmentationDataset.NAME_PROPERTY, name).orElseThrow(() -> new IllegalArgumentException(
+                "no dataset service '" + name + "'" + hint(name, datasets.values(SegmentationDataset.NAME_PROPERTY))));
     }
 
     @Override
     public List<Trainer.Registered> distillers() {
         List<Trainer.Registered> list = new ArrayList<>(distillers.values());
-        list.sort(Comparator.comparing(Trainer.Registered::name).thenComparingLong(Trainer.Registered::generation));
+        // per name, the best ranked first (then the oldest service), so a third party replaces a built-in one by ranking
+        list.sort(Comparator.comparing(Trainer.Registered::name)
+                .thenComparingLong(r -> -distillerOrder.getOrDefault(r.distiller(), new long[2])[0])
+                .thenComparingLong(r -> distillerOrder.getOrDefault(r.distiller(), new long[2])[1]));
         return list;
     }
 
     @Override
     public void publish(RunEvent event) {
-        for (RunListener l : listeners) {
-            try {
-                l.onEvent(event);
-            } catch (RuntimeException e) {
-                System.err.println("retort: run listener " + l + " failed: " + e);
-            }
-        }
-    }
-
-    private <S> List<ServiceReference<S>> refs(Class<S> type, String filter) {
-        try {
-            return new ArrayList<>(context.getServiceReferences(type, filter));
-        } catch (InvalidSyntaxException e) {
-            throw new IllegalArgumentException(e);
-        }
+        listeners.values().forEach(d -> d.deliver(event));
+        EventDispatch own = runListener;
+        if (own != null) own.deliver(event);
     }
 
     // ---- runs ------------------------------------------------------------------------------------------------------
 
-    /** Starts a run on a new thread; one run at a time per runtime (DJL allows one gradient collector per JVM). */
-    public Trainer start(RunSettings settings, Path resume, PrintStream log) throws IOException {
-        return start(settings, resume, false, log);
+    @Override
+    public RunPlan plan(Map<String, ?> description) {
+        RunSettings settings = RunSettings.of(description);
+        Trainer.checkModules(settings, distillers());
+        return settings.plan();
+    }
+
+    @Override
+    public void requireKnownKeys(String owner, String prefix, Iterable<String> keys) {
+        List<String> list = new ArrayList<>();
+        keys.forEach(list::add);
+        RunSettings.requireKnown(owner, prefix, list);
+    }
+
+    @Override
+    public Map<String, Object> readRunFile(Path file) throws IOException {
+        return RunSettings.readFile(file);
+    }
+
+    @Override
+    public RunPlan planOf(Path checkpoint) throws IOException {
+        return RunSettings.of(Checkpoints.runDescription(checkpoint)).plan();
+    }
+
+    @Override
+    public TrainingRun start(RunRequest request) throws IOException {
+        return start(RunSettings.of(request.description()), request.resume(), request.overwrite(), request.console(), request.listener(),
+                request.timedFrom());
+    }
+
+    @Override
+    public Optional<TrainingRun> current() {
+        return Optional.ofNullable(current);
+    }
+
+    @Override
+    public EvaluationReport evaluate(EvaluationRequest request) throws IOException {
+        return CheckpointEvaluation.run(request, this);
     }
 
     /**
      * Starts a run on a new thread, having claimed its run folder (locked; refused when another run holds it, or when
-     * it holds an earlier run and the run neither resumes nor overwrites).
+     * it holds an earlier run and the run neither resumes nor overwrites). One run at a time per runtime (DJL allows
+     * one gradient collector per JVM).
      */
-    public Trainer start(RunSettings settings, Path resume, boolean overwrite, PrintStream log) throws IOException {
+    Trainer start(RunSettings settings, Path resume, boolean overwrite, PrintStream log, RunListener listener, long timedFrom) throws IOException {
         Trainer t = current;
         Thread previous = thread;
         if (t != null && t.finished() && previous != null) {
@@ -224,10 +300,11 @@ public class RunnerService implements Trainer.Services {
                 throw new IllegalStateException("interrupted while the last run was closing");
             }
         }
-        return startNow(settings, resume, overwrite, log);
+        return startNow(settings, resume, overwrite, log, listener, timedFrom);
     }
 
-    private synchronized Trainer startNow(RunSettings settings, Path resume, boolean overwrite, PrintStream log) throws IOException {
+    private synchronized Trainer startNow(RunSettings settings, Path resume, boolean overwrite, PrintStream log, RunListener listener,
+                                          long timedFrom) throws IOException {
         if (deactivated) throw new IllegalStateException("Retort is shutting down; no new run starts");
         Trainer t = current;
         if (t != null && !t.finished()) throw new IllegalStateException("run " + t.id() + " is still " + t.status().state() + "; kd:stop it first");
@@ -237,6 +314,7 @@ public class RunnerService implements Trainer.Services {
         runStartedAt = System.currentTimeMillis();
         stoppedBundles.clear();
         Trainer trainer = new Trainer(id, settings, this, resume, log, folder, overwrite);
+        if (timedFrom > 0) trainer.resetTimingsAt(timedFrom);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("retort.run", id);
         try {
@@ -246,11 +324,20 @@ public class RunnerService implements Trainer.Services {
             throw e;
         }
         current = trainer;
+        EventDispatch own = listener == null ? null : new EventDispatch(listener);
+        runListener = own;
         Thread thread = new Thread(() -> {
             try {
                 trainer.run();
             } finally {
                 unregister(trainer);
+                runListener = null;
+                if (own == null) {
+                    trainer.complete();
+                } else {
+                    own.after(trainer::complete);  // once the request's listener has had every event
+                    own.close();
+                }
             }
         }, "retort-train-" + id);
         thread.setDaemon(false);
@@ -268,10 +355,5 @@ public class RunnerService implements Trainer.Services {
             }
             registration = null;
         }
-    }
-
-    /** The current or last run, if any. */
-    public Trainer current() {
-        return current;
     }
 }

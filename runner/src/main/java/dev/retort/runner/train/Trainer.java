@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.data.MiouConvention;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -26,6 +27,9 @@ import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunEvent;
+import dev.retort.api.run.RunPlan;
+import dev.retort.api.run.RunResult;
+import dev.retort.api.run.RunState;
 import dev.retort.api.run.RunStatus;
 import dev.retort.api.run.TrainingRun;
 import dev.retort.api.tap.TapNames;
@@ -33,8 +37,8 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.nn.Losses;
 import dev.retort.nn.Ops;
 import dev.retort.nn.Scalars;
-import dev.retort.runner.data.Batch;
-import dev.retort.runner.data.BatchLoader;
+import dev.retort.datasets.Batch;
+import dev.retort.datasets.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
 import dev.retort.runner.eval.Evaluation;
 import dev.retort.runner.modules.ModuleSet;
@@ -52,6 +56,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -101,7 +108,7 @@ public final class Trainer implements TrainingRun, Runnable {
     private volatile long timingsFrom = -1;
     private volatile boolean stopRequested;
     private volatile boolean paused;
-    private volatile String state = "STARTING";
+    private volatile RunState state = RunState.STARTING;
     private volatile long step;
     private volatile int epoch;
     private volatile long totalSteps;
@@ -121,6 +128,10 @@ public final class Trainer implements TrainingRun, Runnable {
     private volatile double bestMiou = -1;
     private volatile double lastMiou = -1;
     private volatile String lastEvaluationTable = "";
+    private volatile Map<String, Double> bestEvaluation = Map.of();
+    private volatile long moduleParams;
+    private volatile boolean wroteLast;
+    private final CompletableFuture<RunResult> completion = new CompletableFuture<>();
 
     // training state, touched by the training thread only
     private NDManager base;
@@ -174,8 +185,34 @@ public final class Trainer implements TrainingRun, Runnable {
     @Override
     public RunStatus status() {
         // an estimate only while the run runs: paused, stopped or finished, the time left is not a matter of speed
-        double left = imagesPerSecond > 0 && state.equals("RUNNING") ? (totalSteps - step) * settings.run().optimisation().batchSize() / imagesPerSecond : -1;
-        return new RunStatus(state, step, epoch, lastLosses, imagesPerSecond, left < 0 ? null : Duration.ofSeconds((long) left), active, deviceName);
+        double left = imagesPerSecond > 0 && state == RunState.RUNNING ? (totalSteps - step) * settings.run().optimisation().batchSize() / imagesPerSecond : -1;
+        return new RunStatus(state, step, totalSteps, epoch, lastLosses, lastWeights, imagesPerSecond, elapsed(),
+                left < 0 ? null : Duration.ofSeconds((long) left), active, disabled, deviceName);
+    }
+
+    @Override
+    public RunPlan plan() {
+        return settings.plan();
+    }
+
+    @Override
+    public RunResult result() {
+        long[] skipped = skippedSamples();
+        Throwable f = failure;
+        Path last = settings.output().resolve("last.safetensors"), best = settings.output().resolve("best.safetensors");
+        return new RunResult(id, state, step, settings.output(), wroteLast ? last : null, bestMiou >= 0 ? best : null, bestMiou, lastMiou,
+                bestEvaluation, lastEvaluationTable, lossHistory(), ceHistory(), moduleParams, meanStepMillis(), timings.meanMillis(), elapsed(),
+                skipped[0], skipped[1], f == null ? null : describe(f));
+    }
+
+    @Override
+    public CompletionStage<RunResult> completion() {
+        return completion.minimalCompletionStage();
+    }
+
+    /** Called by the runner once the run has ended and its own listener has had every event. */
+    void complete() {
+        completion.complete(result());
     }
 
     @Override
@@ -212,14 +249,36 @@ public final class Trainer implements TrainingRun, Runnable {
      * Leaves a module out of this run from the next step on ({@code kd:disable}); it keeps its parameters and
      * AdamW moments, so {@link #enable} continues from them.
      */
+    @Override
     public void disable(String module) {
+        requireUsable(module);
+        disableNow(module);
+    }
+
+    private void disableNow(String module) {
         disabled.add(module);
         modulesChanged(module, "kd:disable");
     }
 
+    @Override
     public void enable(String module) {
+        requireUsable(module);
         disabled.remove(module);
         modulesChanged(module, "kd:enable");
+    }
+
+    /** A module kd:enable/kd:disable can act on: a registered distiller, and in a run with a module list, one of its list. */
+    private void requireUsable(String module) {
+        Set<String> known = new TreeSet<>();
+        services.distillers().forEach(r -> known.add(r.name()));
+        List<String> list = settings.run().modules().stream().map(ModuleRef::distiller).toList();
+        if (!known.contains(module) && !list.contains(module)) {
+            throw new IllegalArgumentException("unknown module " + module + " (known: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
+        }
+        if (settings.run().teacher() == null) throw new IllegalArgumentException(id + " has no teacher: it uses no modules");
+        if (!settings.followRegistry() && !list.contains(module)) {
+            throw new IllegalArgumentException(module + " is not in this run's module list (" + (list.isEmpty() ? "none" : String.join(", ", list)) + ")");
+        }
     }
 
     public Set<String> disabledModules() {
@@ -296,7 +355,7 @@ public final class Trainer implements TrainingRun, Runnable {
     }
 
     public boolean finished() {
-        return state.equals("FINISHED") || state.equals("FAILED") || state.equals("STOPPED");
+        return state.ended();
     }
 
     // ---- the run (training thread) -----------------------------------------------------------------------------
@@ -307,7 +366,7 @@ public final class Trainer implements TrainingRun, Runnable {
             started = Instant.now();
             GradMode.offForThisThread();
             train();
-            state = stopRequested ? "STOPPED" : "FINISHED";
+            state = stopRequested ? RunState.STOPPED : RunState.FINISHED;
             ended = Instant.now();
             Map<String, Double> end = new LinkedHashMap<>();
             end.put("best_miou", bestMiou);
@@ -317,14 +376,14 @@ public final class Trainer implements TrainingRun, Runnable {
             if (skipped[0] + skipped[1] > 0) {
                 log("samples skipped under data.on_error = skip: " + skipped[0] + " train, " + skipped[1] + " validation (loads that failed; see the dataset's messages)");
             }
-            event(RunEvent.Type.FINISHED, end, state.toLowerCase() + " after " + step + " steps");
+            event(RunEvent.Type.FINISHED, end, state.name().toLowerCase() + " after " + step + " steps");
         } catch (NonFiniteLoss t) {
             failure = t;
-            state = "STOPPED";
+            state = RunState.STOPPED;
             event(RunEvent.Type.FAILED, Map.of(), describe(t));
         } catch (Throwable t) {
             failure = t;
-            state = "FAILED";
+            state = RunState.FAILED;
             log("FAILED at step " + step + ": " + describe(t));
             event(RunEvent.Type.FAILED, Map.of(), describe(t));
         } finally {
@@ -382,7 +441,7 @@ public final class Trainer implements TrainingRun, Runnable {
             requireRequestedModules();
             rebuildModules();
             if (resume != null) restore(resume);
-            state = "RUNNING";
+            state = RunState.RUNNING;
             event(RunEvent.Type.STARTED, Map.of("total_steps", (double) totalSteps), "run " + id);
             Progress progress = new Progress(log, totalSteps);
             BatchLoader.Epoch current = null;
@@ -390,7 +449,11 @@ public final class Trainer implements TrainingRun, Runnable {
             try {
                 while (step < totalSteps) {
                     if (!boundary()) break;
-                    if (step == timingsFrom) timings.reset();
+                    if (step == timingsFrom) {
+                        timings.reset();
+                        this.stepNanos = 0;
+                        stepsTimed = 0;
+                    }
                     int e = (int) (step / perEpoch) + 1, b = (int) (step % perEpoch);
                     epoch = e;
                     if (current == null || e != currentEpoch) {
@@ -469,8 +532,8 @@ public final class Trainer implements TrainingRun, Runnable {
     /** Pause, stop and module swaps happen here, between steps. Returns false to stop. */
     private boolean boundary() {
         while (paused && !stopRequested) {
-            if (!state.equals("PAUSED")) {
-                state = "PAUSED";
+            if (state != RunState.PAUSED) {
+                state = RunState.PAUSED;
                 log("paused at step " + step);
                 event(RunEvent.Type.PAUSED, Map.of(), "paused");
             }
@@ -483,8 +546,8 @@ public final class Trainer implements TrainingRun, Runnable {
                 }
             }
         }
-        if (state.equals("PAUSED")) {
-            state = "RUNNING";
+        if (state == RunState.PAUSED) {
+            state = RunState.RUNNING;
             log("resumed at step " + step);
             event(RunEvent.Type.RESUMED, Map.of(), "resumed");
         }
@@ -719,6 +782,7 @@ public final class Trainer implements TrainingRun, Runnable {
                     + (changes.isEmpty() ? "" : ": " + String.join("; ", changes.values()));
             log("step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)");
             changes.values().forEach(c -> log("  " + c));
+            moduleParams = params;
             event(RunEvent.Type.MODULES_CHANGED, Map.of("module_params", (double) params), message);
         }
     }
@@ -860,9 +924,9 @@ public final class Trainer implements TrainingRun, Runnable {
     }
 
     private void moduleFailed(ModuleSet.ModuleFailure f) {
-        if (settings.onModuleError().equals("disable")) {
+        if (settings.onModuleError() == FaultPolicy.ModuleError.DISABLE) {
             log("module " + f.module() + " threw at step " + step + " (" + describe(f.getCause()) + "): step skipped, module disabled");
-            disable(f.module());
+            disableNow(f.module());
         } else {
             log("module " + f.module() + " threw at step " + step + " (" + describe(f.getCause()) + "): step skipped");
         }
@@ -882,7 +946,7 @@ public final class Trainer implements TrainingRun, Runnable {
             stopRequested = true;
             throw new NonFiniteLoss("diverged: " + NON_FINITE_LIMIT + " non-finite losses in a row at step " + step);
         }
-        if (settings.onNonFinite().equals("stop")) {
+        if (settings.onNonFinite() == FaultPolicy.NonFinite.STOP) {
             log("non-finite loss at step " + step + " " + terms + ": stopping; the last good checkpoint is " + settings.output().resolve("last.safetensors"));
             stopRequested = true;
             throw new NonFiniteLoss("non-finite loss at step " + step + ": " + terms);
@@ -915,7 +979,7 @@ public final class Trainer implements TrainingRun, Runnable {
 
     /** Student in evaluation mode over the validation split; mIoU, per-class table, best checkpoint. */
     private void evaluate(BatchLoader valLoader) throws IOException {
-        ConfusionMatrix.Mode mode = settings.run().data().protocol().equals("transkd") ? ConfusionMatrix.Mode.TRANSKD : ConfusionMatrix.Mode.STANDARD;
+        MiouConvention mode = info.miou();  // the dataset states it
         Evaluation.Result result = Evaluation.run(student, valLoader, info, base, settings.evalBatches());
         lastMiou = result.all().meanIou(mode);
         lastEvaluationTable = result.table(info, mode);
@@ -930,6 +994,7 @@ public final class Trainer implements TrainingRun, Runnable {
         event(RunEvent.Type.EVALUATION, m, "");
         if (lastMiou > bestMiou) {
             bestMiou = lastMiou;
+            bestEvaluation = Collections.unmodifiableMap(new LinkedHashMap<>(m));  // keeps the class order
             checkpoint("best.safetensors");
         }
         checkpoint("last.safetensors");
@@ -946,6 +1011,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 "retort.modules", String.join(",", active),
                 "retort.disabled", String.join(",", disabled),
                 "retort.run", settings.toFileText()));
+        if (name.equals("last.safetensors")) wroteLast = true;
         event(RunEvent.Type.CHECKPOINT, Map.of("step", (double) step), file.toString());
     }
 

@@ -5,7 +5,7 @@ import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
 import dev.retort.datasets.cityscapes.CityscapesDataset;
 import dev.retort.datasets.synthetic.SyntheticCityDataset;
-import dev.retort.runner.data.BatchLoader;
+import dev.retort.datasets.BatchLoader;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.retort.api.data.DatasetRequest;
+import dev.retort.datasets.Batch;
+import dev.retort.datasets.BatchLoader;
 import dev.retort.api.data.SampleSource;
 import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.retort.runner.eval;
 
+import dev.retort.api.data.MiouConvention;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,11 +20,11 @@ class ConfusionMatrixTest {
         ConfusionMatrix m = new ConfusionMatrix(3, 3);
         m.add(new int[] {0, 1, 1, 3, 0}, new int[] {0, 0, 1, 1, 3});
         assertArrayEquals(new double[] {0.5, 1.0 / 3, 0}, m.iou(), 1e-12);
-        assertEquals((0.5 + 1.0 / 3) / 3, m.meanIou(ConfusionMatrix.Mode.TRANSKD), 1e-12);
-        assertEquals((0.5 + 1.0 / 3) / 2, m.meanIou(ConfusionMatrix.Mode.STANDARD), 1e-12);
+        assertEquals((0.5 + 1.0 / 3) / 3, m.meanIou(MiouConvention.ALL_CLASSES), 1e-12);
+        assertEquals((0.5 + 1.0 / 3) / 2, m.meanIou(MiouConvention.PRESENT_CLASSES), 1e-12);
         assertEquals(0.5, m.pixelAccuracy(), 1e-12);
         assertEquals(4, m.pixels());
-        String table = m.table(List.of("road", "car", "bus"), ConfusionMatrix.Mode.TRANSKD);
+        String table = m.table(List.of("road", "car", "bus"), MiouConvention.ALL_CLASSES);
         assertTrue(table.contains("bus") && table.contains("(absent)") && table.contains("27.78"), table);
     }
 

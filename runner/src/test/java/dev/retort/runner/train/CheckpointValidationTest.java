@@ -7,13 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import dev.retort.api.run.RunState;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
 import dev.retort.backbones.mit.MitBackbone;
 import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import dev.retort.distill.csf.CsfDistiller;
 import dev.retort.distill.pea.PeaDistiller;
-import dev.retort.runner.data.BatchLoader;
+import dev.retort.datasets.BatchLoader;
 import dev.retort.runner.eval.Evaluation;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -80,7 +81,7 @@ class CheckpointValidationTest {
         Path bad = copy("nan.safetensors", (k, v) -> k.equals("student.linear_pred.weight") ? poison(v, Float.NaN)
                 : k.equals("modules.csf.skfs.0.conv1.0.weight") ? poison(v, Float.POSITIVE_INFINITY) : v, k -> k);
         Trainer t = resume(bad, "b");
-        assertEquals("FAILED", t.status().state());
+        assertEquals(RunState.FAILED, t.status().state());
         assertEquals(0, t.lossHistory().size(), "nothing was trained");
         String message = t.failure().getMessage();
         assertTrue(message.contains("student.linear_pred.weight (1 NaN or infinite values)")
@@ -92,7 +93,7 @@ class CheckpointValidationTest {
         Path bad = copy("moments.safetensors", (k, v) -> k.equals("optim.m.student.linear_pred.bias") ? poison(v, Float.NaN)
                 : k.equals("optim.v.modules.pea.embed2_linearproject.weight") ? poison(v, -1f) : v, k -> k);
         Trainer t = resume(bad, "b");
-        assertEquals("FAILED", t.status().state());
+        assertEquals(RunState.FAILED, t.status().state());
         String message = t.failure().getMessage();
         assertTrue(message.contains("optim.m.student.linear_pred.bias (1 NaN or infinite values)")
                 && message.contains("optim.v.modules.pea.embed2_linearproject.weight (1 NaN, infinite or negative values)"), message);

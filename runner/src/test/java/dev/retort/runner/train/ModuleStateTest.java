@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import dev.retort.api.run.RunState;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
@@ -305,7 +306,7 @@ class ModuleStateTest {
         };
         t.run();
         assertNull(t.failure());
-        assertEquals("FINISHED", t.status().state());
+        assertEquals(RunState.FINISHED, t.status().state());
         assertTrue(log(dir).contains("dropin joined (bundle test.dropin 1.0.0 installed (dropped in))"), log(dir));
         assertTrue(s.events.stream().anyMatch(e -> e.type() == RunEvent.Type.STEP && e.step() == 4 && e.metrics().containsKey("dropin")
                 && e.metrics().containsKey("pea.4")));
@@ -371,7 +372,7 @@ class ModuleStateTest {
         };
         t.run();
         assertNull(t.failure());
-        assertEquals("FINISHED", t.status().state());
+        assertEquals(RunState.FINISHED, t.status().state());
         assertEquals(6, t.lossHistory().stream().filter(Double::isFinite).count());
         String log = log(dir);
         assertTrue(log.contains("module broken cannot join the run and is left out: it fails when asked for its parameters, ports or refinements"), log);
@@ -435,10 +436,10 @@ class ModuleStateTest {
         try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
             assertEquals(0, f.info("optim.t.student.linear_pred.weight").shape().length, "the 0-d counter that broke kd:weights is there");
         }
-        Map<String, Object> config = dev.retort.runner.shell.ModelCommands.networkConfig("mit-b0", checkpoint);
+        Map<String, Object> config = dev.retort.shell.ModelCommands.networkConfig("mit-b0", checkpoint);
         assertEquals("8,16,24,32", config.get("embed_dims"));
         assertEquals(20L, ((Number) config.get("num_classes")).longValue());
-        String summary = dev.retort.runner.shell.ModelCommands.runCheckpoint(checkpoint);
+        String summary = dev.retort.shell.ModelCommands.runCheckpoint(checkpoint);
         assertNotNull(summary);
         assertTrue(summary.matches("run checkpoint: took its \\d+ student\\.\\* tensors; skipped \\d+ AdamW state tensors \\(optim\\.\\*\\) and \\d+"
                 + " distillation-module tensors \\(csf \\d+, pea \\d+\\); the run's student is mit-b0"), summary);
@@ -453,7 +454,7 @@ class ModuleStateTest {
             assertEquals("hf", copy.load(hf, dev.retort.api.backbone.LoadMode.STRICT).naming());
             assertArrayEquals(net.parameters().get("linear_pred.weight").getArray().toFloatArray(),
                     copy.parameters().get("linear_pred.weight").getArray().toFloatArray());
-            assertNull(dev.retort.runner.shell.ModelCommands.runCheckpoint(hf));
+            assertNull(dev.retort.shell.ModelCommands.runCheckpoint(hf));
         }
     }
 }

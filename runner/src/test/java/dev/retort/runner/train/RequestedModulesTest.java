@@ -3,6 +3,7 @@ package dev.retort.runner.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.api.run.RunState;
 import dev.retort.api.run.RunEvent;
 import dev.retort.distill.csf.CsfDistiller;
 import dev.retort.distill.ea.EaDistiller;
@@ -41,7 +42,7 @@ class RequestedModulesTest {
     }
 
     private static void assertFailedAtStart(Trainer t, TestServices s, String message) {
-        assertEquals("FAILED", t.status().state());
+        assertEquals(RunState.FAILED, t.status().state());
         assertEquals(message, t.failure().getMessage());
         assertEquals(0, t.status().step());
         assertTrue(s.events.stream().noneMatch(e -> e.type() == RunEvent.Type.STEP), "no step was trained");
@@ -72,7 +73,7 @@ class RequestedModulesTest {
                 + " student stage (4), got 3 and 3");
         TestServices alone = transKd();
         Trainer orphan = run(tiny("csf,glmixer"), alone);
-        assertEquals("FAILED", orphan.status().state());
+        assertEquals(RunState.FAILED, orphan.status().state());
         assertTrue(orphan.failure().getMessage().startsWith("glmixer refines port pea.input.4, which no active module offers"), orphan.failure().getMessage());
     }
 
@@ -83,7 +84,7 @@ class RequestedModulesTest {
         m.put("module.ea.mus", "0.5,0.6,0.7");
         TestServices s = transKd();
         Trainer t = run(m, s);
-        assertEquals("FINISHED", t.status().state(), String.valueOf(t.failure()));
+        assertEquals(RunState.FINISHED, t.status().state(), String.valueOf(t.failure()));
         String text = log.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("module ea cannot be built and is left out: ea: lambdas and mus need one value per student stage (4)"), text);
         assertEquals(java.util.List.of("csf", "glmixer", "pea"), t.status().activeModules());

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.distill.csf.CsfDistiller;
 import dev.retort.distill.pea.PeaDistiller;
-import dev.retort.runner.study.Study;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -105,19 +104,5 @@ class RunSettingsTest {
         m.put("module.pae.stages", "4");
         var module = assertThrows(IllegalArgumentException.class, () -> Trainer.checkModules(RunSettings.of(m), services));
         assertEquals("unknown module pae (did you mean pea?) in module.pae.* keys; registered: csf, pea", module.getMessage());
-    }
-
-    @Test
-    void anAblationFileNamesBadKeysWhereTheyAreWritten() throws Exception {
-        Path file = dir.resolve("grid.cfg");
-        Files.writeString(file, "student = mit-b0\nbach_size = 2\narm.1.modules = none\n");
-        var base = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir));
-        assertTrue(base.getMessage().startsWith("grid.cfg: unknown key 'bach_size' (did you mean batch_size?)"), base.getMessage());
-        Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.2.iteratons = 5\n");
-        var arm = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir));
-        assertTrue(arm.getMessage().startsWith("grid.cfg arm 2: unknown key 'arm.2.iteratons' (did you mean arm.2.iterations?)"), arm.getMessage());
-        Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.1.name = base\narm.2.lr = NaN\n");
-        var value = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir));
-        assertEquals("grid.cfg arm 2 (arm-2): run: lr must be a finite number, got 'NaN'", value.getMessage());
     }
 }

@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.run.RunState;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,7 +61,7 @@ class SkippedSamplesTest {
         run.put("iterations", "5");
         run.put("eval_every", "5");
         Trainer t = TestServices.runToEnd(new Trainer("skip", RunSettings.of(run), new TestServices(), null, new PrintStream(PrintStream.nullOutputStream())));
-        assertEquals("FINISHED", t.status().state(), String.valueOf(t.failure()));
+        assertEquals(RunState.FINISHED, t.status().state(), String.valueOf(t.failure()));
         long[] skipped = t.skippedSamples();
         // 5 samples listed → 1 left out at open, 4 in the epoch; the corrupt one is met at least once in 5 steps of 2
         assertTrue(skipped[0] >= 2, "train skipped " + skipped[0]);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.nn.Parameter;
+import dev.retort.api.run.RunState;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
@@ -47,7 +48,7 @@ class TrainerTest {
         run.put("modules", "csf,pea");
         Trainer t = TestServices.runToEnd(trainer(run, s, null));
         assertNull(t.failure());
-        assertEquals("FINISHED", t.status().state());
+        assertEquals(RunState.FINISHED, t.status().state());
         assertEquals(6, t.lossHistory().size());
         assertTrue(t.lossHistory().stream().allMatch(Double::isFinite), t.lossHistory().toString());
         assertEquals(List.of("ce", "csf.hcl", "pea.1", "pea.2", "pea.3", "pea.4", "total"), stepTerms(s, 0));
@@ -162,7 +163,7 @@ class TrainerTest {
         TestServices s = new TestServices(new PeaDistiller(), faulty("flaky", 2, false));
         Trainer t = TestServices.runToEnd(trainer(TestServices.tinyRun(dir), s, null));
         assertNull(t.failure());
-        assertEquals("FINISHED", t.status().state());
+        assertEquals(RunState.FINISHED, t.status().state());
         assertTrue(Double.isNaN(t.lossHistory().get(2)), "the failing step is skipped");
         assertTrue(t.lossHistory().subList(3, 6).stream().allMatch(Double::isFinite));
         assertTrue(t.disabledModules().contains("flaky"));
@@ -172,12 +173,12 @@ class TrainerTest {
     void aNonFiniteLossIsSkippedOrStopsTheRunByPolicy() {
         TestServices s = new TestServices(faulty("nan", 3, true));
         Trainer skip = TestServices.runToEnd(trainer(TestServices.tinyRun(dir.resolve("skip")), s, null));
-        assertEquals("FINISHED", skip.status().state());
+        assertEquals(RunState.FINISHED, skip.status().state());
         assertEquals(3, skip.lossHistory().stream().filter(Double::isFinite).count());
         Map<String, Object> stop = TestServices.tinyRun(dir.resolve("stop"));
         stop.put("on_nonfinite", "stop");
         Trainer stopped = TestServices.runToEnd(trainer(stop, new TestServices(faulty("nan", 3, true)), null));
-        assertEquals("STOPPED", stopped.status().state());
+        assertEquals(RunState.STOPPED, stopped.status().state());
         assertEquals(3, stopped.status().step());
         assertFalse(stopped.lossHistory().subList(0, 3).stream().anyMatch(d -> d.isNaN()));
     }

@@ -18,6 +18,7 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
+import dev.retort.api.data.MiouConvention;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.runtime.DjlRuntime;
@@ -189,14 +190,14 @@ class MitNetworkTest {
         names.set(0, "road");
         float[] weights = new float[20];
         Arrays.fill(weights, 0, 19, 1f);
-        DatasetInfo transkd = new DatasetInfo("cityscapes", names, 19, 20, weights, new int[19]);
+        DatasetInfo transkd = new DatasetInfo("cityscapes", names, 19, 20, weights, new int[19], MiouConvention.ALL_CLASSES);
         Path model = dir.resolve("new").resolve("b0-hf");
         Path file = dir.resolve("b0.safetensors");
         try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
             net.save(model, "hf", transkd);
             net.save(file, "hf", transkd);
             var five = assertThrows(IllegalArgumentException.class, () -> net.save(dir.resolve("x"), "hf",
-                    new DatasetInfo("five", List.of("a", "b", "c", "d", "e"), 255, 5, new float[5], new int[5])));
+                    new DatasetInfo("five", List.of("a", "b", "c", "d", "e"), 255, 5, new float[5], new int[5], MiouConvention.PRESENT_CLASSES)));
             assertTrue(five.getMessage().contains("20 outputs") && five.getMessage().contains("five labels 5"), five.getMessage());
             var refDir = assertThrows(IllegalArgumentException.class, () -> net.save(dir, "reference"));
             assertTrue(refDir.getMessage().contains("is a directory"), refDir.getMessage());

@@ -1,0 +1,51 @@
+package dev.retort.api.run;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What a run produced; final once its state has {@linkplain RunState#ended() ended}.
+ *
+ * @param runId           the run
+ * @param state           its state
+ * @param steps           steps done
+ * @param output          the run folder
+ * @param lastCheckpoint  {@code last.safetensors}, or {@code null} before the first checkpoint
+ * @param bestCheckpoint  {@code best.safetensors}, or {@code null} before the first evaluation
+ * @param bestMiou        the best validation mIoU (a fraction), or -1 before the first evaluation
+ * @param lastMiou        the last validation mIoU, or -1
+ * @param bestEvaluation  the metrics of the best evaluation ({@code miou}, {@code pixel_accuracy}, {@code iou.<class>} in the
+ *                        dataset's class order), empty before the first
+ * @param evaluationTable the last evaluation as a per-class table
+ * @param totalLosses     the total loss of every step, in order ({@code NaN} for a skipped step)
+ * @param ceLosses        the cross-entropy of every step, in order ({@code NaN} for a skipped step)
+ * @param moduleParams    trainable parameters of the modules in use (at the last module change)
+ * @param meanStepMillis  mean wall time of a training step (data, forwards, backward, optimiser), from
+ *                        {@link RunRequest#timedFrom()} on; {@code NaN} when none was timed
+ * @param stepPhases      mean milliseconds per step of each phase ({@code data}, {@code teacher forward}, …), same steps
+ * @param elapsed         wall time of the run
+ * @param skippedTrain    training samples skipped under {@code data.on_error = skip}
+ * @param skippedVal      validation samples skipped
+ * @param failure         why the run failed or was stopped by a fault policy, or {@code null}
+ */
+public record RunResult(String runId, RunState state, long steps, Path output, Path lastCheckpoint, Path bestCheckpoint, double bestMiou,
+                        double lastMiou, Map<String, Double> bestEvaluation, String evaluationTable, List<Double> totalLosses,
+                        List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
+                        long skippedTrain, long skippedVal, String failure) {
+    public RunResult {
+        Objects.requireNonNull(runId, "runId");
+        Objects.requireNonNull(state, "state");
+        bestEvaluation = bestEvaluation == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(bestEvaluation));
+        evaluationTable = evaluationTable == null ? "" : evaluationTable;
+        totalLosses = totalLosses == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(totalLosses));  // NaN allowed
+        ceLosses = ceLosses == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(ceLosses));
+        stepPhases = stepPhases == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(stepPhases));
+        elapsed = elapsed == null ? Duration.ZERO : elapsed;
+    }
+}

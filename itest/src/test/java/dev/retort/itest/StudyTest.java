@@ -1,0 +1,107 @@
+package dev.retort.itest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.run.Runner;
+import dev.retort.study.Study;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.BundleContext;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.junit5.context.BundleContextExtension;
+import org.osgi.test.junit5.service.ServiceExtension;
+
+/** Ablation studies through the api's Runner service in a real Felix framework: arms run one by one, rows merge into tables and plots. */
+@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
+class StudyTest {
+    @InjectBundleContext
+    BundleContext context;
+
+    @InjectService(timeout = 10_000)
+    Runner runner;
+
+    @InjectService(timeout = 10_000, filter = "(retort.dataset=synthetic)")
+    SegmentationDataset synthetic;
+
+    private static String base(Path dir) {
+        return String.join("\n", "seed = 5",
+                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
+                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
+                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 8", "data.val_size = 4",
+                "batch_size = 2", "iterations = 4", "eval_every = 4", "decay_per = iteration", "decay_steps = 100", "lr = 1e-3", "threads = 2",
+                "log_every = 1", "");
+    }
+
+    @Test
+    void armsRunSeparatelyAndMergeIntoTableAndPlots(@TempDir Path dir) throws Exception {
+        Path ablation = dir.resolve("grid.cfg");
+        Files.writeString(ablation, base(dir) + String.join("\n", "arm.1.name = student", "arm.1.modules = none",
+                "arm.2.name = CSF only", "arm.2.modules = csf",
+                "arm.3.name = TransKD-Base", "arm.3.modules = csf,pea", "arm.3.module.pea.weights = 0.1,0.1,0.5,2.0", "arm.3.lr = 5e-4", ""));
+        Path out = dir.resolve("study");
+        List<Study.Arm> arms = Study.arms(ablation, out, runner);
+        assertEquals(3, arms.size());
+        assertEquals(Map.of("weights", "0.1,0.1,0.5,2.0"), arms.get(2).plan().config().modules().get(1).config());
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        for (Study.Arm arm : arms) Study.run(arm, runner, context, out, quiet);
+        try (var files = Files.list(out.resolve("rows"))) {  // rows are JSON and named so
+            assertEquals(List.of("arm-001.json", "arm-002.json", "arm-003.json"), files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+        List<Study.Row> rows = Study.merge(out, arms);
+        assertEquals(List.of("student", "CSF only", "TransKD-Base"), rows.stream().map(Study.Row::name).toList());
+        assertEquals(0, rows.get(0).extraParams());
+        assertTrue(rows.get(2).extraParams() > rows.get(1).extraParams());
+        assertEquals(rows.get(0).params(), rows.get(2).params(), "the deployed student is the same");
+        assertEquals(4, rows.get(1).losses().size());
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| 3 | TransKD-Base | csf+pea | lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0 |") && md.contains("Per-class IoU"), md);
+        assertTrue(md.contains("| 1 | student | none | – |"), md);
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        assertEquals(4, csv.size());
+        // per-class columns in the dataset's class order, the same for every arm (each arm's IoU came from its run's result)
+        List<String> classes = synthetic.info().classes();
+        assertEquals(classes.stream().map(c -> "iou:" + c).toList(), List.of(csv.get(0).split(",")).subList(11, 11 + classes.size()), csv.get(0));
+        for (Study.Row r : rows) assertEquals(classes, List.copyOf(r.iou().keySet()));
+        assertTrue(csv.get(3).contains("\"lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0\""), csv.get(3));
+        for (Study.Row r : rows) {
+            // training step time excludes start-up and evaluation; the wall time includes them
+            assertTrue(r.msPerStep() > 0 && r.msPerStep() * r.steps() / 1000 < r.wallSeconds(), r.msPerStep() + " ms/step, " + r.wallSeconds() + " s");
+            assertEquals(r.losses().size(), r.ceLosses().size());
+        }
+        assertEquals(rows.get(0).losses(), rows.get(0).ceLosses(), "a student-only arm's total is its cross-entropy");
+        assertTrue(rows.get(2).losses().get(0) > rows.get(2).ceLosses().get(0), "distillation terms add to the total");
+        assertTrue(Files.size(out.resolve("loss.png")) > 1000 && Files.size(out.resolve("miou.png")) > 1000);
+
+        // a merge while arms have no row fails naming them, and leaves the last complete table alone
+        String complete = Files.readString(out.resolve("results.md"));
+        Files.delete(out.resolve("rows/arm-001.json"));
+        Files.delete(out.resolve("rows/arm-003.json"));
+        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> Study.merge(out, arms));
+        assertTrue(missing.getMessage().startsWith("arms 1, 3 of 3 have no row in "), missing.getMessage());
+        assertEquals(complete, Files.readString(out.resolve("results.md")));
+    }
+
+    @Test
+    void anAblationFileNamesBadKeysWhereTheyAreWritten(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("grid.cfg");
+        Files.writeString(file, "student = mit-b0\nbach_size = 2\narm.1.modules = none\n");
+        var base = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir, runner));
+        assertTrue(base.getMessage().startsWith("grid.cfg: unknown key 'bach_size' (did you mean batch_size?)"), base.getMessage());
+        Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.2.iteratons = 5\n");
+        var arm = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir, runner));
+        assertTrue(arm.getMessage().startsWith("grid.cfg arm 2: unknown key 'arm.2.iteratons' (did you mean arm.2.iterations?)"), arm.getMessage());
+        Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.1.name = base\narm.2.lr = NaN\n");
+        var value = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir, runner));
+        assertEquals("grid.cfg arm 2 (arm-2): run: lr must be a finite number, got 'NaN'", value.getMessage());
+    }
+}

@@ -1,0 +1,57 @@
+package dev.retort.runner.train;
+
+import ai.djl.ndarray.NDManager;
+import dev.retort.api.backbone.LoadMode;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.data.DatasetInfo;
+import dev.retort.api.data.DatasetRequest;
+import dev.retort.api.data.SampleSource;
+import dev.retort.api.run.DataRef;
+import dev.retort.api.run.EvaluationReport;
+import dev.retort.api.run.EvaluationRequest;
+import dev.retort.api.run.ModelRef;
+import dev.retort.datasets.BatchLoader;
+import dev.retort.runner.eval.Evaluation;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code kd:eval}: the student of a run's checkpoint, in evaluation mode, over a split of its own or another dataset. */
+final class CheckpointEvaluation {
+    private CheckpointEvaluation() {}
+
+    static EvaluationReport run(EvaluationRequest request, Trainer.Services services) throws IOException {
+        GradMode.offForThisThread();
+        Path checkpoint = request.checkpoint().toAbsolutePath();
+        RunSettings run = RunSettings.of(Checkpoints.runDescription(checkpoint));
+        DataRef data = run.run().data();
+        boolean own = request.dataset() == null || request.dataset().isEmpty();
+        String name = own ? data.dataset() : request.dataset();
+        Path root = request.root() != null ? request.root().toAbsolutePath() : own ? data.root() : null;
+        Map<String, Object> options = new LinkedHashMap<>(own ? data.options() : Map.of());
+        options.put("augment", false);
+        String split = request.split() == null || request.split().isEmpty() ? data.valSplit() : request.split();
+        ModelRef student = run.run().student();
+        try (SampleSource source = services.dataset(name).open(new DatasetRequest(root, split, data.protocol(), options));
+             BatchLoader loader = new BatchLoader(source, run.run().optimisation().batchSize(), false, run.threads(), run.prefetch());
+             NDManager m = services.engine().newBaseManager();
+             SegmentationNetwork net = services.backbone(student.variant()).build(student.variant(), student.config(), m, 0)) {
+            var report = net.load(checkpoint, LoadMode.STRICT);
+            List<String> nonFinite = report.warnings().stream().filter(w -> w.contains("NaN")).toList();
+            if (!nonFinite.isEmpty()) {
+                throw new IllegalArgumentException(checkpoint + " is refused: its student holds NaN or infinite values in "
+                        + String.join("; ", nonFinite.subList(0, Math.min(12, nonFinite.size()))) + (nonFinite.size() > 12 ? "; …" : ""));
+            }
+            DatasetInfo info = source.info();
+            Evaluation.Result r = Evaluation.run(net, loader, info, m, request.batches());
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            metrics.put("miou", r.all().meanIou(info.miou()));
+            metrics.put("pixel_accuracy", r.all().pixelAccuracy());
+            double[] iou = r.all().iou();
+            for (int c = 0; c < iou.length; c++) metrics.put("iou." + info.classes().get(c), iou[c]);
+            return new EvaluationReport(name, split, r.all().pixels(), metrics, r.table(info, info.miou()));
+        }
+    }
+}

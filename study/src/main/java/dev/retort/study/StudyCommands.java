@@ -1,0 +1,91 @@
+package dev.retort.study;
+
+import dev.retort.api.run.Runner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** kd:ablate, kd:demo and kd:bench. */
+@Component(service = StudyCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=ablate",
+        "osgi.command.function=demo", "osgi.command.function=bench"})
+public class StudyCommands {
+    @Reference
+    Runner runner;
+
+    private BundleContext context;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.context = context;
+    }
+
+    @Descriptor("run the arms of an ablation file (same seed, data order and steps) and write results.md/.csv and plots;"
+            + " --arm N runs one arm (one process per arm on a cluster), --merge joins the rows of a finished study (fails naming the arms"
+            + " without a row)")
+    public String ablate(@Descriptor("run only this arm") @Parameter(names = "--arm", absentValue = "0") int arm,
+                         @Descriptor("only merge the rows already in the output folder") @Parameter(names = "--merge", presentValue = "true", absentValue = "false") boolean merge,
+                         @Descriptor("output folder (default: ablation/<file name>)") @Parameter(names = "--out", absentValue = "") String out,
+                         @Descriptor("ablation file") String file) throws IOException, InterruptedException {
+        Path f = Path.of(file).toAbsolutePath();
+        Path output = out.isEmpty() ? Path.of("ablation", f.getFileName().toString().replaceFirst("\\.[^.]*$", "")).toAbsolutePath() : Path.of(out).toAbsolutePath();
+        List<Study.Arm> arms = Study.arms(f, output, runner);
+        if (merge) return table(output, Study.merge(output, arms));
+        if (arm > 0) {
+            Study.Arm a = arms.stream().filter(x -> x.index() == arm).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no arm " + arm + " in " + f + " (arms: " + arms.stream().map(Study.Arm::index).toList() + ")"));
+            Study.Row row = Study.run(a, runner, context, output, System.out);
+            return String.format("arm %d (%s): mIoU %.2f%%; row written to %s; merge with kd:ablate --merge --out %s %s%n", a.index(), a.name(),
+                    100 * row.miou(), output.resolve("rows"), output, file);
+        }
+        for (Study.Arm a : arms) {
+            System.out.printf("arm %d/%d: %s%n", a.index(), arms.size(), a.name());
+            Study.run(a, runner, context, output, System.out);
+        }
+        return table(output, Study.merge(output, arms));
+    }
+
+    private static String table(Path output, List<Study.Row> rows) throws IOException {
+        return Files.readString(output.resolve("results.md")) + "\nwritten to " + output + " (results.md, results.csv, loss.png, miou.png)\n";
+    }
+
+    @Descriptor("the demo: on the synthetic city, a cached teacher, the student alone and with TransKD-Base for the same steps;"
+            + " prints the mIoU table and writes plots (measured on 2 idle cores: about 9 ½ minutes the first time, 4 ½ with the"
+            + " teacher cached; --scale 0.05 is a smoke run of about 45 seconds, 25 cached, whose figures mean nothing)")
+    public String demo(@Descriptor("output folder") @Parameter(names = "--out", absentValue = "retort-demo") String out,
+                       @Descriptor("scale the step budgets (1 = the full demo)") @Parameter(names = "--scale", absentValue = "1") double scale)
+            throws IOException, InterruptedException {
+        return new Demo(runner, context, Path.of(out).toAbsolutePath(), scale, System.out).run();
+    }
+
+    @Descriptor("time per step split into teacher forward, student forward, module forward, backward and optimizer, images/s"
+            + " and peak memory, for a run file (default: TransKD-Base MiT-B2 -> MiT-B0, batch 2, synthetic data) at an input size")
+    public String bench(@Descriptor("run file to benchmark") @Parameter(names = "--run", absentValue = "") String run,
+                        @Descriptor("steps measured after warm-up") @Parameter(names = "--steps", absentValue = "5") int steps,
+                        @Descriptor("input size HxW") String size) throws IOException, InterruptedException {
+        int[] hw = parseSize(size);
+        Map<String, Object> settings = run.isEmpty() ? TrainBench.defaultRun() : runner.readRunFile(Path.of(run).toAbsolutePath());
+        return new TrainBench(runner).run(settings, hw[0], hw[1], 2, steps);
+    }
+
+    /** {@code HxW} with positive integers. */
+    static int[] parseSize(String size) {
+        if (size.matches("\\s*[1-9]\\d{0,5}\\s*[xX]\\s*[1-9]\\d{0,5}\\s*")) {
+            String[] hw = size.strip().split("\\s*[xX]\\s*");
+            return new int[] {Integer.parseInt(hw[0]), Integer.parseInt(hw[1])};
+        }
+        throw new IllegalArgumentException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
+    }
+
+    @Descriptor("benchmark the default TransKD-Base pair at 128x256")
+    public String bench() throws IOException, InterruptedException {
+        return bench("", 5, "128x256");
+    }
+}
