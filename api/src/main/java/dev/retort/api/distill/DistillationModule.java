@@ -3,6 +3,7 @@ package dev.retort.api.distill;
 import ai.djl.nn.Parameter;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /** A built, trainable distillation module. Training-only: the deployed student never contains it. */
@@ -51,6 +52,17 @@ public interface DistillationModule extends AutoCloseable {
      */
     default Reconfiguration reconfigure(DistillContext context) {
         return Reconfiguration.rebuild(name() + " does not support re-configuration in place");
+    }
+
+    /**
+     * A phase this module must go through before it distils (see {@link Preparation}); empty when it needs none, or
+     * when its prepared state was loaded from a checkpoint (the runner then never prepares it again). The runner asks
+     * once, after building the module and loading any saved state.
+     *
+     * @since 1.2
+     */
+    default Optional<Preparation> preparation() {
+        return Optional.empty();
     }
 
     /** Releases the parameters. */

@@ -28,8 +28,17 @@
  * ({@link dev.retort.api.distill.DistillationModule#reconfigure}, since 1.1): non-structural keys (loss
  * weights, temperatures) are applied in place and the trained parameters stay; structural keys (channel counts,
  * stages, initial values of learnable parameters) make the runner build the module anew, and it says so.
+ *
+ * <h2>Progress, labels and preparation (1.2)</h2>
+ * Each {@link dev.retort.api.distill.DistillStep} carries the run's {@link dev.retort.api.distill.TrainingProgress}
+ * (CSKD's fusion weight, loss-weight schedules) and the batch's {@link dev.retort.api.distill.Labels} with the
+ * dataset's ignore convention. A module that must be trained on the frozen teacher before it distils (MasKD's
+ * receptive tokens) returns a {@link dev.retort.api.distill.Preparation} from
+ * {@link dev.retort.api.distill.DistillationModule#preparation()}; the runner runs that phase with its own optimiser
+ * when the module joins, then freezes what it trained (parameters that stay in the module and its checkpoints but
+ * leave the optimiser). All additions are default methods or new types, so 1.0 and 1.1 modules work unchanged.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package dev.retort.api.distill;
 
