@@ -81,6 +81,28 @@ public final class Ops {
     }
 
     /**
+     * Adaptive average pooling of an NCHW map to {@code outH × outW}, PyTorch's bins: bin i of n over length L
+     * covers [floor(i·L/n), ceil((i+1)·L/n)). Computed as P_h · X · P_wᵀ (differentiable, exact).
+     */
+    public static NDArray adaptiveAvgPool(NDArray x, int outH, int outW) {
+        long h = x.getShape().get(2), w = x.getShape().get(3);
+        NDArray pw = x.getManager().create(poolMatrix((int) w, outW), new Shape(outW, w));
+        NDArray ph = x.getManager().create(poolMatrix((int) h, outH), new Shape(outH, h));
+        NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
+        return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
+    }
+
+    private static float[] poolMatrix(int length, int bins) {
+        float[] m = new float[bins * length];
+        for (int i = 0; i < bins; i++) {
+            int start = Math.floorDiv(i * length, bins);
+            int end = -Math.floorDiv(-(i + 1) * length, bins);  // ceil
+            for (int j = start; j < end; j++) m[i * length + j] = 1f / (end - start);
+        }
+        return m;
+    }
+
+    /**
      * Stochastic depth on a residual branch [B, …]: in training each sample's branch is dropped with probability
      * {@code rate} and kept ones are scaled by 1/(1 − rate); identity otherwise.
      */

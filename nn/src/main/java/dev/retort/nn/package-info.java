@@ -2,12 +2,16 @@
  * Small functional building blocks for networks and distillation modules written against DJL's NDArray:
  * {@link dev.retort.nn.ParameterSet} (parameters by their reference checkpoint names, in a stable order),
  * {@link dev.retort.nn.Init} (seeded initialisers that reproduce PyTorch's rules) and {@link dev.retort.nn.Ops}
- * (linear, conv, norms, activations, resizing, stochastic depth) with the exact semantics of the PyTorch
- * reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU), and
+ * (linear, conv, norms, activations, resizing and adaptive pooling, stochastic depth) with the exact semantics of
+ * the PyTorch reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU), and
  * {@link dev.retort.nn.Scalars} (array-and-number arithmetic that stays correct under autograd; use it instead of
- * DJL's {@code NDArray} methods that take a {@code Number}).
+ * DJL's {@code NDArray} methods that take a {@code Number}); {@link dev.retort.nn.Settings} and
+ * {@link dev.retort.nn.Keys} read and check configuration values and keys with messages for the user.
+ *
+ * <p>2.0: the losses and the component configuration moved to {@code dev.retort.distill.support} (bundle
+ * {@code distill-support}); adaptive average pooling is {@link dev.retort.nn.Ops#adaptiveAvgPool}.
  */
-@Version("1.1.0")
+@Version("2.0.0")
 @Export
 package dev.retort.nn;
 

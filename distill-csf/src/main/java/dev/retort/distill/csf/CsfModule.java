@@ -11,12 +11,12 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
-import dev.retort.nn.Losses;
+import dev.retort.distill.support.ConvBn;
+import dev.retort.distill.support.Losses;
+import dev.retort.distill.support.Resize;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
-import dev.retort.nn.Settings;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -39,6 +39,11 @@ final class CsfModule implements DistillationModule {
         this.weight = weight;
     }
 
+    /** Key prefix of a cell; cell 0 is the deepest stage's, as the reference stores them. */
+    static String cell(int index) {
+        return "skfs." + index + ".";
+    }
+
     @Override
     public String name() {
         return CsfDistiller.NAME;
@@ -55,11 +60,10 @@ final class CsfModule implements DistillationModule {
         NDArray residual = null;
         NDArray loss = null;
         for (int stage = stages; stage >= 1; stage--) {
-            String c = "skfs." + (stages - stage) + ".";
-            NDArray x = Ops.batchNorm(Ops.conv2d(step.student().get(TapNames.features(stage)), params.get(c + "conv1.0.weight"), null, 1, 0, 1),
-                    params, c + "conv1.1", training);
+            String c = cell(stages - stage);
+            NDArray x = ConvBn.of(params, c + "conv1").forward(step.student().get(TapNames.features(stage)), training);
             if (residual != null) x = fuse(c, x, residual, training);
-            NDArray y = Ops.batchNorm(Ops.conv2d(x, params.get(c + "conv2.0.weight"), null, 1, 1, 1), params, c + "conv2.1", training);
+            NDArray y = ConvBn.of(params, c + "conv2").forward(x, training);
             step.record("csf.out." + stage, y);
             NDArray l = hcl(y, step.teacher().get(TapNames.features(stage)));
             loss = loss == null ? l : loss.add(l);
@@ -70,12 +74,12 @@ final class CsfModule implements DistillationModule {
 
     /** Selective-kernel channel attention between this stage's map and the deeper stage's fused map. */
     private NDArray fuse(String c, NDArray x, NDArray deeper, boolean training) {
-        NDArray r = Ops.resizeNearest(deeper, x.getShape().get(2), x.getShape().get(3));
+        NDArray r = Resize.like(deeper, x, Resize.Mode.NEAREST);
         NDArray u = x.add(r);
         long b = u.getShape().get(0), mid = u.getShape().get(1);
         NDArray z = u.reshape(b, mid, -1).mean(new int[] {2}).reshape(b, mid, 1, 1);  // GAP → [B, M, 1, 1]
         if (x.getShape().get(0) > 1) {
-            z = Activation.relu(Ops.batchNorm(Ops.conv2d(z, params.get(c + "fc.0.weight"), null, 1, 0, 1), params, c + "fc.1", training));
+            z = Activation.relu(ConvBn.of(params, c + "fc").forward(z, training));
         } else {
             // BatchNorm cannot normalise one 1×1 sample: the reference switches to a BN-free branch.
             z = Activation.relu(Ops.conv2d(z, params.get(c + "fc1.0.weight"), null, 1, 0, 1));
@@ -94,8 +98,8 @@ final class CsfModule implements DistillationModule {
         for (int level : HCL_LEVELS) {
             if (level >= height) continue;
             weight /= 2;
-            loss = loss.add(Scalars.mul(Losses.mse(Losses.adaptiveAvgPool(student, level, level),
-                    Losses.adaptiveAvgPool(teacher, level, level)), weight));
+            loss = loss.add(Scalars.mul(Losses.mse(Resize.to(student, level, level, Resize.Mode.AREA),
+                    Resize.to(teacher, level, level, Resize.Mode.AREA)), weight));
             total += weight;
         }
         return Scalars.div(loss, total);
@@ -104,13 +108,12 @@ final class CsfModule implements DistillationModule {
     /** {@code weight} is applied in place; {@code mid_channels} changes the parameter shapes. */
     @Override
     public Reconfiguration reconfigure(DistillContext context) {
-        Settings s = distiller.settings(context);
-        int mid = s.integer("mid_channels", 64);
-        if (mid <= 0) throw s.invalid("mid_channels must be > 0");
-        if (mid != midChannels) return Reconfiguration.rebuild("mid_channels " + midChannels + " -> " + mid + " changes the parameter shapes");
-        double w = s.real("weight", 1.0);
-        String changes = w == weight ? "" : "weight " + weight + " -> " + w;
-        weight = w;
+        CsfDistiller.Options o = distiller.options(context);
+        if (o.midChannels() != midChannels) {
+            return Reconfiguration.rebuild("mid_channels " + midChannels + " -> " + o.midChannels() + " changes the parameter shapes");
+        }
+        String changes = o.weight() == weight ? "" : "weight " + weight + " -> " + o.weight();
+        weight = o.weight();
         return Reconfiguration.applied(changes);
     }
 

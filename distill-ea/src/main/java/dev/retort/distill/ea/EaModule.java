@@ -11,7 +11,6 @@ import dev.retort.api.distill.Refinement;
 import dev.retort.api.tap.TapNames;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Settings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,12 +29,12 @@ final class EaModule implements DistillationModule {
     private final double[] lambdas;
     private final double[] mus;
 
-    EaModule(EaDistiller distiller, ParameterSet params, int[] stages, int[] kernels, int[] strides, int stageCount, double[] lambdas, double[] mus) {
+    EaModule(EaDistiller distiller, ParameterSet params, EaDistiller.Options options, int[] kernels, int[] strides, int stageCount) {
         this.distiller = distiller;
-        this.lambdas = lambdas.clone();
-        this.mus = mus.clone();
+        this.lambdas = options.lambdas().clone();
+        this.mus = options.mus().clone();
         this.params = params;
-        this.stages = stages.clone();
+        this.stages = options.stages().clone();
         this.kernels = kernels.clone();
         this.strides = strides.clone();
         this.stageCount = stageCount;
@@ -88,10 +87,10 @@ final class EaModule implements DistillationModule {
      */
     @Override
     public Reconfiguration reconfigure(DistillContext context) {
-        Settings s = distiller.settings(context);
+        EaDistiller.Options o = distiller.options(context);
         List<String> structural = new ArrayList<>();
-        int[] st = s.integers("stages", new int[0]);
-        double[] l = s.reals("lambdas", new double[0]), m = s.reals("mus", new double[0]);
+        int[] st = o.stages();
+        double[] l = o.lambdas(), m = o.mus();
         if (!Arrays.equals(st, stages)) structural.add("stages " + Arrays.toString(stages) + " -> " + Arrays.toString(st));
         if (!Arrays.equals(l, lambdas)) structural.add("lambdas " + Arrays.toString(lambdas) + " -> " + Arrays.toString(l) + " (initial values)");
         if (!Arrays.equals(m, mus)) structural.add("mus " + Arrays.toString(mus) + " -> " + Arrays.toString(m) + " (initial values)");

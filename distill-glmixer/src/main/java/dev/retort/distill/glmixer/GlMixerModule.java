@@ -10,10 +10,10 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
+import dev.retort.distill.support.LinearProjection;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
-import dev.retort.nn.Settings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,15 +27,24 @@ final class GlMixerModule implements DistillationModule {
     private boolean residual;
     private final double alpha;
     private final double beta;
+    private final LinearProjection qkv;
+    private final LinearProjection proj;
 
-    GlMixerModule(GlMixerDistiller distiller, ParameterSet params, int stage, int heads, boolean residual, double alpha, double beta) {
+    GlMixerModule(GlMixerDistiller distiller, ParameterSet params, GlMixerDistiller.Options options) {
         this.distiller = distiller;
         this.params = params;
-        this.stage = stage;
-        this.heads = heads;
-        this.residual = residual;
-        this.alpha = alpha;
-        this.beta = beta;
+        this.stage = options.stage();
+        this.heads = options.heads();
+        this.residual = options.residual();
+        this.alpha = options.alpha();
+        this.beta = options.beta();
+        this.qkv = LinearProjection.of(params, attention(stage) + ".qkv");
+        this.proj = LinearProjection.of(params, attention(stage) + ".proj");
+    }
+
+    /** Key prefix of the global branch's attention, as the reference names it. */
+    static String attention(int stage) {
+        return "attn" + stage;
     }
 
     @Override
@@ -75,10 +84,10 @@ final class GlMixerModule implements DistillationModule {
     private NDArray global(NDArray x) {
         Shape s = x.getShape();
         long b = s.get(0), n = s.get(1), c = s.get(2), d = c / heads;
-        NDArray qkv = Ops.linear(x, params.get("attn" + stage + ".qkv.weight"), null).reshape(b, n, 3, heads, d).transpose(2, 0, 3, 1, 4);
+        NDArray qkv = this.qkv.forward(x).reshape(b, n, 3, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray q = qkv.get(0), k = qkv.get(1), v = qkv.get(2);
         NDArray attn = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
-        return Ops.linear(attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, c), params, "attn" + stage + ".proj");
+        return proj.forward(attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, c));
     }
 
     /** GLU over the token sequence (raster order): conv1(x) ⊙ sigmoid(conv2(x)), Conv1d k=3 pad 1. */
@@ -100,18 +109,15 @@ final class GlMixerModule implements DistillationModule {
      */
     @Override
     public Reconfiguration reconfigure(DistillContext context) {
-        Settings s = distiller.settings(context);
+        GlMixerDistiller.Options o = distiller.options(context);
         List<String> structural = new ArrayList<>();
-        int st = s.integer("stage", 4), h = s.integer("heads", 8);
-        double a = s.real("alpha", 0.5), b = s.real("beta", 0.5);
-        if (st != stage) structural.add("stage " + stage + " -> " + st);
-        if (h != heads) structural.add("heads " + heads + " -> " + h);
-        if (a != alpha) structural.add("alpha " + alpha + " -> " + a + " (an initial value)");
-        if (b != beta) structural.add("beta " + beta + " -> " + b + " (an initial value)");
+        if (o.stage() != stage) structural.add("stage " + stage + " -> " + o.stage());
+        if (o.heads() != heads) structural.add("heads " + heads + " -> " + o.heads());
+        if (o.alpha() != alpha) structural.add("alpha " + alpha + " -> " + o.alpha() + " (an initial value)");
+        if (o.beta() != beta) structural.add("beta " + beta + " -> " + o.beta() + " (an initial value)");
         if (!structural.isEmpty()) return Reconfiguration.rebuild(String.join(", ", structural) + " changes the parameters");
-        boolean r = s.bool("residual", false);
-        String changes = r == residual ? "" : "residual " + residual + " -> " + r;
-        residual = r;
+        String changes = o.residual() == residual ? "" : "residual " + residual + " -> " + o.residual();
+        residual = o.residual();
         return Reconfiguration.applied(changes);
     }
 

@@ -1,6 +1,5 @@
 package dev.retort.distill.logit;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
@@ -8,20 +7,18 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
-import dev.retort.nn.Scalars;
+import dev.retort.distill.support.Losses;
 import java.util.List;
 import java.util.Map;
 
 /** The logit-KD loss; it has no parameters. */
 final class LogitKdModule implements DistillationModule {
     private final LogitKdDistiller distiller;
-    private double temperature;
-    private double weight;
+    private LogitKdDistiller.Options options;
 
-    LogitKdModule(LogitKdDistiller distiller, double temperature, double weight) {
+    LogitKdModule(LogitKdDistiller distiller, LogitKdDistiller.Options options) {
         this.distiller = distiller;
-        this.temperature = temperature;
-        this.weight = weight;
+        this.options = options;
     }
 
     @Override
@@ -36,22 +33,23 @@ final class LogitKdModule implements DistillationModule {
 
     @Override
     public List<LossTerm> forward(DistillStep step) {
-        NDArray teacher = Scalars.div(step.teacher().get(TapNames.LOGITS), temperature).logSoftmax(1);
-        NDArray student = Scalars.div(step.student().get(TapNames.LOGITS), temperature).logSoftmax(1);
-        // KL(p_t || p_s) per pixel, summed over the class axis, then the mean over batch and pixels.
-        NDArray kl = teacher.exp().mul(teacher.sub(student)).sum(new int[] {1}).mean();
-        return List.of(new LossTerm(LogitKdDistiller.NAME, weight, Scalars.mul(kl, temperature * temperature)));
+        // KL(p_t || p_s) per pixel, summed over the class axis, then the mean over batch and pixels, times T².
+        return List.of(new LossTerm(LogitKdDistiller.NAME, options.weight(),
+                Losses.klDivergence(step.student().get(TapNames.LOGITS), step.teacher().get(TapNames.LOGITS), options.temperature())));
     }
 
     /** Both keys are applied in place (the module has no parameters). */
     @Override
     public Reconfiguration reconfigure(DistillContext context) {
-        double[] next = distiller.values(context);
+        LogitKdDistiller.Options next = distiller.options(context);
         StringBuilder changes = new StringBuilder();
-        if (next[0] != temperature) changes.append("temperature ").append(temperature).append(" -> ").append(next[0]);
-        if (next[1] != weight) changes.append(changes.length() > 0 ? ", " : "").append("weight ").append(weight).append(" -> ").append(next[1]);
-        temperature = next[0];
-        weight = next[1];
+        if (next.temperature() != options.temperature()) {
+            changes.append("temperature ").append(options.temperature()).append(" -> ").append(next.temperature());
+        }
+        if (next.weight() != options.weight()) {
+            changes.append(changes.length() > 0 ? ", " : "").append("weight ").append(options.weight()).append(" -> ").append(next.weight());
+        }
+        options = next;
         return Reconfiguration.applied(changes.toString());
     }
 

@@ -8,14 +8,18 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.PortRefiner;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
+import dev.retort.distill.support.RandomTaps;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
 import java.util.List;
@@ -109,6 +113,29 @@ class LogitKdModuleTest {
                 + " known keys: module.logit-kd.temperature, module.logit-kd.weight", e.getMessage());
         var nan = assertThrows(IllegalArgumentException.class, () -> distiller().validate(Map.of("weight", "NaN")));
         assertEquals("logit-kd: weight must be a finite number, got 'NaN'", nan.getMessage());
+    }
+
+    @Test
+    void aStepOnRandomLogitsGivesTheStudentAGradientAndBothKeysApplyInPlace() {
+        try (NDManager m = engine.newBaseManager()) {
+            TapLayout teacherLayout = RandomTaps.mit("t", 5, 8, 16), studentLayout = RandomTaps.mit("s", 5, 4, 8);
+            TapValues teacher = RandomTaps.values(teacherLayout, m, 2, 16, 16), student = RandomTaps.values(studentLayout, m, 2, 16, 16);
+            NDArray logits = student.get("logits");
+            logits.setRequiresGradient(true);
+            DistillationModule module = distiller().build(new DistillContext(teacherLayout, studentLayout, Map.of(), m, 0));
+            try (GradientCollector c = engine.newGradientCollector()) {
+                c.backward(module.forward(new DistillStep(teacher, student, true, m, PortRefiner.NONE)).get(0).value());
+            }
+            double norm = 0;
+            for (float g : logits.getGradient().toFloatArray()) {
+                assertTrue(Float.isFinite(g));
+                norm += Math.abs(g);
+            }
+            assertTrue(norm > 0, "zero gradient");
+            Reconfiguration r = module.reconfigure(new DistillContext(teacherLayout, studentLayout, Map.of("temperature", "4", "weight", "0"), m, 0));
+            assertTrue(r.inPlace());
+            assertEquals("temperature 2.0 -> 4.0, weight 0.5 -> 0.0", r.changes());
+        }
     }
 
     private static double[] softmax(double a, double b) {

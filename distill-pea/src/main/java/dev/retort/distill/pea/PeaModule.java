@@ -8,10 +8,9 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
-import dev.retort.nn.Losses;
-import dev.retort.nn.Ops;
+import dev.retort.distill.support.LinearProjection;
+import dev.retort.distill.support.Losses;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Settings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -62,7 +61,7 @@ final class PeaModule implements DistillationModule {
         for (int i = 0; i < stages.length; i++) {
             int s = stages[i];
             NDArray embedding = step.refine("pea.input." + s, step.student().get(TapNames.embeds(s)));
-            NDArray projected = step.refine("pea.output." + s, Ops.linear(embedding, params, key(s)));
+            NDArray projected = step.refine("pea.output." + s, LinearProjection.of(params, key(s)).forward(embedding));
             step.record("pea.out." + s, projected);
             terms.add(new LossTerm("pea." + s, weights[i], Losses.mse(projected, step.teacher().get(TapNames.embeds(s)))));
         }
@@ -72,13 +71,11 @@ final class PeaModule implements DistillationModule {
     /** {@code weights} are applied in place; {@code stages} changes the projections. */
     @Override
     public Reconfiguration reconfigure(DistillContext context) {
-        Settings s = distiller.settings(context);
-        int[] next = s.integers("stages", new int[0]);
-        if (next.length == 0) throw s.invalid("no stages to distill");
-        if (!Arrays.equals(next, stages)) {
-            return Reconfiguration.rebuild("stages " + list(stages) + " -> " + list(next) + " changes the projections");
+        PeaDistiller.Options o = distiller.options(context);
+        if (!Arrays.equals(o.stages(), stages)) {
+            return Reconfiguration.rebuild("stages " + list(stages) + " -> " + list(o.stages()) + " changes the projections");
         }
-        double[] w = PeaDistiller.stageWeights(s, stages);
+        double[] w = o.stageWeights();
         String changes = Arrays.equals(w, weights) ? "" : "stage weights " + list(weights) + " -> " + list(w);
         weights = w;
         return Reconfiguration.applied(changes);

@@ -13,9 +13,9 @@ import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
-import dev.retort.nn.Losses;
-import dev.retort.nn.Scalars;
-import dev.retort.runner.modules.ModuleSet;
+import dev.retort.distill.support.Losses;
+import dev.retort.distill.support.ModuleRoster;
+import dev.retort.distill.support.Objective;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -67,11 +67,11 @@ final class ModuleParity {
         try (SafeTensorsFile golden = SafeTensorsFile.open(io); SafeTensorsFile w = SafeTensorsFile.open(weights)) {
             for (Group g : GROUPS) {
                 if (golden.tensors().keySet().stream().noneMatch(k -> k.startsWith(g.prefix + "."))) continue;
-                List<ModuleSet.Request> requests = new ArrayList<>();
+                List<ModuleRoster.Request> requests = new ArrayList<>();
                 for (Map.Entry<String, Map<String, ?>> m : g.modules.entrySet()) {
                     Optional<Distiller> d = distillers.apply(m.getKey());
                     if (d.isEmpty()) problems.add(g.prefix + ": no distiller service '" + m.getKey() + "'");
-                    else requests.add(new ModuleSet.Request(d.get(), m.getValue()));
+                    else requests.add(new ModuleRoster.Request(d.get(), m.getValue()));
                 }
                 if (requests.size() == g.modules.size()) group(g, requests, golden, w, engine, tolerance, results, problems);
             }
@@ -82,19 +82,19 @@ final class ModuleParity {
         return new ParityCheck.Report(FILE, results, problems);
     }
 
-    private static void group(Group g, List<ModuleSet.Request> requests, SafeTensorsFile golden, SafeTensorsFile weights, Engine engine,
+    private static void group(Group g, List<ModuleRoster.Request> requests, SafeTensorsFile golden, SafeTensorsFile weights, Engine engine,
                               Tolerance tolerance, List<Tolerance.Comparison> results, List<String> problems)
             throws IOException {
         try (NDManager m = engine.newBaseManager()) {
             TapValues teacher = taps(golden, "teacher.", m, false);
             TapValues student = taps(golden, "student.", m, true);
-            try (ModuleSet set = ModuleSet.build(requests, layout(teacher), layout(student), m, 0)) {
+            try (ModuleRoster set = ModuleRoster.build(requests, layout(teacher), layout(student), m, 0)) {
                 set.load(weights, "");
                 Map<String, NDArray> probes = new HashMap<>();
                 List<LossTerm> terms;
                 try (GradientCollector c = engine.newGradientCollector()) {
                     terms = set.forward(teacher, student, g.training, m, probes::put);
-                    c.backward(weightedSum(terms));
+                    c.backward(Objective.total(null, terms));
                 }
                 String prefix = g.prefix + ".";
                 for (String name : golden.tensors().keySet()) {
@@ -122,7 +122,7 @@ final class ModuleParity {
             }
             return rest.startsWith("grad.") ? p.getArray().getGradient() : p.getArray();
         }
-        if (rest.equals("loss") || rest.startsWith("loss.")) return weightedSum(terms);
+        if (rest.equals("loss") || rest.startsWith("loss.")) return Objective.total(null, terms);
         Optional<LossTerm> term = terms.stream().filter(t -> t.name().equals(full)).findFirst();
         if (term.isPresent()) return term.get().value();
         for (Map.Entry<String, NDArray> p : probes.entrySet()) {
@@ -134,16 +134,6 @@ final class ModuleParity {
         }
         problems.add(full + ": produced by none of " + g.modules.keySet());
         return null;
-    }
-
-    private static NDArray weightedSum(List<LossTerm> terms) {
-        NDArray total = null;
-        for (LossTerm t : terms) {
-            if (t.weight() == 0) continue;
-            NDArray v = Scalars.mul(t.value(), t.weight());
-            total = total == null ? v : total.add(v);
-        }
-        return total;
     }
 
     private static void crossEntropy(SafeTensorsFile golden, Engine engine, Tolerance tolerance, List<Tolerance.Comparison> results)

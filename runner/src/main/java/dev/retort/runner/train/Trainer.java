@@ -34,14 +34,14 @@ import dev.retort.api.run.RunStatus;
 import dev.retort.api.run.TrainingRun;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
-import dev.retort.nn.Losses;
+import dev.retort.distill.support.Losses;
+import dev.retort.distill.support.ModuleRoster;
+import dev.retort.distill.support.Objective;
 import dev.retort.nn.Ops;
-import dev.retort.nn.Scalars;
 import dev.retort.datasets.Batch;
 import dev.retort.datasets.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
 import dev.retort.runner.eval.Evaluation;
-import dev.retort.runner.modules.ModuleSet;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -140,7 +140,7 @@ public final class Trainer implements TrainingRun, Runnable {
     private List<Active> modules = new ArrayList<>();
     private final Map<String, Parked> parked = new TreeMap<>();
     private boolean built;
-    private ModuleSet moduleSet;
+    private ModuleRoster moduleSet;
     private AdamW optimizer;
     private NDArray classWeights;
     private DatasetInfo info;
@@ -603,13 +603,12 @@ public final class Trainer implements TrainingRun, Runnable {
         try (NDManager scratch = base.newSubManager()) {
             for (ModuleRef m : settings.run().modules()) {
                 try {
-                    built.add(byName.get(m.distiller()).build(new DistillContext(teacher.spec().taps(), student.spec().taps(), m.config(), scratch,
-                            settings.run().seed())));
+                    built.add(factory(scratch).build(byName.get(m.distiller()), m.config()));
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException("module " + m.distiller() + " is in this run's module list but cannot be built: " + e.getMessage(), e);
                 }
             }
-            ModuleSet.of(built);
+            ModuleRoster.of(built);
         } finally {
             built.forEach(DistillationModule::close);
         }
@@ -724,12 +723,12 @@ public final class Trainer implements TrainingRun, Runnable {
             String joined = fresh.getOrDefault(name, name + " joined (" + why.getOrDefault(name, defaultCause) + ")");
             DistillationModule m;
             try {
-                m = r.distiller().build(context(w.getValue()));
+                m = factory(base).build(r.distiller(), w.getValue());
             } catch (RuntimeException | LinkageError e) {
                 changes.put(name, (fresh.containsKey(name) ? fresh.get(name) + ", but " : "") + "module " + name + " cannot be built and is left out: " + e.getMessage());
                 continue;
             }
-            String refused = ModuleSet.cannotJoin(m, next.stream().map(Active::module).toList());
+            String refused = ModuleRoster.cannotJoin(m, next.stream().map(Active::module).toList());
             if (refused != null) {
                 m.close();
                 changes.put(name, "module " + name + " cannot join the run and is left out: " + refused);
@@ -740,7 +739,7 @@ public final class Trainer implements TrainingRun, Runnable {
         }
         next.sort((a, b) -> a.name().compareTo(b.name()));
         while (true) {
-            List<String> orphans = ModuleSet.unwired(next.stream().map(Active::module).toList());
+            List<String> orphans = ModuleRoster.unwired(next.stream().map(Active::module).toList());
             if (orphans.isEmpty()) break;
             next.removeIf(a -> {
                 if (!orphans.contains(a.name())) return false;
@@ -757,9 +756,9 @@ public final class Trainer implements TrainingRun, Runnable {
                         + returning.get(a.name()));
             }
         }
-        ModuleSet set;
+        ModuleRoster set;
         try {
-            set = ModuleSet.of(next.stream().map(Active::module).toList());
+            set = ModuleRoster.of(next.stream().map(Active::module).toList());
         } catch (RuntimeException e) {
             // Cannot happen after the checks above; if it does, the last working set goes on rather than the run dying.
             List<Active> joinedNow = next.stream().filter(a -> !modules.contains(a) && !candidates.contains(a)).toList();
@@ -768,7 +767,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 changes.put(a.name(), "module " + a.name() + " cannot join the run and is left out: " + e.getMessage());
             });
             next.removeAll(joinedNow);
-            set = ModuleSet.of(next.stream().map(Active::module).toList());
+            set = ModuleRoster.of(next.stream().map(Active::module).toList());
         }
         modules = next;
         moduleSet = set;
@@ -777,7 +776,7 @@ public final class Trainer implements TrainingRun, Runnable {
         parked.values().forEach(p -> keep.addAll(keys(p.active())));
         optimizer.parameters(allParameters(), keep);
         if (!changes.isEmpty() || !active.equals(before)) {
-            long params = modules.stream().mapToLong(a -> ModuleSet.trainable(a.module())).sum();
+            long params = modules.stream().mapToLong(a -> ModuleRoster.trainable(a.module())).sum();
             String message = "step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)"
                     + (changes.isEmpty() ? "" : ": " + String.join("; ", changes.values()));
             log("step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)");
@@ -787,8 +786,13 @@ public final class Trainer implements TrainingRun, Runnable {
         }
     }
 
+    /** Where this run's modules are built: its teacher's and student's taps, {@code manager}, the run's seed. */
+    private ModuleRoster.Factory factory(NDManager manager) {
+        return new ModuleRoster.Factory(teacher.spec().taps(), student.spec().taps(), manager, settings.run().seed());
+    }
+
     private DistillContext context(Map<String, ?> config) {
-        return new DistillContext(teacher.spec().taps(), student.spec().taps(), config, base, settings.run().seed());
+        return factory(base).context(config);
     }
 
     private void park(Active a, String reason, long since) {
@@ -802,14 +806,14 @@ public final class Trainer implements TrainingRun, Runnable {
     }
 
     private static List<String> keys(Active a) {
-        return a.module().parameters().keySet().stream().map(k -> ModuleSet.key(a.name(), k)).toList();
+        return a.module().parameters().keySet().stream().map(k -> ModuleRoster.key(a.name(), k)).toList();
     }
 
     /** Active and parked modules' parameters by checkpoint key: a checkpoint keeps a parked module's state too. */
     private Map<String, Parameter> moduleParameters() {
         Map<String, Parameter> all = new LinkedHashMap<>(moduleSet == null ? Map.of() : moduleSet.parameters());
         for (Parked p : parked.values()) {
-            p.active().module().parameters().forEach((k, v) -> all.put(ModuleSet.key(p.active().name(), k), v));
+            p.active().module().parameters().forEach((k, v) -> all.put(ModuleRoster.key(p.active().name(), k), v));
         }
         return all;
     }
@@ -845,29 +849,24 @@ public final class Trainer implements TrainingRun, Runnable {
                     logits = Ops.resizeBilinear(logits, batch.labelHeight(), batch.labelWidth());
                 }
                 NDArray ce = Losses.weightedCrossEntropy(logits, labels, classWeights, info.ignoreClass() >= info.outputs() ? info.ignoreClass() : -1);
-                total = ce;
-                terms.put("ce", (double) ce.getFloat());
-                weights.put("ce", 1.0);
                 timings.add("student forward", System.nanoTime() - t);
+                List<LossTerm> moduleTerms = List.of();
                 if (teacherTaps != null) {
                     t = System.nanoTime();
-                    List<LossTerm> moduleTerms;
                     try {
                         moduleTerms = moduleSet.forward(teacherTaps, studentTaps, true, sm, Probe.NONE);
-                    } catch (ModuleSet.ModuleFailure f) {
+                    } catch (ModuleRoster.ModuleFailure f) {
                         restoreBuffers(runningStats);
                         moduleFailed(f);
                         return;
                     }
-                    for (LossTerm term : moduleTerms) {
-                        total = total.add(Scalars.mul(term.value(), term.weight()));
-                        terms.put(term.name(), (double) term.value().getFloat());
-                        weights.put(term.name(), term.weight());
-                    }
                     timings.add("module forward", System.nanoTime() - t);
                 }
-                double value = total.getFloat();
-                terms.put("total", value);
+                Objective.Loss loss = Objective.compose(ce, moduleTerms);
+                total = loss.total();
+                terms.putAll(loss.values());
+                weights.putAll(loss.weights());
+                double value = terms.get(Objective.TOTAL);
                 if (!Double.isFinite(value)) {
                     restoreBuffers(runningStats);
                     nonFinite(terms);
@@ -923,7 +922,7 @@ public final class Trainer implements TrainingRun, Runnable {
         for (NDArray[] pair : saved) pair[0].set(new NDIndex("..."), pair[1]);
     }
 
-    private void moduleFailed(ModuleSet.ModuleFailure f) {
+    private void moduleFailed(ModuleRoster.ModuleFailure f) {
         if (settings.onModuleError() == FaultPolicy.ModuleError.DISABLE) {
             log("module " + f.module() + " threw at step " + step + " (" + describe(f.getCause()) + "): step skipped, module disabled");
             disableNow(f.module());

@@ -18,11 +18,11 @@ import dev.retort.api.distill.LossTerm;
 import dev.retort.api.run.RunEvent;
 import dev.retort.distill.csf.CsfDistiller;
 import dev.retort.distill.pea.PeaDistiller;
+import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.PrintStream;
-import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,10 +75,8 @@ class ModuleStateTest {
     }
 
     /** Applies a ConfigAdmin configuration to a distiller component as SCR does (its @Modified method, given the properties). */
-    static void configure(Distiller d, Map<String, Object> values) throws Exception {
-        Method m = d.getClass().getDeclaredMethod("configure", Map.class);
-        m.setAccessible(true);
-        m.invoke(d, values);
+    static void configure(Distiller d, Map<String, Object> values) {
+        ((ConfiguredDistiller<?>) d).configure(values);
     }
 
     /** The registry's view of a re-configured service: same object, a new generation, the cause told to the run. */

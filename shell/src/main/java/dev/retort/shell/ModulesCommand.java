@@ -1,4 +1,4 @@
-package dev.retort.runner.shell;
+package dev.retort.shell;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -12,9 +12,10 @@ import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Probe;
 import dev.retort.api.tap.TapValues;
+import dev.retort.distill.support.ModuleRoster;
+import dev.retort.distill.support.Objective;
 import dev.retort.osgi.HeldServices;
 import dev.retort.osgi.ServiceLookup;
-import dev.retort.runner.modules.ModuleSet;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -59,17 +60,17 @@ public class ModulesCommand {
         try (HeldServices<Distiller> lookup = new HeldServices<>(context, Distiller.class); NDManager m = engine.newBaseManager()) {
             List<Distiller> all = new ArrayList<>(lookup.all(null));
             all.sort(Comparator.comparing(Distiller::name));
-            List<ModuleSet.Request> requests = new ArrayList<>();
+            List<ModuleRoster.Request> requests = new ArrayList<>();
             for (Distiller d : all) {
                 if (d.rejection().isPresent()) out.append(String.format("  %-10s configuration rejected: %s%n", d.name(), d.rejection().get()));
-                else if (d.enabled()) requests.add(new ModuleSet.Request(d, Map.of()));
+                else if (d.enabled()) requests.add(new ModuleRoster.Request(d, Map.of()));
                 else out.append(String.format("  %-10s disabled by configuration%n", d.name()));
             }
             if (requests.isEmpty()) return out.append("  no enabled distiller is registered\n").toString();
-            try (ModuleSet set = ModuleSet.build(requests, t.taps(), s.taps(), m, 0)) {
+            try (ModuleRoster set = ModuleRoster.build(requests, t.taps(), s.taps(), m, 0)) {
                 long total = 0;
                 for (DistillationModule module : set.modules()) {
-                    long n = ModuleSet.trainable(module);
+                    long n = ModuleRoster.trainable(module);
                     total += n;
                     out.append(String.format("  %-10s %,12d params%s%n", module.name(), n,
                             module.ports().isEmpty() ? "" : "  ports " + String.join(" ", module.ports())));
@@ -77,8 +78,13 @@ public class ModulesCommand {
                 out.append(String.format("  %-10s %,12d params (training only)%n", "total", total));
                 set.wiring().forEach((port, refiners) -> out.append(String.format("  %s <- %s%n", port, String.join(", ", refiners))));
                 out.append(String.format("  loss terms of one dry step (random taps, 2x3x%dx%d):%n", DRY_HEIGHT, DRY_WIDTH));
-                for (LossTerm term : set.forward(randomTaps(teacher, m), randomTaps(student, m), true, m, Probe.NONE)) {
-                    out.append(String.format("    %-10s weight %-6s value %.6f%n", term.name(), term.weight(), term.value().getFloat()));
+                List<LossTerm> terms = set.forward(randomTaps(teacher, m), randomTaps(student, m), true, m, Probe.NONE);
+                if (!terms.isEmpty()) {
+                    // the modules' part of a step's loss, composed as a training step composes it (no cross-entropy here)
+                    Objective.Loss loss = Objective.compose(null, terms);
+                    loss.weights().forEach((name, weight) ->
+                            out.append(String.format("    %-10s weight %-6s value %.6f%n", name, weight, loss.values().get(name))));
+                    out.append(String.format("    %-10s%15svalue %.6f%n", Objective.TOTAL, "", loss.values().get(Objective.TOTAL)));
                 }
             }
         }

@@ -1,5 +1,7 @@
-package dev.retort.nn;
+package dev.retort.distill.support;
 
+import dev.retort.nn.Keys;
+import dev.retort.nn.Settings;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;

@@ -1,15 +1,53 @@
-package dev.retort.nn;
+package dev.retort.distill.support;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import dev.retort.nn.Scalars;
 
-/** Losses with the reference's reductions. */
+/**
+ * The losses distillers and the objective share, with the reductions of the PyTorch references. Each returns a
+ * scalar array in the manager of its first argument.
+ */
 public final class Losses {
     private Losses() {}
 
     /** Mean squared error over all elements (PyTorch's {@code mse_loss} with reduction 'mean'). */
     public static NDArray mse(NDArray actual, NDArray expected) {
         return actual.sub(expected).square().mean();
+    }
+
+    /**
+     * Hinton's distillation loss: {@code τ² · mean over positions of Σ_k p_t,k (log p_t,k − log p_s,k)} with
+     * {@code p = softmax(z / τ)} over axis 1 (the classes), averaged over every other axis (batch and pixels).
+     *
+     * @param student     logits [B, K, …]
+     * @param teacher     logits of the same shape
+     * @param temperature τ > 0
+     */
+    public static NDArray klDivergence(NDArray student, NDArray teacher, double temperature) {
+        requirePositive(temperature);
+        NDArray t = Scalars.div(teacher, temperature).logSoftmax(1);
+        NDArray s = Scalars.div(student, temperature).logSoftmax(1);
+        NDArray kl = t.exp().mul(t.sub(s)).sum(new int[] {1}).mean();
+        return Scalars.mul(kl, temperature * temperature);
+    }
+
+    /**
+     * Channel-wise distillation (Shu et al., CWD): each channel's map becomes a distribution over its H·W positions,
+     * {@code softmax(x / τ)}; the loss is {@code τ² · Σ_{n,c} KL(p_t ‖ p_s) / (N·C)}.
+     *
+     * @param student     maps [N, C, H, W]
+     * @param teacher     maps of the same shape
+     * @param temperature τ > 0
+     */
+    public static NDArray channelWiseDivergence(NDArray student, NDArray teacher, double temperature) {
+        requirePositive(temperature);
+        long n = student.getShape().get(0), c = student.getShape().get(1);
+        long positions = student.getShape().size() / (n * c);
+        NDArray t = Scalars.div(teacher.reshape(n * c, positions), temperature).logSoftmax(1);
+        NDArray s = Scalars.div(student.reshape(n * c, positions), temperature).logSoftmax(1);
+        NDArray kl = t.exp().mul(t.sub(s)).sum();
+        return Scalars.mul(kl, temperature * temperature / (n * c));
     }
 
     /**
@@ -54,25 +92,9 @@ public final class Losses {
         return w.broadcast(logits.getShape()).gather(labels.toType(DataType.INT64, false).expandDims(1), 1).squeeze(1);
     }
 
-    /**
-     * Adaptive average pooling of an NCHW map to {@code outH × outW}, PyTorch's bins: bin i of n over length L
-     * covers [floor(i·L/n), ceil((i+1)·L/n)). Computed as P_h · X · P_wᵀ (differentiable, exact).
-     */
-    public static NDArray adaptiveAvgPool(NDArray x, int outH, int outW) {
-        long h = x.getShape().get(2), w = x.getShape().get(3);
-        NDArray pw = x.getManager().create(poolMatrix((int) w, outW), new ai.djl.ndarray.types.Shape(outW, w));
-        NDArray ph = x.getManager().create(poolMatrix((int) h, outH), new ai.djl.ndarray.types.Shape(outH, h));
-        NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
-        return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
-    }
-
-    private static float[] poolMatrix(int length, int bins) {
-        float[] m = new float[bins * length];
-        for (int i = 0; i < bins; i++) {
-            int start = Math.floorDiv(i * length, bins);
-            int end = -Math.floorDiv(-(i + 1) * length, bins);  // ceil
-            for (int j = start; j < end; j++) m[i * length + j] = 1f / (end - start);
+    private static void requirePositive(double temperature) {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be a finite number > 0, got " + temperature);
         }
-        return m;
     }
 }

@@ -20,6 +20,7 @@ import dev.retort.distill.csf.CsfDistiller;
 import dev.retort.distill.ea.EaDistiller;
 import dev.retort.distill.glmixer.GlMixerDistiller;
 import dev.retort.distill.pea.PeaDistiller;
+import dev.retort.distill.support.ModuleRoster;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -28,7 +29,7 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ModuleSetTest {
+class ModuleRosterTest {
     static Engine engine;
 
     @BeforeAll
@@ -36,8 +37,8 @@ class ModuleSetTest {
         engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
-    private static ModuleSet.Request req(Distiller d) {
-        return new ModuleSet.Request(d, Map.of());
+    private static ModuleRoster.Request req(Distiller d) {
+        return new ModuleRoster.Request(d, Map.of());
     }
 
     @Test
@@ -45,9 +46,9 @@ class ModuleSetTest {
         try (NDManager m = engine.newBaseManager()) {
             Map<String, Long> counts = new HashMap<>();
             for (Distiller d : List.of(new CsfDistiller(), new PeaDistiller(), new GlMixerDistiller(), new EaDistiller())) {
-                try (ModuleSet set = ModuleSet.build(List.of(req(new PeaDistiller()), req(d)).subList(d instanceof PeaDistiller ? 1 : 0, 2),
+                try (ModuleRoster set = ModuleRoster.build(List.of(req(new PeaDistiller()), req(d)).subList(d instanceof PeaDistiller ? 1 : 0, 2),
                         MitLayouts.B2, MitLayouts.B0, m, 0)) {
-                    counts.put(d.name(), ModuleSet.trainable(set.modules().get(set.modules().size() - 1)));
+                    counts.put(d.name(), ModuleRoster.trainable(set.modules().get(set.modules().size() - 1)));
                 }
             }
             assertEquals(Map.of("csf", 650_304L, "pea", 193_536L, "glmixer", 656_130L, "ea", 970_952L), counts);
@@ -58,10 +59,10 @@ class ModuleSetTest {
     void aRefinerWithoutItsPortFailsTheBuildNamingBoth() {
         try (NDManager m = engine.newBaseManager()) {
             var e = assertThrows(IllegalArgumentException.class,
-                    () -> ModuleSet.build(List.of(req(new CsfDistiller()), req(new GlMixerDistiller())), MitLayouts.B2, MitLayouts.B0, m, 0));
+                    () -> ModuleRoster.build(List.of(req(new CsfDistiller()), req(new GlMixerDistiller())), MitLayouts.B2, MitLayouts.B0, m, 0));
             assertTrue(e.getMessage().contains("glmixer refines port pea.input.4") && e.getMessage().contains("csf"), e.getMessage());
-            var partial = assertThrows(IllegalArgumentException.class, () -> ModuleSet.build(
-                    List.of(new ModuleSet.Request(new PeaDistiller(), Map.of("stages", "3,4")), req(new EaDistiller())), MitLayouts.B2, MitLayouts.B0, m, 0));
+            var partial = assertThrows(IllegalArgumentException.class, () -> ModuleRoster.build(
+                    List.of(new ModuleRoster.Request(new PeaDistiller(), Map.of("stages", "3,4")), req(new EaDistiller())), MitLayouts.B2, MitLayouts.B0, m, 0));
             assertTrue(partial.getMessage().contains("ea refines port pea.output.1"), partial.getMessage());
         }
     }
@@ -98,8 +99,8 @@ class ModuleSetTest {
         }
     }
 
-    private static Map<String, Float> terms(NDManager m, TapValues teacher, TapValues student, List<ModuleSet.Request> requests) {
-        try (ModuleSet set = ModuleSet.build(requests, MitLayouts.B2, MitLayouts.B0, m, 3)) {
+    private static Map<String, Float> terms(NDManager m, TapValues teacher, TapValues student, List<ModuleRoster.Request> requests) {
+        try (ModuleRoster set = ModuleRoster.build(requests, MitLayouts.B2, MitLayouts.B0, m, 3)) {
             Map<String, Float> out = new java.util.LinkedHashMap<>();
             for (LossTerm t : set.forward(teacher, student, false, m, Probe.NONE)) out.put(t.name(), t.value().getFloat());
             return out;

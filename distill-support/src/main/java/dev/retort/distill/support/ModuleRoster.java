@@ -1,4 +1,4 @@
-package dev.retort.runner.modules;
+package dev.retort.distill.support;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -13,16 +13,23 @@ import dev.retort.api.distill.Probe;
 import dev.retort.api.distill.Refinement;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapValues;
+import dev.retort.safetensors.SafeTensorsFile;
+import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The distillation modules of a run, built from distiller services and wired together through their ports,
+ * The distillation modules of a run (the roster), built from distiller services and wired together through their ports,
  * without knowing any module by name: every refinement goes to the port it names, in {@link Refinement#order()}
  * order (then module name); a refinement of a port no module offers fails the build.
  *
@@ -30,7 +37,7 @@ import java.util.TreeMap;
  * optimiser and in checkpoints, so two modules may use the same reference name (a third-party PEA variant next
  * to PEA). Loading also accepts the bare reference keys of TransKD's checkpoints and of older Retort ones.
  */
-public final class ModuleSet implements AutoCloseable {
+public final class ModuleRoster implements AutoCloseable {
     /** A distiller with the configuration to build it with. */
     public record Request(Distiller distiller, Map<String, ?> config) {}
 
@@ -44,7 +51,7 @@ public final class ModuleSet implements AutoCloseable {
     private final Map<String, Parameter> parameters;
     private final Map<String, String> references;
 
-    private ModuleSet(List<DistillationModule> modules, Map<String, List<Wired>> refinements, Map<String, Parameter> parameters,
+    private ModuleRoster(List<DistillationModule> modules, Map<String, List<Wired>> refinements, Map<String, Parameter> parameters,
                       Map<String, String> references) {
         this.modules = modules;
         this.refinements = refinements;
@@ -74,25 +81,51 @@ public final class ModuleSet implements AutoCloseable {
                     return "its parameter " + p.getKey() + " has no array";
                 }
             }
-            candidate.ports().forEach(java.util.Objects::requireNonNull);
-            candidate.refinements().forEach(r -> java.util.Objects.requireNonNull(r.port(), "a refinement without a port"));
+            candidate.ports().forEach(Objects::requireNonNull);
+            candidate.refinements().forEach(r -> Objects.requireNonNull(r.port(), "a refinement without a port"));
             return null;
         } catch (RuntimeException | LinkageError e) {
             return "it fails when asked for its parameters, ports or refinements: " + e;
         }
     }
 
-    public static ModuleSet build(List<Request> requests, TapLayout teacher, TapLayout student, NDManager manager, long seed) {
-        List<DistillationModule> built = new ArrayList<>();
-        try {
-            for (Request r : requests) {
-                built.add(r.distiller().build(new DistillContext(teacher, student, r.config(), manager, seed)));
-            }
-            return of(built);
-        } catch (RuntimeException e) {
-            built.forEach(DistillationModule::close);
-            throw e;
+    /**
+     * Where modules are built: the teacher's and the student's taps, the manager their parameters live in and the
+     * initialisation seed. Every module of a run, of {@code kd:modules} and of a parity check is built here.
+     */
+    public record Factory(TapLayout teacher, TapLayout student, NDManager manager, long seed) {
+        public Factory {
+            Objects.requireNonNull(teacher, "teacher");
+            Objects.requireNonNull(student, "student");
+            Objects.requireNonNull(manager, "manager");
         }
+
+        /** What {@code distiller} gets to build (or re-configure) a module with {@code config}. */
+        public DistillContext context(Map<String, ?> config) {
+            return new DistillContext(teacher, student, config, manager, seed);
+        }
+
+        /** One module (not wired: see {@link ModuleRoster#of}). */
+        public DistillationModule build(Distiller distiller, Map<String, ?> config) {
+            return distiller.build(context(config));
+        }
+
+        /** Every requested module, wired; none is left open when one fails to build or the set does not wire up. */
+        public ModuleRoster build(List<Request> requests) {
+            List<DistillationModule> built = new ArrayList<>();
+            try {
+                for (Request r : requests) built.add(build(r.distiller(), r.config()));
+                return of(built);
+            } catch (RuntimeException e) {
+                built.forEach(DistillationModule::close);
+                throw e;
+            }
+        }
+    }
+
+    /** {@code new Factory(teacher, student, manager, seed).build(requests)}. */
+    public static ModuleRoster build(List<Request> requests, TapLayout teacher, TapLayout student, NDManager manager, long seed) {
+        return new Factory(teacher, student, manager, seed).build(requests);
     }
 
     /** A module that threw during a step, named. */
@@ -114,11 +147,11 @@ public final class ModuleSet implements AutoCloseable {
      * Wires already built modules (the caller keeps ownership when this throws). Used when modules are swapped
      * during a run: kept modules keep their parameters, new ones join.
      */
-    public static ModuleSet of(List<DistillationModule> built) {
+    public static ModuleRoster of(List<DistillationModule> built) {
         Map<String, String> portOwners = new TreeMap<>();
         Map<String, Parameter> parameters = new LinkedHashMap<>();
         Map<String, String> references = new LinkedHashMap<>();
-        java.util.Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (DistillationModule m : built) {
             if (!names.add(m.name())) throw new IllegalArgumentException("two modules are named " + m.name());
             for (String port : m.ports()) portOwners.putIfAbsent(port, m.name());
@@ -138,12 +171,12 @@ public final class ModuleSet implements AutoCloseable {
             }
         }
         refinements.values().forEach(l -> l.sort(Comparator.comparingInt((Wired w) -> w.refinement().order()).thenComparing(Wired::module)));
-        return new ModuleSet(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters), Collections.unmodifiableMap(references));
+        return new ModuleRoster(List.copyOf(built), refinements, Collections.unmodifiableMap(parameters), Collections.unmodifiableMap(references));
     }
 
     /** Names of the modules whose refinements target ports no module of {@code built} offers. */
     public static List<String> unwired(List<DistillationModule> built) {
-        java.util.Set<String> ports = new java.util.HashSet<>();
+        Set<String> ports = new HashSet<>();
         built.forEach(m -> ports.addAll(m.ports()));
         return built.stream().filter(m -> m.refinements().stream().anyMatch(r -> !ports.contains(r.port()))).map(DistillationModule::name).toList();
     }
@@ -202,7 +235,7 @@ public final class ModuleSet implements AutoCloseable {
      * The key under which {@code file} holds a module parameter: its namespaced key, else its bare reference key (a
      * TransKD checkpoint, or a Retort checkpoint written before namespaces), else null.
      */
-    public String keyIn(dev.retort.safetensors.SafeTensorsFile file, String prefix, String key) {
+    public String keyIn(SafeTensorsFile file, String prefix, String key) {
         if (file.contains(prefix + key)) return prefix + key;
         String bare = prefix + references.get(key);
         return file.contains(bare) ? bare : null;
@@ -213,7 +246,7 @@ public final class ModuleSet implements AutoCloseable {
      * (after an optional prefix); other keys of the file are left alone (the student, other modules). Nothing is
      * changed when a key is missing or mis-shaped: the problems are thrown, all of them.
      */
-    public int load(dev.retort.safetensors.SafeTensorsFile file, String prefix) throws java.io.IOException {
+    public int load(SafeTensorsFile file, String prefix) throws IOException {
         List<String> problems = new ArrayList<>();
         Map<String, float[]> values = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
@@ -224,8 +257,8 @@ public final class ModuleSet implements AutoCloseable {
             }
             long[] expected = e.getValue().getArray().getShape().getShape();
             long[] actual = file.info(key).shape();
-            if (!java.util.Arrays.equals(expected, actual)) {
-                problems.add(key + ": file " + java.util.Arrays.toString(actual) + " vs module " + java.util.Arrays.toString(expected));
+            if (!Arrays.equals(expected, actual)) {
+                problems.add(key + ": file " + Arrays.toString(actual) + " vs module " + Arrays.toString(expected));
                 continue;
             }
             values.put(e.getKey(), file.readFloats(key));
@@ -234,7 +267,7 @@ public final class ModuleSet implements AutoCloseable {
             throw new IllegalArgumentException(file.path() + " does not fit the modules " + modules.stream().map(DistillationModule::name).toList()
                     + ": " + String.join("; ", problems));
         }
-        values.forEach((k, v) -> parameters.get(k).getArray().set(java.nio.FloatBuffer.wrap(v)));
+        values.forEach((k, v) -> parameters.get(k).getArray().set(FloatBuffer.wrap(v)));
         return values.size();
     }
 

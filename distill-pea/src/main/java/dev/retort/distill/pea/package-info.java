@@ -1,0 +1,2 @@
+/** TransKD's PEA distiller (Patch Embedding Alignment), which offers the ports GL-Mixer and EA refine. */
+package dev.retort.distill.pea;

@@ -1,0 +1,31 @@
+/**
+ * What distiller bundles share, so that a new method is mostly its own mathematics.
+ *
+ * <ul>
+ *   <li>{@link dev.retort.distill.support.ConfiguredDistiller}: the Declarative Services and MetaType skeleton of a
+ *       distiller component. Each default is written once, in the component's MetaType annotation; the ConfigAdmin
+ *       keys are its attribute names ({@code midChannels}), a run's {@code module.<name>.} keys their snake_case
+ *       form ({@code mid_channels}). A configuration it cannot accept is reported by {@code rejection()}, never
+ *       replaced by the defaults. {@link dev.retort.distill.support.ComponentConfiguration} is the same rule for any
+ *       component.</li>
+ *   <li>Connectors: {@link dev.retort.distill.support.ConvBn} (convolution + BatchNorm, e.g. 1×1),
+ *       {@link dev.retort.distill.support.LinearProjection} and {@link dev.retort.distill.support.Resize}.</li>
+ *   <li>{@link dev.retort.distill.support.Losses}: MSE, KL with temperature, channel-wise divergence, weighted
+ *       cross-entropy.</li>
+ *   <li>{@link dev.retort.distill.support.ModuleRoster} (modules built from distillers and wired by port) and
+ *       {@link dev.retort.distill.support.Objective} (cross-entropy + Σ weight·term): the one place where modules are
+ *       built and the loss is composed, for training, {@code kd:modules} and parity alike.</li>
+ *   <li>{@link dev.retort.distill.support.RandomTaps}: MiT-shaped tap layouts and random values, for a distiller's own
+ *       tests.</li>
+ * </ul>
+ *
+ * <p>Components that extend {@code ConfiguredDistiller} inherit its {@code @Activate}/{@code @Modified} method and
+ * its engine reference: their bundle is built with bnd's {@code -dsannotations-options: inherit} (set for every
+ * Retort bundle in {@code cnf/bundle.bnd}).
+ */
+@Version("1.0.0")
+@Export
+package dev.retort.distill.support;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,135 @@
+package dev.retort.distill.support;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.retort.runtime.DjlRuntime;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Each loss against values computed by hand (in doubles) from the same small inputs. */
+class LossesTest {
+    static Engine engine;
+
+    @BeforeAll
+    static void engine() {
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
+    }
+
+    @Test
+    void mseIsTheMeanOfTheSquaredDifferences() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray a = m.create(new float[] {1, 2, 3}), b = m.create(new float[] {1, 0, 0});
+            assertEquals(13.0 / 3, Losses.mse(a, b).getFloat(), 1e-6);
+        }
+    }
+
+    /** B=1, K=2, H=1, W=2: pixel 0 = (z_0, z_2), pixel 1 = (z_1, z_3). */
+    private static final float[] TEACHER = {1f, 2f, 0.5f, -1f};
+    private static final float[] STUDENT = {0f, 1f, 0f, 1f};
+
+    @Test
+    void klDivergenceIsTauSquaredTimesThePixelMeanOfTheClassKl() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray teacher = m.create(TEACHER, new Shape(1, 2, 1, 2));
+            NDArray student = m.create(STUDENT, new Shape(1, 2, 1, 2));
+            student.setRequiresGradient(true);
+            double tau = 2;
+            NDArray loss;
+            try (GradientCollector c = engine.newGradientCollector()) {
+                loss = Losses.klDivergence(student, teacher, tau);
+                c.backward(loss);
+            }
+            double expected = 0;
+            double[] gradient = new double[4];
+            for (int px = 0; px < 2; px++) {
+                double[] pt = softmax(TEACHER[px] / tau, TEACHER[2 + px] / tau);
+                double[] ps = softmax(STUDENT[px] / tau, STUDENT[2 + px] / tau);
+                for (int k = 0; k < 2; k++) {
+                    expected += pt[k] * Math.log(pt[k] / ps[k]);
+                    gradient[2 * k + px] = tau * (ps[k] - pt[k]) / 2;  // d/dz_s of τ²·mean KL: τ·(p_s − p_t)/pixels
+                }
+            }
+            assertEquals(expected / 2 * tau * tau, loss.getFloat(), 1e-6);
+            assertArrayEquals(toFloat(gradient), student.getGradient().toFloatArray(), 1e-6f);
+        }
+    }
+
+    @Test
+    void channelWiseDivergenceTakesEachChannelAsADistributionOverPositions() {
+        // N=1, C=2, H=1, W=3: channel c holds positions 3c..3c+2
+        float[] teacher = {1f, 3f, 0f, 0f, 0f, 2f};
+        float[] student = {0f, 0f, 1f, 2f, -1f, 0.5f};
+        try (NDManager m = engine.newBaseManager()) {
+            double tau = 4;
+            NDArray loss = Losses.channelWiseDivergence(m.create(student, new Shape(1, 2, 1, 3)), m.create(teacher, new Shape(1, 2, 1, 3)), tau);
+            double sum = 0;
+            for (int c = 0; c < 2; c++) {
+                double[] pt = softmax(teacher[3 * c] / tau, teacher[3 * c + 1] / tau, teacher[3 * c + 2] / tau);
+                double[] ps = softmax(student[3 * c] / tau, student[3 * c + 1] / tau, student[3 * c + 2] / tau);
+                for (int i = 0; i < 3; i++) sum += pt[i] * Math.log(pt[i] / ps[i]);
+            }
+            assertEquals(tau * tau * sum / 2, loss.getFloat(), 1e-5);  // normalised by N·C = 2 (float32: ~1e-6 relative)
+            // two samples of the same maps: the same loss (normalised by N·C)
+            NDArray two = m.create(student, new Shape(1, 2, 1, 3)).repeat(0, 2);
+            NDArray twoTeacher = m.create(teacher, new Shape(1, 2, 1, 3)).repeat(0, 2);
+            assertEquals(loss.getFloat(), Losses.channelWiseDivergence(two, twoTeacher, tau).getFloat(), 1e-6);
+        }
+    }
+
+    @Test
+    void aTemperatureThatIsNotPositiveIsRefused() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray x = m.create(TEACHER, new Shape(1, 2, 1, 2));
+            var e = assertThrows(IllegalArgumentException.class, () -> Losses.klDivergence(x, x, 0));
+            assertEquals("temperature must be a finite number > 0, got 0.0", e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Losses.channelWiseDivergence(x, x, Double.NaN));
+        }
+    }
+
+    @Test
+    void weightedCrossEntropyIsTheWeightedMeanAndIgnoresWeightZero() {
+        try (NDManager m = engine.newBaseManager()) {
+            // two pixels, two classes; pixel 1 has the ignored class 1 (weight 0)
+            NDArray logits = m.create(new float[] {2f, 0f, 0f, 1f}, new Shape(1, 2, 1, 2));
+            NDArray labels = m.create(new long[] {0, 1}, new Shape(1, 1, 2));
+            NDArray weights = m.create(new float[] {3f, 0f});
+            double nll0 = -Math.log(Math.exp(2) / (Math.exp(2) + 1));
+            assertEquals(nll0, Losses.weightedCrossEntropy(logits, labels, weights).getFloat(), 1e-6);
+        }
+    }
+
+    @Test
+    void weightedCrossEntropyLeavesOutTheIgnoreLabelOutsideTheClasses() {
+        try (NDManager m = engine.newBaseManager()) {
+            // class 0 over the pixels: 2, 0, 0; class 1: 1, 1, 0 — so pixels (2,1), (0,1), (0,0)
+            NDArray logits = m.create(new float[] {2f, 0f, 0f, 1f, 1f, 0f}, new Shape(1, 2, 1, 3));
+            NDArray labels = m.create(new long[] {0, 255, 1}, new Shape(1, 1, 3));
+            NDArray weights = m.create(new float[] {1f, 2f});
+            double nll0 = -Math.log(Math.exp(2) / (Math.exp(2) + Math.exp(1)));
+            double nll2 = Math.log(2);  // class 1 of (0, 0)
+            assertEquals((1 * nll0 + 2 * nll2) / 3, Losses.weightedCrossEntropy(logits, labels, weights, 255).getFloat(), 1e-6);
+        }
+    }
+
+    static double[] softmax(double... z) {
+        double sum = 0;
+        double[] e = new double[z.length];
+        for (int i = 0; i < z.length; i++) sum += e[i] = Math.exp(z[i]);
+        for (int i = 0; i < z.length; i++) e[i] /= sum;
+        return e;
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+}
