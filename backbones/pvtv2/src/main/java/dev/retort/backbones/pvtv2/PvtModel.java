@@ -9,6 +9,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,9 +131,9 @@ final class PvtModel {
         return new ModelCost(config.variant(), height, width, parts, shapes);
     }
 
-    /** Trainable parameters: they do not depend on the input size. */
+    /** Trainable parameters: they do not depend on the input size, so any size every stage accepts gives them. */
     long parameters() {
-        long side = 64L * config.cumulativeStride(config.stages() - 1);
+        long side = (long) config.cumulativeStride(config.stages() - 1) * Arrays.stream(config.srRatios()).max().orElse(1);
         return tallies(side, side).values().stream().mapToLong(t -> t.params).sum();
     }
 

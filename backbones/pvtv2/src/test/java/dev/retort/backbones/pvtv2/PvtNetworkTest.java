@@ -317,6 +317,8 @@ class PvtNetworkTest {
         // B5 is the one preset with MLP ratio 4 in every stage (TransKD's pvt_v2_b5)
         assertEquals("4,4,4,4", backbone.describe("pvtv2-b5", Map.of()).config().get("mlp_ratios"));
         assertEquals("3,6,40,3", backbone.describe("pvtv2-b5", Map.of()).config().get("depths"));
+        // a 64×64 reduction conv in stage 1 instead of 8×8: 32·32·(64² − 8²) more weights in each of its 2 blocks
+        assertEquals(7_527_668 + 2 * 32 * 32 * (64 * 64 - 8 * 8), backbone.describe("pvtv2-b0", Map.of("sr_ratios", "64,4,2,1")).parameters());
     }
 
     private static float[] values(SegmentationNetwork net, String key) {
