@@ -25,6 +25,9 @@ import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.ReferenceQueue;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -203,6 +206,45 @@ class PvtNetworkTest {
                 assertEquals(List.of(), without, variant);
                 assertEquals(variant.endsWith("li"), net.parameters().containsKey("backbone.block4.0.attn.sr.weight"), variant);
             }
+        }
+    }
+
+    /**
+     * Arrays the backward reads (the attention scale, the drop-path rescaling, the linear variant's pooling matrices)
+     * stay alive however the garbage collector runs: the same gradients with a full collection before the backward.
+     */
+    @Test
+    void gradientsAreTheSameWithAGarbageCollectionBetweenForwardAndBackward() throws InterruptedException {
+        Map<String, Object> config = new HashMap<>(TINY);
+        config.put("drop_path_rate", 0.2);
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork clean = backbone.build("pvtv2-b2-li", config, m, 3);
+             SegmentationNetwork collected = backbone.build("pvtv2-b2-li", config, m, 3)) {
+            NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 64, 64));
+            step(clean, image, false);
+            step(collected, image, true);
+            for (Map.Entry<String, Parameter> e : clean.parameters().entrySet()) {
+                assertArrayEquals(e.getValue().getArray().getGradient().toFloatArray(),
+                        collected.parameters().get(e.getKey()).getArray().getGradient().toFloatArray(), e.getKey());
+            }
+        }
+    }
+
+    private static void step(SegmentationNetwork net, NDArray image, boolean collectBeforeBackward) throws InterruptedException {
+        engine.setRandomSeed(11);  // the same drop-path and dropout masks in both networks
+        try (NDManager step = image.getManager().newSubManager(); GradientCollector c = engine.newGradientCollector()) {
+            NDArray x = image.duplicate();
+            x.attach(step);
+            NDArray loss = net.forward(x, true).get("logits").logSoftmax(1).get(":, 0").mean().neg();
+            if (collectBeforeBackward) {
+                ReferenceQueue<Object> queue = new ReferenceQueue<>();
+                for (int round = 0; round < 2; round++) {
+                    PhantomReference<Object> sentinel = new PhantomReference<>(ByteBuffer.allocateDirect(4), queue);
+                    System.gc();
+                    assertTrue(queue.remove(60_000) != null, "a forced garbage collection released an unreachable direct buffer");
+                    sentinel.clear();
+                }
+            }
+            c.backward(loss);
         }
     }
 
