@@ -35,6 +35,7 @@ import org.osgi.test.junit5.service.ServiceExtension;
 @ExtendWith({BundleContextExtension.class, ServiceExtension.class})
 class RuntimeTest {
     private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones-mit",
+            "dev.retort.backbones-pvtv2",
             "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
             "dev.retort.distill-logit", "dev.retort.datasets-support", "dev.retort.datasets-cityscapes", "dev.retort.datasets-acdc",
             "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner", "dev.retort.study", "dev.retort.shell", "dev.retort.osgi-support", "dev.retort.distill-support");
@@ -80,6 +81,7 @@ class RuntimeTest {
         assertTrue(info.contains("org.apache.felix.framework"), info);
         assertTrue(info.contains("logit-kd") && info.contains("<- dev.retort.distill-logit"), info);
         assertTrue(info.contains("mit  mit-b0, mit-b1, mit-b2, mit-b3, mit-b4, mit-b5  <- dev.retort.backbones-mit"), info);
+        assertTrue(info.contains("pvtv2  pvtv2-b0, pvtv2-b1, pvtv2-b2, pvtv2-b2-li, pvtv2-b3, pvtv2-b4, pvtv2-b5  <- dev.retort.backbones-pvtv2"), info);
     }
 
     @Test

@@ -1,0 +1,94 @@
+package dev.retort.backbones.pvtv2;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import dev.retort.api.backbone.LoadMode;
+import dev.retort.api.backbone.LoadReport;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.tap.TapValues;
+import dev.retort.runtime.DjlRuntime;
+import dev.retort.safetensors.SafeTensorsFile;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PVTv2-B0 + Semantic FPN against golden tensors of TransKD's official code ({@code ../shared/fixtures/pvtv2-parity}):
+ * every tap, the logits and the gradients of {@code sum(logits · grad_probe)} in evaluation mode, each element within
+ * 1e-4 + 1e-3·|expected|. A miss is a bug to find, never a reason to loosen the bar.
+ */
+class PvtParityTest {
+    static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "pvtv2-parity");
+    static final double ATOL = 1e-4, RTOL = 1e-3;
+    static Engine engine;
+
+    @BeforeAll
+    static void engine() {
+        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
+    }
+
+    @Test
+    void everyTapLogitAndGradientMatchesTheOfficialCode() throws Exception {
+        Path weights = FIXTURES.resolve("pvtv2-b0.weights.safetensors"), io = FIXTURES.resolve("pvtv2-b0.io.safetensors");
+        List<String> failures = new ArrayList<>();
+        Map<String, double[]> groups = new TreeMap<>();  // group -> worst |err|, worst ratio to the tolerance
+        int compared = 0, golden;
+        try (SafeTensorsFile g = SafeTensorsFile.open(io); NDManager m = engine.newBaseManager()) {
+            golden = g.tensors().size() - 2;  // all but input and grad_probe
+            long classes = g.info("logits").shape()[1];
+            try (SegmentationNetwork net = new PvtBackbone().build("pvtv2-b0", Map.of("num_classes", classes), m, 0)) {
+                LoadReport report = net.load(weights, LoadMode.STRICT);
+                assertEquals(208, report.loaded(), "every tensor of the reference state dict");
+                NDArray input = g.read("input", m);
+                input.setRequiresGradient(true);
+                TapValues taps;
+                try (GradientCollector c = engine.newGradientCollector()) {
+                    taps = net.forward(input, false);
+                    c.backward(taps.get("logits").mul(g.read("grad_probe", m)).sum());
+                }
+                for (String name : g.tensors().keySet()) {
+                    if (name.equals("input") || name.equals("grad_probe")) continue;
+                    NDArray actual;
+                    if (name.equals("grad.input")) {
+                        actual = input.getGradient();
+                    } else if (name.startsWith("grad.")) {
+                        Parameter p = net.parameters().get(name.substring("grad.".length()));
+                        assertNotNull(p, "no parameter for " + name);
+                        actual = p.getArray().getGradient();
+                    } else {
+                        actual = taps.get(name);
+                    }
+                    float[] got = actual.toType(DataType.FLOAT32, false).toFloatArray(), expected = g.readFloats(name);
+                    assertEquals(expected.length, got.length, name);
+                    double worstAbs = 0, worstRatio = 0;
+                    for (int i = 0; i < got.length; i++) {
+                        double diff = Math.abs((double) got[i] - expected[i]);
+                        if (Double.isNaN(diff)) diff = Double.POSITIVE_INFINITY;
+                        worstAbs = Math.max(worstAbs, diff);
+                        worstRatio = Math.max(worstRatio, diff / (ATOL + RTOL * Math.abs(expected[i])));
+                    }
+                    System.out.printf("  %-48s max|err| %.3e  (%5.1f%% of tolerance)%n", name, worstAbs, 100 * worstRatio);
+                    String group = name.startsWith("grad.") ? "grad." + name.substring(5).replaceFirst("\\..*", "") : name.replaceFirst("\\..*", "");
+                    groups.merge(group, new double[] {worstAbs, worstRatio}, (a, b) -> new double[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});
+                    if (worstRatio > 1) failures.add(name + " max|err| " + worstAbs);
+                    compared++;
+                }
+            }
+        }
+        groups.forEach((k, v) -> System.out.printf("  group %-16s worst max|err| %.3e  (%5.1f%% of tolerance)%n", k, v[0], 100 * v[1]));
+        assertEquals(golden, compared);
+        assertTrue(failures.isEmpty(), "out of tolerance: " + failures);
+    }
+}
