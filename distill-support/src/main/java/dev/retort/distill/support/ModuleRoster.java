@@ -5,11 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
+import dev.retort.api.distill.Labels;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.PortRefiner;
 import dev.retort.api.distill.Probe;
+import dev.retort.api.distill.TrainingProgress;
 import dev.retort.api.distill.Refinement;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapValues;
@@ -181,8 +183,19 @@ public final class ModuleRoster implements AutoCloseable {
         return built.stream().filter(m -> m.refinements().stream().anyMatch(r -> !ports.contains(r.port()))).map(DistillationModule::name).toList();
     }
 
-    /** Every loss term of one step, module by module. */
+    /** Every loss term of one step, module by module, without training progress or labels (dry steps, parity). */
     public List<LossTerm> forward(TapValues teacher, TapValues student, boolean training, NDManager stepManager, Probe probe) {
+        return forward(teacher, student, training, stepManager, probe, TrainingProgress.FIRST, null);
+    }
+
+    /**
+     * Every loss term of one step, module by module.
+     *
+     * @param progress where training stands
+     * @param labels   the batch's ground truth, or null where there is none
+     */
+    public List<LossTerm> forward(TapValues teacher, TapValues student, boolean training, NDManager stepManager, Probe probe,
+                                  TrainingProgress progress, Labels labels) {
         PortRefiner refiner = (port, value, step) -> {
             NDArray v = value;
             for (Wired w : refinements.getOrDefault(port, List.of())) {
@@ -196,7 +209,7 @@ public final class ModuleRoster implements AutoCloseable {
             }
             return v;
         };
-        DistillStep step = new DistillStep(teacher, student, training, stepManager, refiner, probe);
+        DistillStep step = new DistillStep(teacher, student, training, stepManager, refiner, probe, progress, labels);
         List<LossTerm> terms = new ArrayList<>();
         for (DistillationModule m : modules) {
             try {

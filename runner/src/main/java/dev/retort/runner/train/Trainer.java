@@ -20,7 +20,9 @@ import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.distill.Labels;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.TrainingProgress;
 import dev.retort.api.distill.Probe;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.run.ModelRef;
@@ -112,6 +114,7 @@ public final class Trainer implements TrainingRun, Runnable {
     private volatile long step;
     private volatile int epoch;
     private volatile long totalSteps;
+    private int stepsPerEpoch = 1;  // training thread only
     private volatile Map<String, Double> lastLosses = Map.of();
     private volatile Map<String, Double> lastWeights = Map.of();
     private volatile Instant started;
@@ -437,6 +440,7 @@ public final class Trainer implements TrainingRun, Runnable {
             classWeights = base.create(info.classWeights());
             optimizer = new AdamW(base, run.optimisation().weightDecay());
             int perEpoch = loader.batches();
+            stepsPerEpoch = perEpoch;
             totalSteps = run.optimisation().iterations() > 0 ? run.optimisation().iterations() : (long) run.optimisation().epochs() * perEpoch;
             requireRequestedModules();
             rebuildModules();
@@ -825,6 +829,12 @@ public final class Trainer implements TrainingRun, Runnable {
         return all;
     }
 
+    /** Where training stands at the step about to be taken (what progress-dependent losses read). */
+    private TrainingProgress progress() {
+        int totalEpochs = (int) Math.max(1, (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
+        return new TrainingProgress(step, totalSteps, Math.min(Math.max(1, epoch), totalEpochs), totalEpochs);
+    }
+
     private void stepOnce(Batch batch, double lr) {
         Engine engine = services.engine();
         try (NDManager sm = base.newSubManager()) {
@@ -854,7 +864,8 @@ public final class Trainer implements TrainingRun, Runnable {
                 if (teacherTaps != null) {
                     t = System.nanoTime();
                     try {
-                        moduleTerms = moduleSet.forward(teacherTaps, studentTaps, true, sm, Probe.NONE);
+                        moduleTerms = moduleSet.forward(teacherTaps, studentTaps, true, sm, Probe.NONE, progress(),
+                                new Labels(labels, info.ignoreClass(), info.classes().size()));
                     } catch (ModuleRoster.ModuleFailure f) {
                         restoreBuffers(runningStats);
                         moduleFailed(f);
