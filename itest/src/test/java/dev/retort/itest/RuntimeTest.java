@@ -37,6 +37,7 @@ class RuntimeTest {
     private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones-mit",
             "dev.retort.backbones-pvtv2",
             "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
+            "dev.retort.distill-tat", "dev.retort.distill-cskd",
             "dev.retort.distill-logit", "dev.retort.datasets-support", "dev.retort.datasets-cityscapes", "dev.retort.datasets-acdc",
             "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner", "dev.retort.study", "dev.retort.shell", "dev.retort.osgi-support", "dev.retort.distill-support");
     private static final String DATASETS = "datasets (5)";
@@ -89,7 +90,8 @@ class RuntimeTest {
         Bundle gl = bundle("dev.retort.distill-glmixer"), ea = bundle("dev.retort.distill-ea");
         String all = kd("kd:modules");
         assertTrue(all.contains("pea.input.4 <- glmixer") && all.contains("pea.output.1 <- ea"), all);
-        for (String row : List.of("csf\\s+650,304 params", "pea\\s+193,536 params", "glmixer\\s+656,130 params", "ea\\s+970,952 params")) {
+        for (String row : List.of("csf\\s+650,304 params", "pea\\s+193,536 params", "glmixer\\s+656,130 params", "ea\\s+970,952 params",
+                "tat\\s+776,192 params", "cskd\\s+5,140 params")) {
             assertTrue(java.util.regex.Pattern.compile(row).matcher(all).find(), row + " in " + all);
         }
         gl.stop();
@@ -97,11 +99,11 @@ class RuntimeTest {
         try {
             String base = kd("kd:modules");
             assertFalse(base.contains("glmixer") || base.contains("<- ea"), base);
-            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("843,840 params (training only)"), base);
+            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("1,625,172 params (training only)"), base);
             gl.start();
             String withGl = awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
             assertFalse(withGl.contains("<- ea"), withGl);
-            assertTrue(withGl.contains("1,499,970 params (training only)"), withGl);
+            assertTrue(withGl.contains("2,281,302 params (training only)"), withGl);
         } finally {
             if (gl.getState() != Bundle.ACTIVE) gl.start();
             ea.start();
@@ -259,12 +261,12 @@ class RuntimeTest {
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");
-        assertTrue(kd("kd:info").contains("distillers (5)"));
+        assertTrue(kd("kd:info").contains("distillers (7)"));
         provider.stop();
         try {
             String info = kd("kd:info");
             assertFalse(info.contains("logit-kd"), info);
-            assertTrue(info.contains("distillers (4)"), info);
+            assertTrue(info.contains("distillers (6)"), info);
         } finally {
             provider.start();
         }

@@ -47,7 +47,7 @@ class LauncherJarIT {
         assertTrue(parity.out().contains("PASS: 2/2"), parity.out());
         Result modules = retort(work, "", "kd:modules");
         assertEquals(0, modules.exit(), modules.out() + modules.err());
-        assertTrue(modules.out().contains("2,470,922 params (training only)"), modules.out());
+        assertTrue(modules.out().contains("3,252,254 params (training only)"), modules.out());
     }
 
     @Test
