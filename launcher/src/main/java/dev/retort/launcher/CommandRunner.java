@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
+import java.io.OutputStream;
+import org.osgi.framework.InvalidSyntaxException;
 
 /**
  * Runs one Gogo command line through the CommandProcessor service and maps the outcome to an exit status.
@@ -38,7 +40,7 @@ final class CommandRunner {
         }
         Object processor = context.getService(ref);
         try {
-            Method create = method(processor, "createSession", InputStream.class, java.io.OutputStream.class, java.io.OutputStream.class);
+            Method create = method(processor, "createSession", InputStream.class, OutputStream.class, OutputStream.class);
             Object session = create.invoke(processor, InputStream.nullInputStream(), out, err);
             try {
                 Object result = method(session, "execute", CharSequence.class).invoke(session, commandLine);
@@ -79,7 +81,7 @@ final class CommandRunner {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
-            } catch (org.osgi.framework.InvalidSyntaxException e) {
+            } catch (InvalidSyntaxException e) {
                 return;  // not a plain scope name: let Gogo report it
             }
         }

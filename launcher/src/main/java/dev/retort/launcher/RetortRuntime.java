@@ -31,6 +31,7 @@ import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.launch.Framework;
+import java.util.Dictionary;
 
 /**
  * The running Retort: PyTorch started on the class path, then Felix with the embedded bundles, the Engine
@@ -258,7 +259,7 @@ final class RetortRuntime {
             for (Object c : configs) {
                 Method props = c.getClass().getMethod("getProperties");
                 props.setAccessible(true);
-                Object file = ((java.util.Dictionary<?, ?>) props.invoke(c)).get("felix.fileinstall.filename");
+                Object file = ((Dictionary<?, ?>) props.invoke(c)).get("felix.fileinstall.filename");
                 if (file != null) files.add(normalise(file.toString()));
             }
         } catch (ReflectiveOperationException e) {

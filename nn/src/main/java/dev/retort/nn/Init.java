@@ -1,6 +1,7 @@
 package dev.retort.nn;
 
 import java.util.SplittableRandom;
+import java.util.Arrays;
 
 /**
  * A parameter initialiser. Values are drawn in Java from a generator seeded by the run seed and the parameter's
@@ -14,7 +15,7 @@ public interface Init {
     static Init constant(float v) {
         return (r, n) -> {
             float[] a = new float[n];
-            java.util.Arrays.fill(a, v);
+            Arrays.fill(a, v);
             return a;
         };
     }

@@ -9,6 +9,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.nio.FloatBuffer;
 
 /**
  * The parameters and buffers of one network or module, by reference checkpoint name, in creation order.
@@ -73,7 +74,7 @@ public final class ParameterSet implements AutoCloseable {
         if (a.size() != values.length) {
             throw new IllegalArgumentException(name + ": " + values.length + " values for shape " + a.getShape());
         }
-        a.set(java.nio.FloatBuffer.wrap(values));
+        a.set(FloatBuffer.wrap(values));
     }
 
     public NDManager manager() {

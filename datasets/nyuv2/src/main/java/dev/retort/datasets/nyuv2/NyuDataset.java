@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.osgi.service.component.annotations.Component;
+import java.awt.Color;
 
 /**
  * NYUv2 with the 40-class labels, in the layout the reference's loader reads: {@code images/<id>.png} (or .jpg),
@@ -41,7 +42,7 @@ public class NyuDataset extends FileDataset {
         int[] p = new int[NAMES.size()];
         for (int i = 0; i < p.length; i++) {
             float hue = (i * 0.618034f) % 1f;
-            p[i] = java.awt.Color.HSBtoRGB(hue, 0.65f + 0.35f * ((i % 3) / 2f), 0.95f - 0.3f * ((i % 2))) & 0xffffff;
+            p[i] = Color.HSBtoRGB(hue, 0.65f + 0.35f * ((i % 3) / 2f), 0.95f - 0.3f * ((i % 2))) & 0xffffff;
         }
         return p;
     }
