@@ -9,6 +9,8 @@ import ai.djl.training.GradientCollector;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.distill.Distiller;
+import dev.retort.api.parity.ParityCase;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -19,6 +21,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Compares Retort's computation with golden tensors of the reference implementation.
@@ -41,15 +46,16 @@ public final class ParityCheck {
         this.tolerance = tolerance;
     }
 
-    /** Variants with a complete fixture pair in {@code dir}, and those with half a pair (named as problems). */
-    public static List<String> backboneVariants(Path dir) throws IOException {
+    /** The stems of the {@code *.io.safetensors} files of {@code dir} that no parity case claims: backbone variants. */
+    public static List<String> backboneVariants(Path dir, List<ParityCase> cases) throws IOException {
+        Set<String> claimed = fixtures(cases);
         List<String> variants = new ArrayList<>();
         try (var files = Files.list(dir)) {
             for (Path p : files.sorted().toList()) {
                 String name = p.getFileName().toString();
                 if (name.endsWith(".io.safetensors")) {
                     String v = name.substring(0, name.length() - ".io.safetensors".length());
-                    if (!v.equals(ModuleParity.FILE)) variants.add(v);
+                    if (!claimed.contains(v)) variants.add(v);
                 }
             }
         }
@@ -114,15 +120,25 @@ public final class ParityCheck {
         return new Report(variant, results, problems);
     }
 
-    /** Whether {@code dir} holds (part of) the TransKD module fixture pair. */
-    public static boolean hasModuleFixtures(Path dir) {
-        return Files.exists(dir.resolve(ModuleParity.FILE + ".io.safetensors")) || Files.exists(dir.resolve(ModuleParity.FILE + ".weights.safetensors"));
+    /** The fixtures of {@code cases} of which {@code dir} holds a file (or both), sorted. */
+    public static List<String> moduleFixtures(Path dir, List<ParityCase> cases) {
+        return fixtures(cases).stream().filter(f -> Files.exists(dir.resolve(f + ".io.safetensors"))
+                || Files.exists(dir.resolve(f + ".weights.safetensors"))).toList();
     }
 
-    /** Runs the TransKD module comparison with the distillers {@code distillers} finds by name. */
-    public Report modules(Path dir, java.util.function.Function<String, Optional<dev.retort.api.distill.Distiller>> distillers, Engine engine)
+    private static Set<String> fixtures(List<ParityCase> cases) {
+        Set<String> stems = new TreeSet<>();
+        cases.forEach(c -> stems.add(c.fixture()));
+        return stems;
+    }
+
+    /**
+     * Runs the module comparison of {@code fixture} with the parity cases that name it and the distillers
+     * {@code distillers} finds by name.
+     */
+    public Report modules(Path dir, String fixture, List<ParityCase> cases, Function<String, Optional<Distiller>> distillers, Engine engine)
             throws IOException {
-        return ModuleParity.run(dir, distillers, engine, tolerance);
+        return ModuleParity.run(dir, fixture, cases, distillers, engine, tolerance);
     }
 
     /** Human-readable table. */

@@ -7,6 +7,8 @@ import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.parity.ParityCase;
+import dev.retort.api.parity.ParityCases;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.runner.parity.ParityCheck;
 import dev.retort.runner.parity.Tolerance;
@@ -20,6 +22,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.felix.service.command.Descriptor;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -64,10 +68,13 @@ public class ModelCommands {
     public String parity(@Descriptor("directory holding the fixture files") String directory) throws IOException {
         Path dir = Path.of(directory).toAbsolutePath();
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException("kd:parity: " + dir + " is not a directory");
-        List<String> variants = ParityCheck.backboneVariants(dir);
-        boolean modules = ParityCheck.hasModuleFixtures(dir);
-        if (variants.isEmpty() && !modules) {
-            throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors or transkd-modules.* fixture");
+        List<ParityCase> cases = parityCases();
+        List<String> variants = ParityCheck.backboneVariants(dir, cases);
+        List<String> moduleFixtures = ParityCheck.moduleFixtures(dir, cases);
+        if (variants.isEmpty() && moduleFixtures.isEmpty()) {
+            throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors or module fixture ("
+                    + (cases.isEmpty() ? "no parity case is registered" : "the registered parity cases check "
+                    + String.join(", ", cases.stream().map(ParityCase::fixture).distinct().sorted().toList())) + ")");
         }
         ParityCheck check = new ParityCheck(Tolerance.FIXTURES);
         List<ParityCheck.Report> reports = new ArrayList<>();
@@ -78,9 +85,9 @@ public class ModelCommands {
             reports.add(r);
             out.append(ParityCheck.format(r));
         }
-        if (modules) {
+        for (String fixture : moduleFixtures) {
             try (Distillers lookup = new Distillers(context)) {
-                ParityCheck.Report r = check.modules(dir, lookup::find, engine);
+                ParityCheck.Report r = check.modules(dir, fixture, cases, lookup::find, engine);
                 reports.add(r);
                 out.append(ParityCheck.format(r));
             }
@@ -93,6 +100,25 @@ public class ModelCommands {
             throw new IllegalStateException("parity FAILED for " + failed + " of " + reports.size() + " fixture sets");
         }
         return out.toString();
+    }
+
+    /** The parity cases every registered {@link ParityCases} service contributes (the services are released after). */
+    private List<ParityCase> parityCases() {
+        List<ParityCase> cases = new ArrayList<>();
+        try {
+            for (ServiceReference<ParityCases> ref : context.getServiceReferences(ParityCases.class, null)) {
+                ParityCases service = context.getService(ref);
+                if (service == null) continue;
+                try {
+                    cases.addAll(service.cases());
+                } finally {
+                    context.ungetService(ref);
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return cases;
     }
 
     private ParityCheck.Report run(ParityCheck check, Path dir, String variant, Optional<Backbone> backbone) {
