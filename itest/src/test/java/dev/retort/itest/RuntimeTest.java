@@ -35,7 +35,7 @@ import org.osgi.test.junit5.service.ServiceExtension;
 @ExtendWith({BundleContextExtension.class, ServiceExtension.class})
 class RuntimeTest {
     private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones-mit",
-            "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
+            "dev.retort.distill-support", "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
             "dev.retort.distill-logit", "dev.retort.datasets-support", "dev.retort.datasets-cityscapes", "dev.retort.datasets-acdc",
             "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner");
     private static final String DATASETS = "datasets (5)";
