@@ -38,7 +38,7 @@ class RuntimeTest {
             "dev.retort.backbones-pvtv2",
             "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
             "dev.retort.distill-logit", "dev.retort.datasets-support", "dev.retort.datasets-cityscapes", "dev.retort.datasets-acdc",
-            "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner", "dev.retort.study", "dev.retort.shell", "dev.retort.osgi-support", "dev.retort.distill-support");
+            "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner", "dev.retort.study", "dev.retort.shell", "dev.retort.parity", "dev.retort.osgi-support", "dev.retort.distill-support");
     private static final String DATASETS = "datasets (5)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 

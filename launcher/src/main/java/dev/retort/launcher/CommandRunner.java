@@ -1,15 +1,15 @@
 package dev.retort.launcher;
 
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.Arrays;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceReference;
-import java.io.OutputStream;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 
 /**
  * Runs one Gogo command line through the CommandProcessor service and maps the outcome to an exit status.

@@ -1,7 +1,7 @@
 package dev.retort.nn;
 
-import java.util.SplittableRandom;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /**
  * A parameter initialiser. Values are drawn in Java from a generator seeded by the run seed and the parameter's

@@ -3,12 +3,12 @@ package dev.retort.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv1d;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
-import ai.djl.nn.Activation;
 import java.util.Arrays;
 
 /** Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager. */

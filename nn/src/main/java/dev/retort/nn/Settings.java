@@ -1,11 +1,11 @@
 package dev.retort.nn;
 
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Collection;
-import java.util.HashMap;
 
 /**
  * Reads typed values from a configuration map (ConfigAdmin properties or a run file's section), falling back

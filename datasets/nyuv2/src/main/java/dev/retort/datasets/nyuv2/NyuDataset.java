@@ -4,13 +4,13 @@ import dev.retort.api.data.SegmentationDataset;
 import dev.retort.datasets.FileDataset;
 import dev.retort.datasets.Protocols;
 import dev.retort.nn.Settings;
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.osgi.service.component.annotations.Component;
-import java.awt.Color;
 
 /**
  * NYUv2 with the 40-class labels, in the layout the reference's loader reads: {@code images/<id>.png} (or .jpg),

@@ -1,4 +1,4 @@
-package dev.retort.runner.parity;
+package dev.retort.parity;
 
 /**
  * The fixtures' bar: every element within {@code atol + rtol·|expected|} (PyTorch 1.13 vs this libtorch reorder
