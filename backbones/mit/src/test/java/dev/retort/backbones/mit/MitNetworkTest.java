@@ -68,6 +68,32 @@ class MitNetworkTest {
         }
     }
 
+    /** Forward taps against the reference's golden tensors (tolerance of the fixtures: 1e-4 + 1e-3·|expected|). */
+    @Test
+    void everyTapMatchesTheReferenceFixture() throws Exception {
+        Path io = WEIGHTS.resolveSibling("mit-b0.io.safetensors");
+        try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(io);
+             SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            net.load(WEIGHTS, LoadMode.STRICT);
+            TapValues taps = net.forward(golden.read("input", m), false);
+            int compared = 0;
+            for (String name : golden.tensors().keySet()) {
+                if (!taps.values().containsKey(name)) continue;
+                float[] expected = golden.readFloats(name), actual = taps.get(name).toFloatArray();
+                assertEquals(expected.length, actual.length, name);
+                double maxAbs = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    double err = Math.abs((double) actual[i] - expected[i]);
+                    assertTrue(err <= 1e-4 + 1e-3 * Math.abs(expected[i]), name + "[" + i + "]: " + actual[i] + " vs " + expected[i]);
+                    maxAbs = Math.max(maxAbs, err);
+                }
+                if (name.equals("logits")) System.out.printf("mit-b0 parity: logits max |err| = %.3e%n", maxAbs);
+                compared++;
+            }
+            assertEquals(9, compared, "features.1-4, embeds.1-4 and logits");
+        }
+    }
+
     @Test
     void anyInputSizeTheConvArithmeticAllowsWorksAndTapsMatchTheirDescription() {
         try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", TINY, m, 1)) {
