@@ -116,7 +116,7 @@ class FeatureMseModuleTest {
         assertTrue(misspelt.getMessage().contains("unknown key 'module.feature-mse.wieght' (did you mean module.feature-mse.weight?)"),
                 misspelt.getMessage());
         var negative = assertThrows(IllegalArgumentException.class, () -> distiller(Map.of()).validate(Map.of("weight", "-1")));
-        assertTrue(negative.getMessage().startsWith("feature-mse: weight must be"), negative.getMessage());
+        assertEquals("feature-mse: weight must be a number >= 0.0, got '-1'", negative.getMessage());
 
         FeatureMseDistiller d = distiller(Map.of("weight", "abc"));
         assertEquals("org.example.distill.featuremse: weight must be a number, got 'abc'", d.rejection().orElseThrow());
