@@ -8,6 +8,9 @@ import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.distill.DistillContext;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.Distiller;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
 import dev.retort.api.run.RunRequest;
@@ -134,6 +137,41 @@ class RunnerApiTest {
             assertEquals(2, builds.get(), "teacher and student came from the better ranked service");
         } finally {
             reg.unregister();
+        }
+    }
+
+    @Test
+    void aBetterRankedDistillerOfTheSameNameReplacesTheBuiltInOne(@TempDir Path dir) throws Exception {
+        var ref = context.getServiceReferences(Distiller.class, "(retort.distiller=csf)").iterator().next();
+        Distiller builtIn = context.getService(ref);
+        AtomicInteger builds = new AtomicInteger();
+        Distiller replacement = new Distiller() {  // a third party's csf that delegates and counts
+            public String name() {
+                return "csf";
+            }
+
+            public String description() {
+                return "csf, replaced";
+            }
+
+            public DistillationModule build(DistillContext c) {
+                builds.incrementAndGet();
+                return builtIn.build(c);
+            }
+        };
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Distiller.NAME_PROPERTY, "csf");
+        props.put(Constants.SERVICE_RANKING, 100);
+        ServiceRegistration<Distiller> reg = context.registerService(Distiller.class, replacement, props);
+        try {
+            Map<String, Object> run = tiny(dir.resolve("ranked-csf"), 1);
+            run.put("modules", "csf");
+            TrainingRun t = runner.start(RunRequest.of(run, null));
+            assertEquals(RunState.FINISHED, t.completion().toCompletableFuture().get(120, TimeUnit.SECONDS).state());
+            assertTrue(builds.get() >= 1, "the run's csf came from the better ranked service");
+        } finally {
+            reg.unregister();
+            context.ungetService(ref);
         }
     }
 }
