@@ -1,6 +1,7 @@
 package dev.retort.itest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -19,6 +20,7 @@ import dev.retort.api.run.RunState;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Hashtable;
 import java.util.List;
@@ -173,5 +175,18 @@ class RunnerApiTest {
             reg.unregister();
             context.ungetService(ref);
         }
+    }
+
+    @Test
+    void anOverwritingStartWithAnUnknownBackboneIsRefusedBeforeItDeletesAnything(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("earlier");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"earlier\":true}\n");
+        Map<String, Object> run = tiny(out, 1);
+        run.put("student", "mit-b9");
+        var refused = assertThrows(IllegalArgumentException.class,
+                () -> runner.start(new RunRequest(run, null, true, null, null, 0)));
+        assertTrue(refused.getMessage().startsWith("no backbone service builds 'mit-b9' (did you mean mit-b0?)"), refused.getMessage());
+        assertEquals("{\"earlier\":true}\n", Files.readString(out.resolve("metrics.jsonl")), "the earlier run's files are untouched");
     }
 }
