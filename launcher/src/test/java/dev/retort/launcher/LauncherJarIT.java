@@ -16,8 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the built {@code retort.jar} as users do: a separate JVM, in a fresh working directory. */
 class LauncherJarIT {
-    private static final Path JAR = Retort.JAR;
-
     private static Result retort(Path workDir, String stdin, String... args) throws IOException, InterruptedException {
         return Retort.run(workDir, stdin, args);
     }
@@ -90,28 +88,17 @@ class LauncherJarIT {
     @Test
     void aDistillerDroppedInDuringARunJoinsIt(@TempDir Path work) throws Exception {
         Path out = work.resolve("out");
-        Files.writeString(work.resolve("tiny.cfg"), String.join("\n", "name = tiny", "output = " + out, "seed = 3",
-                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
-                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
-                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 2000", "eval_every = 100000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+        Retort.tinyRun(work, out);
         Files.createDirectories(work.resolve("bundles"));
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR"), "-jar", JAR.toString(), "kd:train", "tiny.cfg");
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(work.resolve("log.txt").toFile()).start();
+        Process p = Retort.start(work, "kd:train", "tiny.cfg");
         try {
             Path metrics = out.resolve("metrics.jsonl");
             long deadline = System.currentTimeMillis() + 120_000;
-            while (!(Files.exists(metrics) && Files.readString(metrics).contains("\"step\":5,")) && System.currentTimeMillis() < deadline) Thread.sleep(100);
-            assertTrue(Files.exists(metrics), Files.readString(work.resolve("log.txt")));
+            assertTrue(Retort.await(metrics, l -> l.contains("\"step\":5,"), deadline, p), Files.readString(work.resolve("log.txt")));
             try (Stream<Path> jars = Files.list(Path.of(System.getProperty("retort.dropin")))) {
                 for (Path jar : jars.toList()) Files.copy(jar, work.resolve("bundles").resolve(jar.getFileName()));
             }
-            boolean joined = false;
-            while (!joined && System.currentTimeMillis() < deadline && p.isAlive()) {
-                joined = Files.readAllLines(metrics).stream().anyMatch(l -> l.contains("\"type\":\"STEP\"") && l.contains("logit-kd"));
-                Thread.sleep(100);
-            }
+            boolean joined = Retort.await(metrics, l -> l.contains("\"type\":\"STEP\"") && l.contains("logit-kd"), deadline, p);
             assertTrue(joined, "no step with the logit-kd term; log: " + Files.readString(work.resolve("log.txt")));
             assertTrue(Files.readString(metrics).contains("MODULES_CHANGED"));
         } finally {

@@ -158,6 +158,16 @@ class CsfDistillerTest {
         }
     }
 
+    @Test
+    void itsParityCaseChecksTheCsfGroupInTrainingMode() {
+        var cases = new CsfParity().cases();
+        assertEquals(1, cases.size());
+        assertEquals("transkd-modules", cases.get(0).fixture());
+        assertEquals("csf", cases.get(0).group());
+        assertEquals(List.of("csf"), cases.get(0).modules().stream().map(x -> x.distiller()).toList());
+        assertTrue(cases.get(0).training(), "the fixture holds the running statistics after a training-mode forward");
+    }
+
     static void assertUsefulGradient(String what, NDArray gradient) {
         float[] g = gradient.toFloatArray();
         double norm = 0;

@@ -22,7 +22,7 @@ import java.util.Map;
 /**
  * The built CSKD module; its one term is {@code cskd.hard} or {@code cskd.soft}. The probe variant's head keeps
  * DeiT's name, {@code head_dist.weight} [classes, C_s] and {@code head_dist.bias}. The probe receives
- * {@code cskd.alpha}, {@code cskd.teacher.dense}, {@code cskd.teacher.global}, {@code cskd.target} (Z),
+ * {@code cskd.progress} (x), {@code cskd.alpha}, {@code cskd.teacher.dense}, {@code cskd.teacher.global}, {@code cskd.target} (Z),
  * {@code cskd.labels} (argmax Z) and, for the probe variant, {@code cskd.student.dense_logits} (B×N×classes tokens).
  */
 final class CskdModule implements DistillationModule {
@@ -87,7 +87,9 @@ final class CskdModule implements DistillationModule {
         // The global response is the mean of the dense response the loss uses (CSKDLoss.forward).
         long b = dense.getShape().get(0), k = dense.getShape().get(1);
         global = dense.reshape(b, k, -1).mean(new int[] {2});
-        double alpha = o.alpha(progress(o, step.progress()));
+        double x = progress(o, step.progress());
+        double alpha = o.alpha(x);
+        step.record("cskd.progress", step.manager().create((float) x));
         NDArray target = Scalars.mul(dense, alpha).add(Scalars.mul(global, 1 - alpha).reshape(b, k, 1, 1));
         NDArray labels = target.argMax(1);
         step.record("cskd.alpha", step.manager().create((float) alpha));

@@ -6,6 +6,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.TrainingProgress;
+import dev.retort.api.parity.ParityCases;
+import dev.retort.api.parity.ParityComputation;
 import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
@@ -16,6 +18,7 @@ import dev.retort.distill.support.Objective;
 import dev.retort.nn.Ops;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.osgi.service.component.annotations.Component;
 
 /**
  * The parity case of {@code cskd.weights.safetensors} / {@code cskd.io.safetensors}. For every loss and progress
@@ -30,9 +34,12 @@ import java.util.regex.Pattern;
  * stage 4, its head loaded from the weights file; {@code cskd.logits.*}: the logits variant), run on the file's
  * tensors and differentiated. The progress values x of {@code cskd.progress} are given as steps done / steps
  * ({@code progress = step}) with the file's {@code max_epoch} as the step count, so that x = e/E exactly, x = 1
- * included. The stage-4 grid is ⌈h1/8⌉×⌈w1/8⌉ of the teacher's logits, the tokens' row-major order.
+ * included; {@code cskd.progress} is checked as the x each module saw. The stage-4 grid is ⌈h1/8⌉×⌈w1/8⌉ of the
+ * teacher's logits, the tokens' row-major order. Registered as a {@link ParityComputation}, so that
+ * {@code kd:parity} checks {@code cskd.*} when the pair is in its folder.
  */
-public final class CskdParity {
+@Component(service = ParityComputation.class, property = ParityCases.FIXTURE_PROPERTY + "=" + CskdParity.NAME)
+public final class CskdParity implements ParityComputation {
     /** The fixture pair's base name. */
     public static final String NAME = "cskd";
     private static final Pattern S4_LOSS = Pattern.compile("cskd\\.s4\\.(hard|soft|soft_t([0-9.]+))\\.p(\\d+)\\.(.+)");
@@ -40,11 +47,21 @@ public final class CskdParity {
     private static final Pattern LOGITS_LOSS = Pattern.compile("cskd\\.logits\\.hard\\.p(\\d+)\\.(.+)");
     private static final int PROBE_STAGE = 4;
 
-    private CskdParity() {}
+    @Override
+    public String fixture() {
+        return NAME;
+    }
+
+    @Override
+    public Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException {
+        try (SafeTensorsFile w = SafeTensorsFile.open(weights); SafeTensorsFile i = SafeTensorsFile.open(io)) {
+            return compute(w, i, manager);
+        }
+    }
 
     /** Whether a tensor of the io file is an input (not compared). */
     public static boolean isInput(String name) {
-        return name.startsWith("student.") || name.startsWith("teacher.") || name.equals("cskd.progress");
+        return name.startsWith("student.") || name.startsWith("teacher.");
     }
 
     private record Case(boolean probe, boolean soft, double temperature, int progress) {}
@@ -65,7 +82,12 @@ public final class CskdParity {
             if (isInput(name)) continue;
             NDArray actual = null;
             Matcher m;
-            if (name.startsWith("cskd.decay.")) {
+            if (name.equals("cskd.progress")) {
+                // the progress x the module derived from each TrainingProgress
+                float[] seen = new float[progress.length];
+                for (int i = 0; i < progress.length; i++) seen[i] = run(cases, new Case(true, false, 1, i), weights, io, progress, manager).probes.get("cskd.progress").getFloat();
+                actual = manager.create(seen);
+            } else if (name.startsWith("cskd.decay.")) {
                 CskdDistiller.Decay decay = CskdDistiller.Decay.valueOf(name.substring("cskd.decay.".length()).toUpperCase(Locale.ROOT));
                 float[] ratios = new float[progress.length];
                 for (int i = 0; i < progress.length; i++) ratios[i] = (float) decay.apply(progress[i]);

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.parity.ParityCases;
+import dev.retort.api.parity.ParityComputation;
 import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
@@ -14,6 +16,7 @@ import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -22,21 +25,34 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.osgi.service.component.annotations.Component;
 
 /**
  * The parity case of {@code tat.weights.safetensors} / {@code tat.io.safetensors}: for each BatchNorm mode the io file
  * holds ({@code tat.perimage.*}, {@code tat.batched.*}), a TaT module is built by this bundle's distiller with the
  * file's hyper-parameters ({@code __metadata__["hparams"]}), loaded with the weights file (the fixture's names are this
  * module's checkpoint keys), run once in training mode on the file's teacher and student maps, and differentiated
- * (gradients of the sum of the stage losses, weight 1). Every shape comes from the files.
+ * (gradients of the sum of the stage losses, weight 1). Every shape comes from the files. Registered as a
+ * {@link ParityComputation}, so that {@code kd:parity} checks {@code tat.*} when the pair is in its folder.
  */
-public final class TatParity {
+@Component(service = ParityComputation.class, property = ParityCases.FIXTURE_PROPERTY + "=" + TatParity.NAME)
+public final class TatParity implements ParityComputation {
     /** The fixture pair's base name. */
     public static final String NAME = "tat";
     private static final Pattern STAGE = Pattern.compile("\"stage(\\d+)\"\\s*:\\s*\\{([^}]*)}");
     private static final Pattern FIELD = Pattern.compile("\"(\\w+)\"\\s*:\\s*\"?([^,\"]*)\"?");
 
-    private TatParity() {}
+    @Override
+    public String fixture() {
+        return NAME;
+    }
+
+    @Override
+    public Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException {
+        try (SafeTensorsFile w = SafeTensorsFile.open(weights); SafeTensorsFile i = SafeTensorsFile.open(io)) {
+            return compute(w, i, manager);
+        }
+    }
 
     /** Whether a tensor of the io file is an input (not compared). */
     public static boolean isInput(String name) {

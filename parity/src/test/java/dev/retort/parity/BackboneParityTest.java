@@ -1,4 +1,4 @@
-package dev.retort.runner.parity;
+package dev.retort.parity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package dev.retort.runner.parity;
+package dev.retort.parity;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.parity.ParityCase;
 import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
@@ -21,68 +22,76 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
- * Parity of the TransKD modules against {@code transkd-modules.weights/io.safetensors}: the fixture's teacher and
- * student taps go through module sets built from the registered distillers, one set per fixture group
- * (CSF alone in training mode; PEA alone; PEA at stage 4 with GL-Mixer; PEA with EA), plus the weighted
- * cross-entropy. Each group's fixture names are mapped to the probes, loss terms and gradients that produce them.
+ * Parity of distillation modules against a fixture pair ({@code <fixture>.weights/io.safetensors}): the fixture's
+ * teacher and student taps go through one module roster per {@link ParityCase} that the distiller bundles contribute
+ * (e.g. CSF alone in training mode; PEA at stage 4 with GL-Mixer), and each case's tensors are mapped to the probes,
+ * loss terms, gradients and parameters that produce them. The fixture's weighted cross-entropy ({@code ce.*}) is
+ * checked too. A group of tensors no case checks is a problem, never a silent pass.
  */
 final class ModuleParity {
-    static final String FILE = "transkd-modules";
-
-    /** One fixture group: which distillers (with configurations), what to compare under which fixture prefix. */
-    private record Group(String prefix, Map<String, Map<String, ?>> modules, boolean training, Map<String, String> probeNames) {}
-
-    private static final List<Group> GROUPS = List.of(
-            new Group("csf", Map.of("csf", Map.of()), true, Map.of()),
-            new Group("pea", Map.of("pea", Map.of()), false, Map.of()),
-            new Group("glmixer", orderedOf("pea", Map.of("stages", "4", "weights", "0,0,0,1.0"), "glmixer", Map.of()), false,
-                    Map.of("pea.out.4", "glmixer.out.4")),
-            new Group("ea", orderedOf("pea", Map.of(), "ea", Map.of()), false, Map.of("pea.out.", "ea.out.")));
+    /** Tensors every case reads (the inputs) and the objective's own cross-entropy: not a case's group. */
+    private static final Set<String> SHARED = Set.of("input", "student", "teacher", "ce");
 
     private ModuleParity() {}
 
-    private static Map<String, Map<String, ?>> orderedOf(String a, Map<String, ?> ca, String b, Map<String, ?> cb) {
-        Map<String, Map<String, ?>> m = new LinkedHashMap<>();
-        m.put(a, ca);
-        m.put(b, cb);
-        return m;
-    }
-
-    static ParityCheck.Report run(Path dir, Function<String, Optional<Distiller>> distillers, Engine engine, Tolerance tolerance)
-            throws IOException {
+    /**
+     * Checks {@code fixture} in {@code dir} with the cases that name it, building the distillers {@code distillers}
+     * finds by name.
+     */
+    static ParityCheck.Report run(Path dir, String fixture, List<ParityCase> cases, Function<String, Optional<Distiller>> distillers, Engine engine,
+                                  Tolerance tolerance) throws IOException {
         List<String> problems = new ArrayList<>();
         List<Tolerance.Comparison> results = new ArrayList<>();
-        Path weights = dir.resolve(FILE + ".weights.safetensors");
-        Path io = dir.resolve(FILE + ".io.safetensors");
+        Path weights = dir.resolve(fixture + ".weights.safetensors");
+        Path io = dir.resolve(fixture + ".io.safetensors");
         for (Path p : List.of(weights, io)) if (!Files.isRegularFile(p)) problems.add("missing file " + p);
-        if (!problems.isEmpty()) return new ParityCheck.Report(FILE, results, problems);
+        if (!problems.isEmpty()) return new ParityCheck.Report(fixture, results, problems);
+        List<ParityCase> mine = cases.stream().filter(c -> c.fixture().equals(fixture)).sorted(Comparator.comparing(ParityCase::group)).toList();
         try (SafeTensorsFile golden = SafeTensorsFile.open(io); SafeTensorsFile w = SafeTensorsFile.open(weights)) {
-            for (Group g : GROUPS) {
-                if (golden.tensors().keySet().stream().noneMatch(k -> k.startsWith(g.prefix + "."))) continue;
+            unchecked(golden, mine, problems);
+            for (ParityCase c : mine) {
+                if (golden.tensors().keySet().stream().noneMatch(k -> k.startsWith(c.group() + "."))) continue;
                 List<ModuleRoster.Request> requests = new ArrayList<>();
-                for (Map.Entry<String, Map<String, ?>> m : g.modules.entrySet()) {
-                    Optional<Distiller> d = distillers.apply(m.getKey());
-                    if (d.isEmpty()) problems.add(g.prefix + ": no distiller service '" + m.getKey() + "'");
-                    else requests.add(new ModuleRoster.Request(d.get(), m.getValue()));
+                for (ParityCase.Module m : c.modules()) {
+                    Optional<Distiller> d = distillers.apply(m.distiller());
+                    if (d.isEmpty()) problems.add(c.group() + ": no distiller service '" + m.distiller() + "'");
+                    else requests.add(new ModuleRoster.Request(d.get(), m.config()));
                 }
-                if (requests.size() == g.modules.size()) group(g, requests, golden, w, engine, tolerance, results, problems);
+                if (requests.size() == c.modules().size()) group(c, requests, golden, w, engine, tolerance, results, problems);
             }
             if (golden.contains("ce.loss")) crossEntropy(golden, engine, tolerance, results);
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
-        return new ParityCheck.Report(FILE, results, problems);
+        return new ParityCheck.Report(fixture, results, problems);
     }
 
-    private static void group(Group g, List<ModuleRoster.Request> requests, SafeTensorsFile golden, SafeTensorsFile weights, Engine engine,
+    /** Records a problem for each group of tensors of the fixture that no case checks (its bundle missing, say). */
+    private static void unchecked(SafeTensorsFile golden, List<ParityCase> cases, List<String> problems) {
+        Set<String> groups = new TreeSet<>();
+        cases.forEach(c -> groups.add(c.group()));
+        Map<String, Integer> left = new TreeMap<>();
+        for (String name : golden.tensors().keySet()) {
+            String group = name.contains(".") ? name.substring(0, name.indexOf('.')) : name;
+            if (!SHARED.contains(group) && !groups.contains(group)) left.merge(group, 1, Integer::sum);
+        }
+        left.forEach((group, n) -> problems.add(group + ".*: " + n + " tensor(s) that no parity case checks (cases known: "
+                + (groups.isEmpty() ? "none" : String.join(", ", groups)) + "); is the bundle that contributes it installed?"));
+    }
+
+    private static void group(ParityCase g, List<ModuleRoster.Request> requests, SafeTensorsFile golden, SafeTensorsFile weights, Engine engine,
                               Tolerance tolerance, List<Tolerance.Comparison> results, List<String> problems)
             throws IOException {
         try (NDManager m = engine.newBaseManager()) {
@@ -93,13 +102,12 @@ final class ModuleParity {
                 Map<String, NDArray> probes = new HashMap<>();
                 List<LossTerm> terms;
                 try (GradientCollector c = engine.newGradientCollector()) {
-                    terms = set.forward(teacher, student, g.training, m, probes::put);
+                    terms = set.forward(teacher, student, g.training(), m, probes::put);
                     c.backward(Objective.total(null, terms));
                 }
-                String prefix = g.prefix + ".";
+                String prefix = g.group() + ".";
                 for (String name : golden.tensors().keySet()) {
                     if (!name.startsWith(prefix)) continue;
-                    String rest = name.substring(prefix.length());
                     NDArray actual = actual(name.substring(prefix.length()), g, probes, terms, student, set.byReference(), problems);
                     if (actual != null) results.add(tolerance.compare(name, actual.toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(name)));
                 }
@@ -108,9 +116,9 @@ final class ModuleParity {
     }
 
     /** The tensor that corresponds to fixture {@code group.rest}, or null with a problem recorded. */
-    private static NDArray actual(String rest, Group g, Map<String, NDArray> probes, List<LossTerm> terms, TapValues student,
+    private static NDArray actual(String rest, ParityCase g, Map<String, NDArray> probes, List<LossTerm> terms, TapValues student,
                                   Map<String, Parameter> parameters, List<String> problems) {
-        String full = g.prefix + "." + rest;
+        String full = g.group() + "." + rest;
         if (rest.startsWith("grad.student.")) {
             return student.get(rest.substring("grad.student.".length())).getGradient();
         }
@@ -127,12 +135,12 @@ final class ModuleParity {
         if (term.isPresent()) return term.get().value();
         for (Map.Entry<String, NDArray> p : probes.entrySet()) {
             String name = p.getKey();
-            for (Map.Entry<String, String> alias : g.probeNames.entrySet()) {
+            for (Map.Entry<String, String> alias : g.probeAliases().entrySet()) {
                 if (name.startsWith(alias.getKey())) name = alias.getValue() + name.substring(alias.getKey().length());
             }
             if (name.equals(full)) return p.getValue();
         }
-        problems.add(full + ": produced by none of " + g.modules.keySet());
+        problems.add(full + ": produced by none of " + g.modules().stream().map(ParityCase.Module::distiller).toList());
         return null;
     }
 

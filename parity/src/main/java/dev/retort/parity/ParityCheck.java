@@ -1,4 +1,4 @@
-package dev.retort.runner.parity;
+package dev.retort.parity;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -9,6 +9,9 @@ import ai.djl.training.GradientCollector;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.distill.Distiller;
+import dev.retort.api.parity.ParityCase;
+import dev.retort.api.parity.ParityComputation;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -19,6 +22,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Compares Retort's computation with golden tensors of the reference implementation.
@@ -41,15 +48,16 @@ public final class ParityCheck {
         this.tolerance = tolerance;
     }
 
-    /** Variants with a complete fixture pair in {@code dir}, and those with half a pair (named as problems). */
-    public static List<String> backboneVariants(Path dir) throws IOException {
+    /** The stems of the {@code *.io.safetensors} files of {@code dir} that no parity case claims: backbone variants. */
+    public static List<String> backboneVariants(Path dir, List<ParityCase> cases) throws IOException {
+        Set<String> claimed = fixtures(cases);
         List<String> variants = new ArrayList<>();
         try (var files = Files.list(dir)) {
             for (Path p : files.sorted().toList()) {
                 String name = p.getFileName().toString();
                 if (name.endsWith(".io.safetensors")) {
                     String v = name.substring(0, name.length() - ".io.safetensors".length());
-                    if (!v.equals(ModuleParity.FILE)) variants.add(v);
+                    if (!claimed.contains(v)) variants.add(v);
                 }
             }
         }
@@ -114,15 +122,65 @@ public final class ParityCheck {
         return new Report(variant, results, problems);
     }
 
-    /** Whether {@code dir} holds (part of) the TransKD module fixture pair. */
-    public static boolean hasModuleFixtures(Path dir) {
-        return Files.exists(dir.resolve(ModuleParity.FILE + ".io.safetensors")) || Files.exists(dir.resolve(ModuleParity.FILE + ".weights.safetensors"));
+    /** The fixtures of {@code cases} of which {@code dir} holds a file (or both), sorted. */
+    public static List<String> moduleFixtures(Path dir, List<ParityCase> cases) {
+        return fixtures(cases).stream().filter(f -> Files.exists(dir.resolve(f + ".io.safetensors"))
+                || Files.exists(dir.resolve(f + ".weights.safetensors"))).toList();
     }
 
-    /** Runs the TransKD module comparison with the distillers {@code distillers} finds by name. */
-    public Report modules(Path dir, java.util.function.Function<String, Optional<dev.retort.api.distill.Distiller>> distillers, Engine engine)
+    private static Set<String> fixtures(List<ParityCase> cases) {
+        Set<String> stems = new TreeSet<>();
+        cases.forEach(c -> stems.add(c.fixture()));
+        return stems;
+    }
+
+    /**
+     * Runs the module comparison of {@code fixture} with the parity cases that name it and the distillers
+     * {@code distillers} finds by name.
+     */
+    public Report modules(Path dir, String fixture, List<ParityCase> cases, Function<String, Optional<Distiller>> distillers, Engine engine)
             throws IOException {
-        return ModuleParity.run(dir, distillers, engine, tolerance);
+        return ModuleParity.run(dir, fixture, cases, distillers, engine, tolerance);
+    }
+
+    /**
+     * Runs the computations a bundle registered for {@code fixture}: every tensor they return is compared with the
+     * fixture's tensor of the same name (integer ones, such as argmax labels, exactly); every fixture tensor named {@code <fixture>.*} that none returned is a problem
+     * (an unchecked expectation is never a pass).
+     */
+    public Report computed(Path dir, String fixture, List<ParityComputation> computations, Engine engine) {
+        List<String> problems = new ArrayList<>();
+        List<Tolerance.Comparison> results = new ArrayList<>();
+        Path weights = dir.resolve(fixture + ".weights.safetensors"), io = dir.resolve(fixture + ".io.safetensors");
+        for (Path p : List.of(weights, io)) if (!Files.isRegularFile(p)) problems.add("missing file " + p);
+        if (!problems.isEmpty()) return new Report(fixture, results, problems);
+        try (SafeTensorsFile golden = SafeTensorsFile.open(io); NDManager m = engine.newBaseManager()) {
+            Set<String> checked = new TreeSet<>();
+            for (ParityComputation c : computations) {
+                Map<String, NDArray> actual;
+                try {
+                    actual = c.compute(weights, io, m);
+                } catch (IOException | RuntimeException e) {
+                    problems.add(c.getClass().getSimpleName() + ": " + e.getMessage());
+                    continue;
+                }
+                for (Map.Entry<String, NDArray> e : new TreeMap<>(actual).entrySet()) {
+                    if (!golden.contains(e.getKey())) {
+                        problems.add(e.getKey() + ": computed, but the fixture has no such tensor");
+                        continue;
+                    }
+                    checked.add(e.getKey());
+                    results.add(golden.info(e.getKey()).dtype().floating()
+                            ? tolerance.compare(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(e.getKey()))
+                            : Tolerance.exact(e.getKey(), e.getValue().toType(DataType.INT64, false).toLongArray(), golden.readLongs(e.getKey())));
+                }
+            }
+            golden.tensors().keySet().stream().filter(k -> k.startsWith(fixture + ".") && !checked.contains(k)).sorted()
+                    .forEach(k -> problems.add(k + ": no parity computation reproduces it"));
+        } catch (IOException | RuntimeException e) {
+            problems.add(e.getMessage());
+        }
+        return new Report(fixture, results, problems);
     }
 
     /** Human-readable table. */
