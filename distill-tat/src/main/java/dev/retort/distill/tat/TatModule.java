@@ -10,6 +10,7 @@ import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.api.distill.Probe;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
 import dev.retort.distill.support.ConvBn;
@@ -113,9 +114,11 @@ final class TatModule implements DistillationModule {
                 }
                 patchGroup = NDArrays.stack(pg);
                 anchor = NDArrays.stack(an);
-                step.record(name + "q", NDArrays.concat(q));
-                step.record(name + "k", NDArrays.concat(k));
-                step.record(name + "v", NDArrays.concat(v));
+                if (step.probe() != Probe.NONE) {  // the whole batch's embeddings only for someone who records them
+                    step.record(name + "q", NDArrays.concat(q));
+                    step.record(name + "k", NDArrays.concat(k));
+                    step.record(name + "v", NDArrays.concat(v));
+                }
             } else {
                 if (step.training()) checkStatistics(s.stage(), "batched", ss.get(0) * ss.get(2) * ss.get(3));
                 Terms t = terms(s, student, teacher, step.training());
