@@ -128,7 +128,8 @@ class FitNetDistillerTest {
                 assertEquals(64 * 128 + 128, ModuleRoster.trainable(d));  // stage 2: 64 → 128 with bias = 8,320
             }
             try (DistillationModule all = new FitNetDistiller().build(new DistillContext(b2, b0, Map.of("stages", "1,2,3,4", "batch_norm", "true"), m, 0))) {
-                assertEquals(32 * 64 + 64 * 128 + 160 * 320 + 256 * 512 + 2 * (64 + 128 + 320 + 512), ModuleRoster.trainable(all));
+                // convs without bias 2,048 + 8,192 + 51,200 + 131,072 and BN γ, β 2·(64 + 128 + 320 + 512)
+                assertEquals(194_560, ModuleRoster.trainable(all));
             }
         }
     }
