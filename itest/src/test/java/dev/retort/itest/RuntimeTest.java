@@ -106,7 +106,8 @@ class RuntimeTest {
         String all = kd("kd:modules");
         assertTrue(all.contains("pea.input.4 <- glmixer") && all.contains("pea.output.1 <- ea"), all);
         for (String row : List.of("csf\\s+650,304 params", "pea\\s+193,536 params", "glmixer\\s+656,130 params", "ea\\s+970,952 params",
-                "fitnet\\s+8,320 params", "cwd\\s+132,096 params", "reviewkd\\s+625,926 params", "logit-kd\\s+0 params")) {
+                "fitnet\\s+8,320 params", "cwd\\s+132,096 params", "reviewkd\\s+625,926 params", "logit-kd\\s+0 params",
+                "tat\\s+776,192 params", "cskd\\s+5,140 params")) {
             assertTrue(java.util.regex.Pattern.compile(row).matcher(all).find(), row + " in " + all);
         }
         gl.stop();
@@ -114,12 +115,12 @@ class RuntimeTest {
         try {
             String base = kd("kd:modules");
             assertFalse(base.contains("glmixer") || base.contains("<- ea"), base);
-            // CSF + PEA (843,840) and the embedded baselines (fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0)
-            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("1,610,182 params (training only)"), base);
+            // CSF + PEA (843,840) and the embedded baselines (fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0), tat 776,192, cskd 5,140
+            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("2,391,514 params (training only)"), base);
             gl.start();
             String withGl = awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
             assertFalse(withGl.contains("<- ea"), withGl);
-            assertTrue(withGl.contains("2,266,312 params (training only)"), withGl);
+            assertTrue(withGl.contains("3,047,644 params (training only)"), withGl);
         } finally {
             if (gl.getState() != Bundle.ACTIVE) gl.start();
             ea.start();
@@ -277,12 +278,12 @@ class RuntimeTest {
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");
-        assertTrue(kd("kd:info").contains("distillers (8)"));
+        assertTrue(kd("kd:info").contains("distillers (10)"));
         provider.stop();
         try {
             String info = kd("kd:info");
             assertFalse(info.contains("logit-kd"), info);
-            assertTrue(info.contains("distillers (7)"), info);
+            assertTrue(info.contains("distillers (9)"), info);
         } finally {
             provider.start();
         }

@@ -145,7 +145,7 @@ public final class ParityCheck {
 
     /**
      * Runs the computations a bundle registered for {@code fixture}: every tensor they return is compared with the
-     * fixture's tensor of the same name; every fixture tensor named {@code <fixture>.*} that none returned is a problem
+     * fixture's tensor of the same name (integer ones, such as argmax labels, exactly); every fixture tensor named {@code <fixture>.*} that none returned is a problem
      * (an unchecked expectation is never a pass).
      */
     public Report computed(Path dir, String fixture, List<ParityComputation> computations, Engine engine) {
@@ -170,7 +170,9 @@ public final class ParityCheck {
                         continue;
                     }
                     checked.add(e.getKey());
-                    results.add(tolerance.compare(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(e.getKey())));
+                    results.add(golden.info(e.getKey()).dtype().floating()
+                            ? tolerance.compare(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(e.getKey()))
+                            : Tolerance.exact(e.getKey(), e.getValue().toType(DataType.INT64, false).toLongArray(), golden.readLongs(e.getKey())));
                 }
             }
             golden.tensors().keySet().stream().filter(k -> k.startsWith(fixture + ".") && !checked.contains(k)).sorted()

@@ -23,6 +23,16 @@ public record Tolerance(double atol, double rtol) {
         return new Comparison(tensor, maxAbs, worst, worst <= 1.0, "");
     }
 
+    /** Compares integer tensors (e.g. argmax labels): they must be equal element by element, whatever the tolerance. */
+    public static Comparison exact(String tensor, long[] actual, long[] expected) {
+        if (actual.length != expected.length) {
+            return new Comparison(tensor, Double.NaN, Double.POSITIVE_INFINITY, false, actual.length + " values, expected " + expected.length);
+        }
+        double maxAbs = 0;
+        for (int i = 0; i < actual.length; i++) maxAbs = Math.max(maxAbs, Math.abs((double) actual[i] - expected[i]));
+        return new Comparison(tensor, maxAbs, maxAbs == 0 ? 0 : Double.POSITIVE_INFINITY, maxAbs == 0, "exact");
+    }
+
     /**
      * @param maxAbsError largest |actual − expected|
      * @param worstRatio  largest |actual − expected| / (atol + rtol·|expected|); pass when ≤ 1
