@@ -36,7 +36,7 @@ import org.osgi.test.junit5.service.ServiceExtension;
 class RuntimeTest {
     private static final Set<String> RETORT_BUNDLES = Set.of("dev.retort.api", "dev.retort.safetensors", "dev.retort.nn", "dev.retort.backbones-mit",
             "dev.retort.backbones-pvtv2",
-            "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea",
+            "dev.retort.distill-csf", "dev.retort.distill-pea", "dev.retort.distill-glmixer", "dev.retort.distill-ea", "dev.retort.distill-maskd",
             "dev.retort.distill-logit", "dev.retort.datasets-support", "dev.retort.datasets-cityscapes", "dev.retort.datasets-acdc",
             "dev.retort.datasets-nyuv2", "dev.retort.datasets-voc2012", "dev.retort.datasets-synthetic", "dev.retort.runner", "dev.retort.study", "dev.retort.shell", "dev.retort.osgi-support", "dev.retort.distill-support");
     private static final String DATASETS = "datasets (5)";
@@ -97,11 +97,11 @@ class RuntimeTest {
         try {
             String base = kd("kd:modules");
             assertFalse(base.contains("glmixer") || base.contains("<- ea"), base);
-            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("843,840 params (training only)"), base);
+            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("844,000 params (training only)"), base);
             gl.start();
             String withGl = awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
             assertFalse(withGl.contains("<- ea"), withGl);
-            assertTrue(withGl.contains("1,499,970 params (training only)"), withGl);
+            assertTrue(withGl.contains("1,500,130 params (training only)"), withGl);
         } finally {
             if (gl.getState() != Bundle.ACTIVE) gl.start();
             ea.start();
@@ -186,7 +186,8 @@ class RuntimeTest {
                 "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
+                "module.maskd.prepare_steps = 2", ""));
         Bundle pea = bundle("dev.retort.distill-pea");
         try {
             String started = kd("kd:train " + run.toString().replace('\\', '/'));
@@ -259,12 +260,12 @@ class RuntimeTest {
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");
-        assertTrue(kd("kd:info").contains("distillers (5)"));
+        assertTrue(kd("kd:info").contains("distillers (6)"));
         provider.stop();
         try {
             String info = kd("kd:info");
             assertFalse(info.contains("logit-kd"), info);
-            assertTrue(info.contains("distillers (4)"), info);
+            assertTrue(info.contains("distillers (5)"), info);
         } finally {
             provider.start();
         }

@@ -47,7 +47,7 @@ class LauncherJarIT {
         assertTrue(parity.out().contains("PASS: 2/2"), parity.out());
         Result modules = retort(work, "", "kd:modules");
         assertEquals(0, modules.exit(), modules.out() + modules.err());
-        assertTrue(modules.out().contains("2,470,922 params (training only)"), modules.out());
+        assertTrue(modules.out().contains("2,471,082 params (training only)"), modules.out());
     }
 
     @Test
@@ -94,7 +94,8 @@ class LauncherJarIT {
                 "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 2000", "eval_every = 100000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+                "batch_size = 2", "iterations = 2000", "eval_every = 100000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
+                "module.maskd.prepare_steps = 2", ""));
         Files.createDirectories(work.resolve("bundles"));
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR"), "-jar", JAR.toString(), "kd:train", "tiny.cfg");
