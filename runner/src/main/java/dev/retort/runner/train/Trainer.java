@@ -572,6 +572,10 @@ public final class Trainer implements TrainingRun, Runnable {
             return false;
         }
         if (modulesDirty.getAndSet(false)) rebuildModules();
+        if (stopRequested) {  // requested while a module prepared
+            log("stop requested: stopping at step " + step);
+            return false;
+        }
         return true;
     }
 
