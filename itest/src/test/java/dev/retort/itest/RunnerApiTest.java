@@ -1,6 +1,7 @@
 package dev.retort.itest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -8,6 +9,9 @@ import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.distill.DistillContext;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.Distiller;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
 import dev.retort.api.run.RunRequest;
@@ -16,6 +20,7 @@ import dev.retort.api.run.RunState;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Hashtable;
 import java.util.List;
@@ -135,5 +140,53 @@ class RunnerApiTest {
         } finally {
             reg.unregister();
         }
+    }
+
+    @Test
+    void aBetterRankedDistillerOfTheSameNameReplacesTheBuiltInOne(@TempDir Path dir) throws Exception {
+        var ref = context.getServiceReferences(Distiller.class, "(retort.distiller=csf)").iterator().next();
+        Distiller builtIn = context.getService(ref);
+        AtomicInteger builds = new AtomicInteger();
+        Distiller replacement = new Distiller() {  // a third party's csf that delegates and counts
+            public String name() {
+                return "csf";
+            }
+
+            public String description() {
+                return "csf, replaced";
+            }
+
+            public DistillationModule build(DistillContext c) {
+                builds.incrementAndGet();
+                return builtIn.build(c);
+            }
+        };
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(Distiller.NAME_PROPERTY, "csf");
+        props.put(Constants.SERVICE_RANKING, 100);
+        ServiceRegistration<Distiller> reg = context.registerService(Distiller.class, replacement, props);
+        try {
+            Map<String, Object> run = tiny(dir.resolve("ranked-csf"), 1);
+            run.put("modules", "csf");
+            TrainingRun t = runner.start(RunRequest.of(run, null));
+            assertEquals(RunState.FINISHED, t.completion().toCompletableFuture().get(120, TimeUnit.SECONDS).state());
+            assertTrue(builds.get() >= 1, "the run's csf came from the better ranked service");
+        } finally {
+            reg.unregister();
+            context.ungetService(ref);
+        }
+    }
+
+    @Test
+    void anOverwritingStartWithAnUnknownBackboneIsRefusedBeforeItDeletesAnything(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("earlier");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"earlier\":true}\n");
+        Map<String, Object> run = tiny(out, 1);
+        run.put("student", "mit-b9");
+        var refused = assertThrows(IllegalArgumentException.class,
+                () -> runner.start(new RunRequest(run, null, true, null, null, 0)));
+        assertTrue(refused.getMessage().startsWith("no backbone service builds 'mit-b9' (did you mean mit-b"), refused.getMessage());
+        assertEquals("{\"earlier\":true}\n", Files.readString(out.resolve("metrics.jsonl")), "the earlier run's files are untouched");
     }
 }

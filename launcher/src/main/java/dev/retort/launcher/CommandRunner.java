@@ -1,12 +1,14 @@
 package dev.retort.launcher;
 
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.Arrays;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 
 /**
@@ -38,7 +40,7 @@ final class CommandRunner {
         }
         Object processor = context.getService(ref);
         try {
-            Method create = method(processor, "createSession", InputStream.class, java.io.OutputStream.class, java.io.OutputStream.class);
+            Method create = method(processor, "createSession", InputStream.class, OutputStream.class, OutputStream.class);
             Object session = create.invoke(processor, InputStream.nullInputStream(), out, err);
             try {
                 Object result = method(session, "execute", CharSequence.class).invoke(session, commandLine);
@@ -79,7 +81,7 @@ final class CommandRunner {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
-            } catch (org.osgi.framework.InvalidSyntaxException e) {
+            } catch (InvalidSyntaxException e) {
                 return;  // not a plain scope name: let Gogo report it
             }
         }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -258,7 +259,7 @@ final class RetortRuntime {
             for (Object c : configs) {
                 Method props = c.getClass().getMethod("getProperties");
                 props.setAccessible(true);
-                Object file = ((java.util.Dictionary<?, ?>) props.invoke(c)).get("felix.fileinstall.filename");
+                Object file = ((Dictionary<?, ?>) props.invoke(c)).get("felix.fileinstall.filename");
                 if (file != null) files.add(normalise(file.toString()));
             }
         } catch (ReflectiveOperationException e) {

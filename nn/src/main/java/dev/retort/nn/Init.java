@@ -1,5 +1,6 @@
 package dev.retort.nn;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -14,7 +15,7 @@ public interface Init {
     static Init constant(float v) {
         return (r, n) -> {
             float[] a = new float[n];
-            java.util.Arrays.fill(a, v);
+            Arrays.fill(a, v);
             return a;
         };
     }

@@ -3,11 +3,13 @@ package dev.retort.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv1d;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
+import java.util.Arrays;
 
 /** Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager. */
 public final class Ops {
@@ -63,7 +65,7 @@ public final class Ops {
 
     /** GELU with the exact erf form (PyTorch's default, which SegFormer uses). */
     public static NDArray gelu(NDArray x) {
-        return ai.djl.nn.Activation.gelu(x);
+        return Activation.gelu(x);
     }
 
     /** Bilinear resize of an NCHW map with align_corners = false. */
@@ -110,7 +112,7 @@ public final class Ops {
         if (!training || rate <= 0) return branch;
         float keep = (float) (1 - rate);
         long[] maskShape = new long[branch.getShape().dimension()];
-        java.util.Arrays.fill(maskShape, 1);
+        Arrays.fill(maskShape, 1);
         maskShape[0] = branch.getShape().get(0);
         NDArray mask = branch.getManager().randomUniform(0f, 1f, new Shape(maskShape), DataType.FLOAT32).lt(keep)
                 .toType(DataType.FLOAT32, false);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -73,7 +74,7 @@ public final class ParameterSet implements AutoCloseable {
         if (a.size() != values.length) {
             throw new IllegalArgumentException(name + ": " + values.length + " values for shape " + a.getShape());
         }
-        a.set(java.nio.FloatBuffer.wrap(values));
+        a.set(FloatBuffer.wrap(values));
     }
 
     public NDManager manager() {

@@ -1,6 +1,8 @@
 package dev.retort.nn;
 
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +22,7 @@ public final class Settings {
 
     /** Settings of {@code overrides} over {@code defaults} (e.g. a run's module section over the ConfigAdmin defaults). */
     public static Settings merged(String owner, Map<String, ?> defaults, Map<String, ?> overrides) {
-        Map<String, Object> m = new java.util.HashMap<>(defaults);
+        Map<String, Object> m = new HashMap<>(defaults);
         if (overrides != null) m.putAll(overrides);
         return new Settings(owner, m);
     }
@@ -161,7 +163,7 @@ public final class Settings {
     }
 
     /** Throws unless every key of this configuration is one of {@code known} (or OSGi bookkeeping); see {@link Keys}. */
-    public void requireKnown(String prefix, java.util.Collection<String> known) {
+    public void requireKnown(String prefix, Collection<String> known) {
         Keys.requireKnown(owner, prefix, values.keySet(), known);
     }
 

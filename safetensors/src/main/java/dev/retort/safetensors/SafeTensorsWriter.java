@@ -16,6 +16,8 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import ai.djl.ndarray.types.DataType;
+import java.util.Arrays;
 
 /**
  * Collects tensors and writes one safetensors file atomically (a temporary file beside the target, then a
@@ -52,15 +54,15 @@ public final class SafeTensorsWriter {
     /** Adds an NDArray: float types as {@code floatType}, integer types as I64. */
     public SafeTensorsWriter add(String name, NDArray array, DType floatType) {
         long[] shape = array.getShape().getShape();
-        if (array.getDataType().isFloating()) return add(name, shape, array.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), floatType);
-        return add(name, shape, array.toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray(), DType.I64);
+        if (array.getDataType().isFloating()) return add(name, shape, array.toType(DataType.FLOAT32, false).toFloatArray(), floatType);
+        return add(name, shape, array.toType(DataType.INT64, false).toLongArray(), DType.I64);
     }
 
     private void check(String name, long[] shape, int length) {
         if (name.equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is reserved");
         long n = 1;
         for (long d : shape) n *= d;
-        if (n != length) throw new IllegalArgumentException(name + ": " + length + " values for shape " + java.util.Arrays.toString(shape));
+        if (n != length) throw new IllegalArgumentException(name + ": " + length + " values for shape " + Arrays.toString(shape));
     }
 
     public void write(Path file) throws IOException {

@@ -23,6 +23,9 @@ import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.TreeMap;
 
 /** {@code kd:model}, {@code kd:weights} and {@code kd:convert}: what a network costs, and what a checkpoint holds. */
 @Component(service = ModelCommands.class, property = {"osgi.command.scope=kd", "osgi.command.function=model",
@@ -116,7 +119,7 @@ public class ModelCommands {
             try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = b.build(variant, config, m, 0)) {
                 return use.apply(net);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         });
         return result.orElseThrow(() -> Backbones.unknown(context, variant));
@@ -129,7 +132,7 @@ public class ModelCommands {
      * counters) and the modules' tensors are not the network.
      */
     public static Map<String, Object> networkConfig(String variant, Path file) throws IOException {
-        Map<String, Object> config = new java.util.HashMap<>();
+        Map<String, Object> config = new HashMap<>();
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             boolean run = f.tensors().keySet().stream().anyMatch(k -> stripModule(k).startsWith("student."));
             if (run && f.metadata().containsKey("retort.run") && variant.equals(f.metadata().get("retort.student.variant"))) {
@@ -154,7 +157,7 @@ public class ModelCommands {
     public static String runCheckpoint(Path file) throws IOException {
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             long student = 0, optimizer = 0;
-            java.util.TreeMap<String, Long> modules = new java.util.TreeMap<>();
+            TreeMap<String, Long> modules = new TreeMap<>();
             for (String key : f.tensors().keySet()) {
                 String k = stripModule(key);
                 if (k.startsWith("student.")) student++;

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import javax.imageio.ImageIO;
+import java.awt.FontMetrics;
 
 /** Small PNG charts drawn with Java2D (headless): loss curves per arm and mIoU per arm. */
 final class Plots {
@@ -135,7 +136,7 @@ final class Plots {
         if (!second.isEmpty()) g.drawString(fit(fm, second, room), x, H - BOTTOM + 28);
     }
 
-    private static String fit(java.awt.FontMetrics fm, String s, int room) {
+    private static String fit(FontMetrics fm, String s, int room) {
         if (fm.stringWidth(s) <= room) return s;
         while (s.length() > 1 && fm.stringWidth(s + "…") > room) s = s.substring(0, s.length() - 1);
         return s + "…";

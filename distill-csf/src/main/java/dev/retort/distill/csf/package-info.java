@@ -1,2 +1,2 @@
-/** TransKD's CSF distiller (Cross Selective Fusion with the HCL pyramid loss). */
+/** TransKD's CSF distiller (Cross Selective Fusion with the HCL pyramid loss) and its parity case. */
 package dev.retort.distill.csf;

@@ -1,2 +1,2 @@
-/** TransKD's EA distiller (the Embedding Assistant), a refinement of PEA's projections. */
+/** TransKD's EA distiller (the Embedding Assistant), a refinement of PEA's projections, and its parity case. */
 package dev.retort.distill.ea;

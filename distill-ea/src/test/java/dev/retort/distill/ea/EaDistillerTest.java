@@ -117,6 +117,13 @@ class EaDistillerTest {
         }
     }
 
+    @Test
+    void itsParityCaseBuildsPeaWithIt() {
+        var c = new EaParity().cases().get(0);
+        assertEquals(List.of("pea", "ea"), c.modules().stream().map(x -> x.distiller()).toList());
+        assertEquals(Map.of("pea.out.", "ea.out."), c.probeAliases());
+    }
+
     static void assertUsefulGradient(String what, NDArray gradient) {
         double norm = 0;
         for (float v : gradient.toFloatArray()) {

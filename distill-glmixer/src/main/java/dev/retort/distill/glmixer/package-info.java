@@ -1,2 +1,2 @@
-/** TransKD's GL-Mixer distiller, a refinement of PEA's stage input. */
+/** TransKD's GL-Mixer distiller, a refinement of PEA's stage input, and its parity case. */
 package dev.retort.distill.glmixer;

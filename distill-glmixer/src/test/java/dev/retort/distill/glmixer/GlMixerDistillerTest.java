@@ -119,6 +119,15 @@ class GlMixerDistillerTest {
         }
     }
 
+    @Test
+    void itsParityCaseBuildsPeaOnStageFourWithIt() {
+        var c = new GlMixerParity().cases().get(0);
+        assertEquals("glmixer", c.group());
+        assertEquals(List.of("pea", "glmixer"), c.modules().stream().map(x -> x.distiller()).toList());
+        assertEquals(Map.of("stages", "4", "weights", "0,0,0,1.0"), c.modules().get(0).config());
+        assertEquals(Map.of("pea.out.4", "glmixer.out.4"), c.probeAliases());
+    }
+
     static void assertUsefulGradient(String what, NDArray gradient) {
         double norm = 0;
         for (float v : gradient.toFloatArray()) {

@@ -129,6 +129,16 @@ class PeaDistillerTest {
         }
     }
 
+    @Test
+    void itsParityCaseChecksThePeaGroupOfTheModuleFixture() {
+        var cases = new PeaParity().cases();
+        assertEquals(1, cases.size());
+        assertEquals("transkd-modules", cases.get(0).fixture());
+        assertEquals("pea", cases.get(0).group());
+        assertEquals(List.of("pea"), cases.get(0).modules().stream().map(x -> x.distiller()).toList());
+        assertFalse(cases.get(0).training());
+    }
+
     static void assertUsefulGradient(String what, NDArray gradient) {
         double norm = 0;
         for (float v : gradient.toFloatArray()) {

@@ -94,8 +94,8 @@ public final class ConfigValues {
 
     /** The key as this configuration spells it; every key of the schema has a value here. */
     private String key(String runKey) {
-        String k = admin ? schema.adminKey(runKey) : runKey;
-        if (!schema.runKeys().contains(runKey)) schema.adminKey(runKey);  // throws, naming the known keys
+        String adminKey = schema.adminKey(runKey);  // throws for a key the schema does not declare, naming its keys
+        String k = admin ? adminKey : runKey;
         Objects.requireNonNull(settings.raw(k), () -> "no value for " + k);
         return k;
     }

@@ -8,6 +8,10 @@ import dev.retort.nn.Scalars;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
 
 /**
  * AdamW as PyTorch's {@code torch.optim.AdamW} (betas 0.9/0.999, eps 1e-8, decoupled weight decay, bias
@@ -31,14 +35,14 @@ final class AdamW {
 
     /** Sets the trainable parameters; state of parameters no longer present is released. */
     void parameters(Map<String, Parameter> all) {
-        parameters(all, java.util.Set.of());
+        parameters(all, Set.of());
     }
 
     /**
      * Sets the trainable parameters; state of parameters no longer present is released, except for the keys in
      * {@code keep} (a module left out for now, whose moments continue when it returns).
      */
-    void parameters(Map<String, Parameter> all, java.util.Set<String> keep) {
+    void parameters(Map<String, Parameter> all, Set<String> keep) {
         Map<String, Parameter> next = new LinkedHashMap<>();
         all.forEach((k, p) -> {
             if (p.requiresGradient()) next.put(k, p);
@@ -85,8 +89,8 @@ final class AdamW {
     }
 
     /** Parameters whose gradient holds NaN or infinite values (an update with them would poison the weights). */
-    java.util.List<String> nonFiniteGradients() {
-        java.util.List<String> bad = new java.util.ArrayList<>();
+    List<String> nonFiniteGradients() {
+        List<String> bad = new ArrayList<>();
         try (NDManager scratch = manager.newSubManager()) {
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray w = e.getValue().getArray();
@@ -113,7 +117,7 @@ final class AdamW {
     }
 
     /** Releases the state of these parameters (their module is gone: a module built anew starts from zero moments). */
-    void release(java.util.Collection<String> keys) {
+    void release(Collection<String> keys) {
         for (String k : keys) {
             close(m.remove(k));
             close(v.remove(k));

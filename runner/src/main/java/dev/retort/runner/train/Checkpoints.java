@@ -14,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * Run checkpoints as one safetensors file, written atomically (temporary file, fsync, rename): the student under
@@ -96,7 +98,7 @@ final class Checkpoints {
                 long nonFiniteM = count(m, x -> !Float.isFinite(x)), badV = count(v, x -> !Float.isFinite(x) || x < 0);
                 if (nonFiniteM > 0) bad.add("optim.m." + source + " (" + nonFiniteM + " NaN or infinite values)");
                 if (badV > 0) bad.add("optim.v." + source + " (" + badV + " NaN, infinite or negative values)");
-                if (steps.length != 1 || steps[0] < 0) bad.add("optim.t." + source + " (step count " + java.util.Arrays.toString(steps) + ")");
+                if (steps.length != 1 || steps[0] < 0) bad.add("optim.t." + source + " (step count " + Arrays.toString(steps) + ")");
                 long size = optimizer.parameters().get(k).getArray().size();
                 if (m.length != size || v.length != size) {
                     throw new IOException(f.path() + ": optim.m/optim.v." + source + " hold " + m.length + "/" + v.length + " values, the run's "
@@ -109,7 +111,7 @@ final class Checkpoints {
                         + String.join(", ", bad.subList(0, Math.min(12, bad.size()))) + (bad.size() > 12 ? ", … (" + (bad.size() - 12) + " more)" : ""));
             }
             // Everything was read and checked: only now touch the run.
-            values.forEach((p, v) -> p.getArray().set(java.nio.FloatBuffer.wrap(v)));
+            values.forEach((p, v) -> p.getArray().set(FloatBuffer.wrap(v)));
             moments.forEach((k, s) -> optimizer.restore(k, s.m(), s.v(), s.t()));
             if (!bare.isEmpty()) notes.add(bare.size() + " module tensors read under their bare reference keys (a TransKD or older Retort checkpoint)");
             if (!fresh.isEmpty()) {
@@ -126,8 +128,8 @@ final class Checkpoints {
     private static float[] checked(SafeTensorsFile f, String key, Parameter p, List<String> bad) throws IOException {
         if (!f.contains(key)) throw new IOException(f.path() + ": checkpoint lacks " + key);
         long[] shape = f.info(key).shape();
-        if (!java.util.Arrays.equals(shape, p.getArray().getShape().getShape())) {
-            throw new IOException(f.path() + ": " + key + " is " + java.util.Arrays.toString(shape) + ", the run has " + p.getArray().getShape());
+        if (!Arrays.equals(shape, p.getArray().getShape().getShape())) {
+            throw new IOException(f.path() + ": " + key + " is " + Arrays.toString(shape) + ", the run has " + p.getArray().getShape());
         }
         float[] v = f.readFloats(key);
         long n = count(v, x -> !Float.isFinite(x));

@@ -247,8 +247,19 @@ public class RunnerService implements Runner, Trainer.Services {
     @Override
     public RunPlan plan(Map<String, ?> description) {
         RunSettings settings = RunSettings.of(description);
-        Trainer.checkModules(settings, distillers());
+        checkServices(settings);
         return settings.plan();
+    }
+
+    /**
+     * Refuses a run whose backbones, dataset or modules are not registered (or not accepted), before anything is
+     * claimed or built: an {@code --overwrite} start must not delete an earlier run's files and then fail.
+     */
+    private void checkServices(RunSettings settings) {
+        backbone(settings.run().student().variant());
+        if (settings.run().teacher() != null) backbone(settings.run().teacher().variant());
+        dataset(settings.run().data().dataset());
+        Trainer.checkModules(settings, distillers());
     }
 
     @Override
@@ -308,7 +319,7 @@ public class RunnerService implements Runner, Trainer.Services {
         if (deactivated) throw new IllegalStateException("Retort is shutting down; no new run starts");
         Trainer t = current;
         if (t != null && !t.finished()) throw new IllegalStateException("run " + t.id() + " is still " + t.status().state() + "; kd:stop it first");
-        Trainer.checkModules(settings, distillers());  // refused here, in the caller's thread, before a run exists
+        checkServices(settings);  // refused here, in the caller's thread, before a run exists or its folder is claimed
         RunFolder folder = RunFolder.claim(settings.output(), resume, overwrite);
         String id = settings.run().name() + "-" + runs.incrementAndGet();
         runStartedAt = System.currentTimeMillis();

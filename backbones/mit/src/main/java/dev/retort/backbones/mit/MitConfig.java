@@ -113,20 +113,6 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         return Arrays.stream(depths).sum();
     }
 
-    /** Cumulative stride of stage {@code s} (0-based) relative to the input. */
-    int cumulativeStride(int s) {
-        int r = 1;
-        for (int i = 0; i <= s; i++) r *= strides[i];
-        return r;
-    }
-
-    /** Spatial size after stage {@code s} (0-based) for an input extent: out = floor((in + 2·(k/2) − k) / r) + 1. */
-    long extent(int s, long input) {
-        long n = input;
-        for (int i = 0; i <= s; i++) n = Math.floorDiv(n + 2L * (patchSizes[i] / 2) - patchSizes[i], strides[i]) + 1;
-        return n;
-    }
-
     /** Stochastic-depth rate of every block, linearly spaced from 0 to drop_path_rate over the whole encoder. */
     double[] dropPathRates() {
         int n = totalBlocks();

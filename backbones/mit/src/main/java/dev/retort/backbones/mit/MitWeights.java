@@ -1,6 +1,10 @@
 package dev.retort.backbones.mit;
 
 import ai.djl.ndarray.NDArray;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.data.DatasetInfo;
@@ -10,6 +14,7 @@ import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import dev.retort.safetensors.TensorInfo;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -220,9 +225,9 @@ final class MitWeights {
      * are {@code class_0} … and the ignore index is transformers' default 255.
      */
     static String hfConfig(MitConfig c, DatasetInfo labels) {
-        com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+        JsonObject o = new JsonObject();
         o.addProperty("model_type", "segformer");
-        com.google.gson.JsonArray arch = new com.google.gson.JsonArray();
+        JsonArray arch = new JsonArray();
         arch.add("SegformerForSemanticSegmentation");
         o.add("architectures", arch);
         o.addProperty("num_channels", c.inChannels());
@@ -258,18 +263,18 @@ final class MitWeights {
         }
         while (names.size() < c.classes()) names.add("class_" + names.size());
         o.addProperty("semantic_loss_ignore_index", ignore);
-        com.google.gson.JsonObject id2label = new com.google.gson.JsonObject(), label2id = new com.google.gson.JsonObject();
+        JsonObject id2label = new JsonObject(), label2id = new JsonObject();
         for (int i = 0; i < c.classes(); i++) {
             id2label.addProperty(String.valueOf(i), names.get(i));
             label2id.addProperty(names.get(i), i);
         }
         o.add("id2label", id2label);
         o.add("label2id", label2id);
-        return new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(o);
+        return new GsonBuilder().setPrettyPrinting().create().toJson(o);
     }
 
-    private static com.google.gson.JsonArray ints(int[] values) {
-        com.google.gson.JsonArray a = new com.google.gson.JsonArray();
+    private static JsonArray ints(int[] values) {
+        JsonArray a = new JsonArray();
         for (int v : values) a.add(v);
         return a;
     }
@@ -301,20 +306,20 @@ final class MitWeights {
             throw new IllegalArgumentException("unknown naming '" + naming + "' (known: " + REFERENCE + ", " + HF + ")");
         }
         boolean hf = naming.equals(HF);
-        if (!hf && java.nio.file.Files.isDirectory(file)) {
+        if (!hf && Files.isDirectory(file)) {
             throw new IllegalArgumentException(file + " is a directory: reference naming writes one file (e.g. " + file.resolve("student.safetensors")
                     + "); hf naming writes a model directory");
         }
         if (hf && isModelDirectory(file)) {
-            java.nio.file.Files.createDirectories(file);
-            java.nio.file.Files.writeString(file.resolve("config.json"), hfConfig(network.config(), labels));
+            Files.createDirectories(file);
+            Files.writeString(file.resolve("config.json"), hfConfig(network.config(), labels));
             file = file.resolve("model.safetensors");
         }
         SafeTensorsWriter w = new SafeTensorsWriter()
                 .metadata("format", hf ? "pt" : "SegFormer/TransKD state_dict key names")
                 .metadata("retort.variant", network.spec().variant())
                 .metadata("retort.naming", naming)
-                .metadata("retort.config", new com.google.gson.Gson().toJson(network.spec().config()));
+                .metadata("retort.config", new Gson().toJson(network.spec().config()));
         for (var e : network.parameterSet().asMap().entrySet()) {
             String ref = e.getKey();
             NDArray a = e.getValue().getArray();
@@ -339,6 +344,6 @@ final class MitWeights {
 
     /** The rule of {@link #save}: an existing directory, or a name without the {@code .safetensors} suffix. */
     static boolean isModelDirectory(Path target) {
-        return java.nio.file.Files.isDirectory(target) || !target.getFileName().toString().endsWith(".safetensors");
+        return Files.isDirectory(target) || !target.getFileName().toString().endsWith(".safetensors");
     }
 }

@@ -33,6 +33,8 @@ import java.util.HashMap;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,6 +68,66 @@ class MitNetworkTest {
         try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 1)) {
             assertEquals(3_719_284, net.spec().parameters());
             assertEquals(191, net.parameters().size());  // as many tensors as the reference state dict in the fixture
+        }
+    }
+
+    /** Forward taps against the reference's golden tensors (tolerance of the fixtures: 1e-4 + 1e-3·|expected|). */
+    @Test
+    void everyTapMatchesTheReferenceFixture() throws Exception {
+        Path io = WEIGHTS.resolveSibling("mit-b0.io.safetensors");
+        try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(io);
+             SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            net.load(WEIGHTS, LoadMode.STRICT);
+            TapValues taps = net.forward(golden.read("input", m), false);
+            int compared = 0;
+            for (String name : golden.tensors().keySet()) {
+                if (!taps.values().containsKey(name)) continue;
+                float[] expected = golden.readFloats(name), actual = taps.get(name).toFloatArray();
+                assertEquals(expected.length, actual.length, name);
+                double maxAbs = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    double err = Math.abs((double) actual[i] - expected[i]);
+                    assertTrue(err <= 1e-4 + 1e-3 * Math.abs(expected[i]), name + "[" + i + "]: " + actual[i] + " vs " + expected[i]);
+                    maxAbs = Math.max(maxAbs, err);
+                }
+                if (name.equals("logits")) System.out.printf("mit-b0 parity: logits max |err| = %.3e%n", maxAbs);
+                compared++;
+            }
+            assertEquals(9, compared, "features.1-4, embeds.1-4 and logits");
+        }
+    }
+
+    /**
+     * One stage (8 channels, 2 blocks, 2 heads, no reduction, MLP ratio 1, 3×3 patches of stride 1) and a 4-wide
+     * head over 2 classes on a 5×3 input, i.e. 15 tokens, counted by hand:
+     * patch conv 8·27+8 = 224 params, 15·8·27 + 15·8 = 3360 MACs; each LayerNorm 16 params, 2·15·8 = 240 MACs;
+     * per block q, proj, fc1, fc2 72 params / 960 MACs each, kv 144 / 1920, dwconv 80 / 15·8·9 + 15·8 = 1200.
+     * Head: linear_c1 36 / 480, fuse conv 16 / 240, BN 8 / 120, ReLU 60 MACs, classifier 10 / 150.
+     */
+    @Test
+    void aOneStageNetworksCostIsTheHandCount() {
+        Map<String, Object> oneStage = Map.of("embed_dims", "8", "depths", "2", "num_heads", "2", "sr_ratios", "1", "mlp_ratios", "1",
+                "patch_sizes", "3", "strides", "1", "decoder_dim", 4, "num_classes", 2);
+        ModelCost cost = backbone.cost("mit-b0", oneStage, 5, 3);
+        long blockParams = 2 * 16 + 4 * 72 + 144 + 80, blockMacs = 2 * 240 + 4 * 960 + 1920 + 1200;
+        assertEquals(List.of(new ModelCost.Part("stage 1", 224 + 16 + 2 * blockParams + 16, 3360 + 240 + 2 * blockMacs + 240),
+                new ModelCost.Part("head", 36 + 16 + 8 + 10, 480 + 240 + 120 + 60 + 150)), cost.parts());
+        assertArrayEquals(new long[] {1, 15, 8}, cost.tapShapes().get("embeds.1"));
+        assertArrayEquals(new long[] {1, 2, 5, 3}, cost.tapShapes().get("logits"));
+    }
+
+    /** The cost's parameters per part are the parameters the network creates under that part's names. */
+    @Test
+    void eachCostPartCountsTheParametersCreatedUnderItsNames() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b2", TINY, m, 1)) {
+            long[] created = new long[5];
+            net.parameters().forEach((name, p) -> {
+                if (!p.requiresGradient()) return;
+                Matcher stage = Pattern.compile("(?:patch_embed|block|norm)(\\d)\\..*").matcher(name);
+                created[stage.matches() ? Integer.parseInt(stage.group(1)) - 1 : 4] += p.getArray().size();
+            });
+            List<ModelCost.Part> parts = backbone.cost("mit-b2", TINY, 64, 64).parts();
+            for (int i = 0; i < 5; i++) assertEquals(created[i], parts.get(i).parameters(), parts.get(i).name());
         }
     }
 

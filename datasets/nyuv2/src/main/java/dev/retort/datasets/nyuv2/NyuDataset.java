@@ -4,6 +4,7 @@ import dev.retort.api.data.SegmentationDataset;
 import dev.retort.datasets.FileDataset;
 import dev.retort.datasets.Protocols;
 import dev.retort.nn.Settings;
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ public class NyuDataset extends FileDataset {
         int[] p = new int[NAMES.size()];
         for (int i = 0; i < p.length; i++) {
             float hue = (i * 0.618034f) % 1f;
-            p[i] = java.awt.Color.HSBtoRGB(hue, 0.65f + 0.35f * ((i % 3) / 2f), 0.95f - 0.3f * ((i % 2))) & 0xffffff;
+            p[i] = Color.HSBtoRGB(hue, 0.65f + 0.35f * ((i % 3) / 2f), 0.95f - 0.3f * ((i % 2))) & 0xffffff;
         }
         return p;
     }

@@ -1,0 +1,34 @@
+package dev.retort.api.parity;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A parity check a bundle computes itself, for fixtures a declarative {@link ParityCase} cannot describe (several
+ * modes or progress values in one file, a preparation phase, inputs beyond the taps). Registered as a service with
+ * {@link ParityCases#FIXTURE_PROPERTY}; the checker compares what {@link #compute} returns with the fixture's tensors of
+ * the same names, and counts as a failure every tensor named {@code <fixture>.*} that no computation returned.
+ *
+ * @since 1.1
+ */
+@ConsumerType
+public interface ParityComputation {
+    /** The fixture pair's file stem, e.g. {@code tat} for {@code tat.weights.safetensors} and {@code tat.io.safetensors}. */
+    String fixture();
+
+    /**
+     * Reproduces the fixture's expected tensors from its weights and inputs (shapes read from the files).
+     *
+     * @param weights the {@code .weights.safetensors} file
+     * @param io      the {@code .io.safetensors} file
+     * @param manager where the results live
+     * @return computed tensors by their names in {@code io}
+     * @throws IOException              when a file cannot be read
+     * @throws IllegalArgumentException when the files do not hold what the computation needs (named in the message)
+     */
+    Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException;
+}

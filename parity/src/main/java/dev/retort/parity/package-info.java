@@ -1,0 +1,7 @@
+/**
+ * {@code kd:parity}, as a client of the api: backbones are checked against {@code <variant>.weights/io.safetensors}
+ * pairs through the Backbone service that builds the variant; distillers through the
+ * {@link dev.retort.api.parity.ParityCase}s and {@link dev.retort.api.parity.ParityComputation}s their bundles register,
+ * so the checker knows no module by name. Losses are composed by distill-support's {@code Objective}, as in training.
+ */
+package dev.retort.parity;
