@@ -7,6 +7,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.retort.parity.ParityCheck;
+import dev.retort.parity.Tolerance;
 import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.nio.file.Files;
@@ -79,6 +81,14 @@ class MaskdParityTest {
         worst.forEach((g, w) -> System.out.printf("maskd parity %-32s max abs error %.3g, %.3f of the tolerance%n", g, w[0], w[1]));
         assertEquals(List.of(), failures);
         assertTrue(compared >= 90, "compared " + compared + " tensors");
+    }
+
+    @Test
+    void theRegisteredComputationPassesTheKdParityCheckerWithNoTensorLeftUnchecked() {
+        ParityCheck.Report r = new ParityCheck(Tolerance.FIXTURES).computed(fixtures(), MaskdParity.FILE, List.of(new MaskdParityComputation()), engine);
+        assertEquals(List.of(), r.problems());
+        assertTrue(r.passed(), ParityCheck.format(r));
+        assertEquals(97, r.comparisons().size(), "93 computed tensors and the 4 stage-1 probes handed back");
     }
 
     /** maskd.feat.kd1.grad.student.features.3 → maskd.feat.kd1.grad; maskd.seg.dice → maskd.seg.dice. */
