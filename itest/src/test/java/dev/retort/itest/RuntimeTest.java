@@ -115,12 +115,12 @@ class RuntimeTest {
         try {
             String base = kd("kd:modules");
             assertFalse(base.contains("glmixer") || base.contains("<- ea"), base);
-            // CSF + PEA (843,840) and the embedded baselines (fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0), tat 776,192, cskd 5,140
-            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("2,391,514 params (training only)"), base);
+            // CSF + PEA (843,840) and the embedded baselines (fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0), tat 776,192, cskd 5,140, maskd 160
+            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("2,391,674 params (training only)"), base);
             gl.start();
             String withGl = awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
             assertFalse(withGl.contains("<- ea"), withGl);
-            assertTrue(withGl.contains("3,047,644 params (training only)"), withGl);
+            assertTrue(withGl.contains("3,047,804 params (training only)"), withGl);
         } finally {
             if (gl.getState() != Bundle.ACTIVE) gl.start();
             ea.start();
@@ -205,7 +205,8 @@ class RuntimeTest {
                 "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
+                "module.maskd.prepare_steps = 2", ""));
         Bundle pea = bundle("dev.retort.distill-pea");
         try {
             String started = kd("kd:train " + run.toString().replace('\\', '/'));
@@ -278,12 +279,12 @@ class RuntimeTest {
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");
-        assertTrue(kd("kd:info").contains("distillers (10)"));
+        assertTrue(kd("kd:info").contains("distillers (11)"));
         provider.stop();
         try {
             String info = kd("kd:info");
             assertFalse(info.contains("logit-kd"), info);
-            assertTrue(info.contains("distillers (9)"), info);
+            assertTrue(info.contains("distillers (10)"), info);
         } finally {
             provider.start();
         }

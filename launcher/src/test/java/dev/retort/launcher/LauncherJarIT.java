@@ -45,12 +45,12 @@ class LauncherJarIT {
         assertTrue(parity.out().contains("PASS: 2/2"), parity.out());
         Result modules = retort(work, "", "kd:modules");
         assertEquals(0, modules.exit(), modules.out() + modules.err());
-        // the TransKD modules (2,470,922) and the embedded baselines: fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0, tat 776,192, cskd 5,140
+        // the TransKD modules (2,470,922) and the embedded baselines: fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0, tat 776,192, cskd 5,140, maskd 160
         for (String row : List.of("fitnet\\s+8,320 params", "cwd\\s+132,096 params", "reviewkd\\s+625,926 params", "logit-kd\\s+0 params",
-                "tat\\s+776,192 params", "cskd\\s+5,140 params")) {
+                "tat\\s+776,192 params", "cskd\\s+5,140 params", "maskd\\s+160 params")) {
             assertTrue(java.util.regex.Pattern.compile(row).matcher(modules.out()).find(), row + " in " + modules.out());
         }
-        assertTrue(modules.out().contains("4,018,596 params (training only)"), modules.out());
+        assertTrue(modules.out().contains("4,018,756 params (training only)"), modules.out());
     }
 
     @Test
