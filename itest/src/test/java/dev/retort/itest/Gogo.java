@@ -24,15 +24,28 @@ final class Gogo {
         return out.toString(StandardCharsets.UTF_8);
     }
 
-    /** Services come and go asynchronously: re-runs a command until its output satisfies the condition (10 s at most). */
+    /**
+     * Services come and go asynchronously: re-runs a command until its output satisfies the condition (10 s at most).
+     * A command that fails meanwhile (a configuration change not yet applied) is run again; its last failure is
+     * thrown when the time is up.
+     */
     static String await(CommandProcessor shell, String command, Predicate<String> condition) throws Exception {
         long deadline = System.currentTimeMillis() + 10_000;
-        String out = run(shell, command);
-        while (!condition.test(out) && System.currentTimeMillis() < deadline) {
+        while (true) {
+            String out = null;
+            Exception failure = null;
+            try {
+                out = run(shell, command);
+            } catch (Exception e) {
+                failure = e;
+            }
+            if (out != null && condition.test(out)) return out;
+            if (System.currentTimeMillis() >= deadline) {
+                if (failure != null) throw failure;
+                assertTrue(condition.test(out), out);
+                return out;
+            }
             Thread.sleep(50);
-            out = run(shell, command);
         }
-        assertTrue(condition.test(out), out);
-        return out;
     }
 }

@@ -189,4 +189,33 @@ class RunnerApiTest {
         assertTrue(refused.getMessage().startsWith("no backbone service builds 'mit-b9' (did you mean mit-b"), refused.getMessage());
         assertEquals("{\"earlier\":true}\n", Files.readString(out.resolve("metrics.jsonl")), "the earlier run's files are untouched");
     }
+
+    @Test
+    void stoppingThePvtv2BundleLeavesAMitRunAloneAndAPvtv2RunIsRefusedClearly(@TempDir Path dir) throws Exception {
+        org.osgi.framework.Bundle pvt = java.util.Arrays.stream(context.getBundles())
+                .filter(b -> "dev.retort.backbones-pvtv2".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        List<RunEvent> steps = new CopyOnWriteArrayList<>();
+        CountDownLatch running = new CountDownLatch(1);
+        TrainingRun run = runner.start(new RunRequest(tiny(dir.resolve("mit"), 12), null, false, null, e -> {
+            if (e.type() == RunEvent.Type.STEP) {
+                steps.add(e);
+                running.countDown();
+            }
+        }, 0));
+        assertTrue(running.await(120, TimeUnit.SECONDS), "the MiT run took a step");
+        pvt.stop();
+        try {
+            RunResult result = run.completion().toCompletableFuture().get(180, TimeUnit.SECONDS);
+            assertEquals(RunState.FINISHED, result.state(), String.valueOf(result.failure()));
+            assertEquals(12, result.steps());
+            assertTrue(result.totalLosses().stream().allMatch(Double::isFinite), "no step of the MiT run was disturbed: " + result.totalLosses());
+            Map<String, Object> pvtRun = tiny(dir.resolve("pvt"), 1);
+            pvtRun.put("student", "pvtv2-b0");
+            pvtRun.keySet().removeIf(k -> k.startsWith("student."));
+            var refused = assertThrows(IllegalArgumentException.class, () -> runner.start(RunRequest.of(pvtRun, null)));
+            assertTrue(refused.getMessage().startsWith("no backbone service builds 'pvtv2-b0'"), refused.getMessage());
+        } finally {
+            pvt.start();
+        }
+    }
 }

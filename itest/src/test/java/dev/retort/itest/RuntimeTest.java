@@ -106,6 +106,7 @@ class RuntimeTest {
         String all = kd("kd:modules");
         assertTrue(all.contains("pea.input.4 <- glmixer") && all.contains("pea.output.1 <- ea"), all);
         for (String row : List.of("csf\\s+650,304 params", "pea\\s+193,536 params", "glmixer\\s+656,130 params", "ea\\s+970,952 params",
+                "fitnet\\s+8,320 params", "cwd\\s+132,096 params", "reviewkd\\s+625,926 params", "logit-kd\\s+0 params",
                 "tat\\s+776,192 params", "cskd\\s+5,140 params")) {
             assertTrue(java.util.regex.Pattern.compile(row).matcher(all).find(), row + " in " + all);
         }
@@ -114,11 +115,12 @@ class RuntimeTest {
         try {
             String base = kd("kd:modules");
             assertFalse(base.contains("glmixer") || base.contains("<- ea"), base);
-            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("1,625,172 params (training only)"), base);
+            // CSF + PEA (843,840) and the embedded baselines (fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0), tat 776,192, cskd 5,140, maskd 160
+            assertTrue(base.contains("csf.hcl") && base.contains("pea.4") && base.contains("2,391,674 params (training only)"), base);
             gl.start();
             String withGl = awaitModules(s -> s.contains("pea.input.4 <- glmixer"));
             assertFalse(withGl.contains("<- ea"), withGl);
-            assertTrue(withGl.contains("2,281,302 params (training only)"), withGl);
+            assertTrue(withGl.contains("3,047,804 params (training only)"), withGl);
         } finally {
             if (gl.getState() != Bundle.ACTIVE) gl.start();
             ea.start();
@@ -203,7 +205,8 @@ class RuntimeTest {
                 "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
+                "module.maskd.prepare_steps = 2", ""));
         Bundle pea = bundle("dev.retort.distill-pea");
         try {
             String started = kd("kd:train " + run.toString().replace('\\', '/'));
@@ -276,12 +279,12 @@ class RuntimeTest {
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");
-        assertTrue(kd("kd:info").contains("distillers (7)"));
+        assertTrue(kd("kd:info").contains("distillers (11)"));
         provider.stop();
         try {
             String info = kd("kd:info");
             assertFalse(info.contains("logit-kd"), info);
-            assertTrue(info.contains("distillers (6)"), info);
+            assertTrue(info.contains("distillers (10)"), info);
         } finally {
             provider.start();
         }
@@ -296,7 +299,7 @@ class RuntimeTest {
         ObjectClassDefinition ocd = metaType.getMetaTypeInformation(bundle("dev.retort.distill-logit"))
                 .getObjectClassDefinition(LOGIT_PID, null);
         assertNotNull(ocd);
-        assertEquals(Set.of("temperature", "weight"), Stream.of(ocd.getAttributeDefinitions(ObjectClassDefinition.ALL))
+        assertEquals(Set.of("temperature", "weight", "enabled"), Stream.of(ocd.getAttributeDefinitions(ObjectClassDefinition.ALL))
                 .map(a -> a.getID()).collect(Collectors.toSet()));
 
         Configuration config = configAdmin.getConfiguration(LOGIT_PID, "?");

@@ -77,13 +77,13 @@ class ValidationTest {
         var listener = context.registerService(RunListener.class, events::add, null);
         try {
             var noSuch = assertThrows(Exception.class, () -> kd("kd:train " + tinyRun(dir.resolve("x"), "csf,pae")));
-            assertTrue(noSuch.getMessage().startsWith("unknown module pae (did you mean pea?) in modules = csf,pae; registered: csf, cskd, ea, glmixer, logit-kd, pea, tat"),
+            assertTrue(noSuch.getMessage().startsWith("unknown module pae (did you mean pea?) in modules = csf,pae; registered: csf, cskd, cwd, ea, fitnet, glmixer, logit-kd, maskd, pea, reviewkd, tat"),
                     noSuch.getMessage());
             String started = kd("kd:train " + tinyRun(dir, "csf,pea"));
             assertTrue(started.contains("started run tiny"), started);
             long deadline = System.currentTimeMillis() + 60_000;
             while (events.stream().noneMatch(e -> e.type() == RunEvent.Type.STEP) && System.currentTimeMillis() < deadline) Thread.sleep(20);
-            assertEquals("unknown module foo (known: csf, cskd, ea, glmixer, logit-kd, pea, tat)", assertThrows(Exception.class, () -> kd("kd:enable foo")).getMessage());
+            assertEquals("unknown module foo (known: csf, cskd, cwd, ea, fitnet, glmixer, logit-kd, maskd, pea, reviewkd, tat)", assertThrows(Exception.class, () -> kd("kd:enable foo")).getMessage());
             assertEquals("logit-kd is not in this run's module list (csf, pea)", assertThrows(Exception.class, () -> kd("kd:enable logit-kd")).getMessage());
             assertTrue(kd("kd:enable csf").contains("csf is not disabled"));
             assertTrue(kd("kd:disable csf").contains("csf disabled from the next step"));

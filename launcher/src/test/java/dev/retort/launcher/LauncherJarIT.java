@@ -45,7 +45,12 @@ class LauncherJarIT {
         assertTrue(parity.out().contains("PASS: 2/2"), parity.out());
         Result modules = retort(work, "", "kd:modules");
         assertEquals(0, modules.exit(), modules.out() + modules.err());
-        assertTrue(modules.out().contains("3,252,254 params (training only)"), modules.out());
+        // the TransKD modules (2,470,922) and the embedded baselines: fitnet 8,320, cwd 132,096, reviewkd 625,926, logit-kd 0, tat 776,192, cskd 5,140, maskd 160
+        for (String row : List.of("fitnet\\s+8,320 params", "cwd\\s+132,096 params", "reviewkd\\s+625,926 params", "logit-kd\\s+0 params",
+                "tat\\s+776,192 params", "cskd\\s+5,140 params", "maskd\\s+160 params")) {
+            assertTrue(java.util.regex.Pattern.compile(row).matcher(modules.out()).find(), row + " in " + modules.out());
+        }
+        assertTrue(modules.out().contains("4,018,756 params (training only)"), modules.out());
     }
 
     @Test
@@ -84,7 +89,7 @@ class LauncherJarIT {
         assertTrue(missing.err().contains("no-such-root"), missing.err());
     }
 
-    /** A third-party distiller bundle dropped into bundles/ during a foreground run joins at a step boundary. */
+    /** A distiller bundle the jar does not embed (the drop-in fixture), dropped into bundles/ during a foreground run, joins at a step boundary. */
     @Test
     void aDistillerDroppedInDuringARunJoinsIt(@TempDir Path work) throws Exception {
         Path out = work.resolve("out");
@@ -98,11 +103,30 @@ class LauncherJarIT {
             try (Stream<Path> jars = Files.list(Path.of(System.getProperty("retort.dropin")))) {
                 for (Path jar : jars.toList()) Files.copy(jar, work.resolve("bundles").resolve(jar.getFileName()));
             }
-            boolean joined = Retort.await(metrics, l -> l.contains("\"type\":\"STEP\"") && l.contains("logit-kd"), deadline, p);
-            assertTrue(joined, "no step with the logit-kd term; log: " + Files.readString(work.resolve("log.txt")));
+            boolean joined = Retort.await(metrics, l -> l.contains("\"type\":\"STEP\"") && l.contains("logit-mse"), deadline, p);
+            assertTrue(joined, "no step with the logit-mse term; log: " + Files.readString(work.resolve("log.txt")));
             assertTrue(Files.readString(metrics).contains("MODULES_CHANGED"));
         } finally {
             p.destroyForcibly().waitFor();
+        }
+    }
+
+    /** The embedded baselines train from a run file that names them, each with its own loss terms. */
+    @Test
+    void aRunFileNamingTheBaselinesTrainsThem(@TempDir Path work) throws Exception {
+        Path out = work.resolve("out");
+        Files.writeString(work.resolve("baselines.cfg"), String.join("\n", "name = baselines", "output = " + out, "seed = 3",
+                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
+                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
+                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 8", "data.val_size = 2",
+                "modules = logit-kd,fitnet,cwd,reviewkd", "module.cwd.logits = true", "module.fitnet.batch_norm = true",
+                "batch_size = 2", "iterations = 3", "eval_every = 100", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+        Result r = retort(work, "", "kd:train", "baselines.cfg");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        List<String> steps = Files.readAllLines(out.resolve("metrics.jsonl")).stream().filter(l -> l.contains("\"type\":\"STEP\"")).toList();
+        assertEquals(3, steps.size(), String.join("\n", steps));
+        for (String step : steps) {
+            for (String term : List.of("logit-kd", "fitnet.2", "cwd.4", "cwd.logits", "reviewkd.hcl")) assertTrue(step.contains("\"" + term + "\":"), term + " in " + step);
         }
     }
 
@@ -147,11 +171,11 @@ class LauncherJarIT {
         try (Stream<Path> jars = Files.list(Path.of(System.getProperty("retort.dropin")))) {
             for (Path jar : jars.toList()) Files.copy(jar, work.resolve("bundles").resolve(jar.getFileName()));
         }
-        Files.writeString(work.resolve("conf/dev.retort.distill.logit.cfg"), "temperature=3.5\nweight=0.25\n");
+        Files.writeString(work.resolve("conf/dev.retort.dropin.logitmse.cfg"), "weight=0.25\n");
         Result r = retort(work, "", "kd:info");
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("logit-kd") && r.out().contains("T=3.5") && r.out().contains("weight 0.25"), r.out());
-        assertTrue(r.out().contains("<- dev.retort.distill-logit"), r.out());
+        assertTrue(r.out().contains("logit-mse") && r.out().contains("MSE between student and teacher logits (weight 0.25)"), r.out());
+        assertTrue(r.out().contains("<- dev.retort.dropin-fixture"), r.out());
     }
 
     /** A corrupt jar and a plain library jar in bundles/ are named with their reason at once; the command runs. */

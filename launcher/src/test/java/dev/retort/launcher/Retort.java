@@ -53,7 +53,8 @@ final class Retort {
                 "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 2000", "eval_every = 100000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+                "batch_size = 2", "iterations = 2000", "eval_every = 100000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
+                "module.maskd.prepare_steps = 2", ""));
     }
 
     /** Waits until a line of {@code file} satisfies {@code line}; false when the deadline passes or {@code process} ends first. */

@@ -87,4 +87,22 @@ class StatusFormatTest {
         String stopped = TrainCommands.status(t);
         assertTrue(stopped.startsWith("run long: STOPPED") && !stopped.contains("ETA"), stopped);
     }
+
+    @Test
+    void aModuleInItsPreparationIsShownWithItsStepAndLoss() {
+        Map<String, Object> run = TestServices.tinyRun(dir.resolve("prep"));
+        run.put("modules", "maskd");
+        run.put("module.maskd.prepare_steps", "3");
+        run.put("iterations", "1");
+        TestServices services = new TestServices(new dev.retort.distill.maskd.MaskdDistiller());
+        Trainer t = new Trainer("tiny", RunSettings.of(run), services, null, QUIET);
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        services.onEvent = e -> {
+            if (e.type() == dev.retort.api.run.RunEvent.Type.PREPARED) seen.add(TrainCommands.status(t));
+        };
+        t.run();
+        assertEquals(1, seen.size());
+        assertTrue(seen.get(0).matches("(?s).*\\n  modules maskd\\n  preparing maskd before it distils: step 3/3, loss \\d+\\.\\d{5}\\n.*"), seen.get(0));
+        assertFalse(TrainCommands.status(t).contains("preparing"), "not once it has finished");
+    }
 }

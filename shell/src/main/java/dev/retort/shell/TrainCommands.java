@@ -180,6 +180,9 @@ public class TrainCommands {
         out.append("  modules ").append(s.activeModules().isEmpty() ? "none" : String.join(", ", s.activeModules()));
         if (!s.disabledModules().isEmpty()) out.append(" (disabled: ").append(String.join(", ", new TreeSet<>(s.disabledModules()))).append(')');
         out.append('\n');
+        for (RunStatus.Preparing p : s.preparing()) {
+            out.append(String.format("  preparing %s before it distils: step %d/%d, loss %.5f%n", p.module(), p.step(), p.steps(), p.loss()));
+        }
         if (!s.losses().isEmpty()) {
             Map<String, Double> weights = s.lossWeights();
             out.append(String.format("  %-16s %12s %8s %12s%n", "loss term", "unweighted", "weight", "weighted"));

@@ -19,7 +19,13 @@ import java.util.Objects;
  * @param message human-readable detail (e.g. which modules were swapped)
  */
 public record RunEvent(String runId, Type type, long step, int epoch, Instant time, Map<String, Double> metrics, String message) {
-    public enum Type { STARTED, STEP, EVALUATION, MODULES_CHANGED, CHECKPOINT, PAUSED, RESUMED, FINISHED, FAILED }
+    /**
+     * What happened. {@code PREPARING} and {@code PREPARED} (since 2.1): a module's preparation phase (e.g. MasKD's token
+     * learning on the frozen teacher) started (message: the module; metrics: {@code steps}) and ended (metrics:
+     * {@code steps}, {@code loss} of the last step, {@code seconds}, {@code cached} 1 when reused from the preparation
+     * cache); the module joins the run after it.
+     */
+    public enum Type { STARTED, STEP, EVALUATION, MODULES_CHANGED, CHECKPOINT, PAUSED, RESUMED, FINISHED, FAILED, PREPARING, PREPARED }
 
     public RunEvent {
         Objects.requireNonNull(runId, "runId");

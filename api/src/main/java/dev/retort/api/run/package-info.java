@@ -14,8 +14,12 @@
  *
  * <p>2.0.0: the {@code Runner} service, run states as an enum, {@code RunResult}, {@code TrainingRun.result()},
  * {@code completion()}, {@code enable}/{@code disable}; asynchronous listeners.
+ *
+ * <p>2.1.0: a module's preparation phase is visible: {@code RunEvent.Type.PREPARING} and {@code PREPARED}, and
+ * {@code RunStatus.preparing()} (a record component with the 2.0 constructor kept). Consumers that switch over
+ * {@code RunEvent.Type} meet two new constants.
  */
-@Version("2.0.0")
+@Version("2.1.0")
 @Export
 package dev.retort.api.run;
 

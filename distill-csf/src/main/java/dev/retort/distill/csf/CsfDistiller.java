@@ -4,11 +4,10 @@ import ai.djl.ndarray.types.Shape;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
-import dev.retort.api.tap.TapNames;
-import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ConvBn;
+import dev.retort.distill.support.ReviewPyramid;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import org.osgi.service.component.annotations.Component;
@@ -62,39 +61,17 @@ public class CsfDistiller extends ConfiguredDistiller<CsfDistiller.Options> {
         Options o = options(context);
         int mid = o.midChannels();
         int hidden = Math.max(mid / 16, 32);
-        int n = context.student().stages();
-        if (n != context.teacher().stages() || n == 0) {
-            throw invalid("student " + context.student().network() + " has " + n + " stages, teacher "
-                    + context.teacher().network() + " has " + context.teacher().stages() + "; CSF pairs them stage by stage");
-        }
-        int[] studentChannels = new int[n], teacherChannels = new int[n];
-        for (int st = 1; st <= n; st++) {
-            TapSpec student = context.student().require(TapNames.features(st));
-            TapSpec teacher = context.teacher().require(TapNames.features(st));
-            if (student.stride() != teacher.stride()) {
-                throw invalid("stage " + st + ": student " + context.student().network() + " " + student + " and teacher "
-                        + context.teacher().network() + " " + teacher + " differ in spatial size");
-            }
-            studentChannels[st - 1] = student.channels();
-            teacherChannels[st - 1] = teacher.channels();
-        }
+        ReviewPyramid.Widths widths = ReviewPyramid.widths(context, NAME);
         ParameterSet p = new ParameterSet(context.manager(), context.seed());
-        // The reference stores its cells reversed: skfs.0 is the deepest stage's cell.
-        for (int cell = 0; cell < n; cell++) {
-            int stage = n - cell;
-            String c = CsfModule.cell(cell);
-            int cs = studentChannels[stage - 1], ct = teacherChannels[stage - 1];
-            ConvBn.add(p, c + "conv1", cs, mid, 1, Init.kaimingUniform(1, cs));
-            ConvBn.add(p, c + "conv2", mid, ct, 3, Init.kaimingUniform(1, 9L * mid));
-            if (stage < n) {
-                ConvBn.add(p, c + "fc", mid, hidden, 1, Init.pytorchDefault(mid));
-                p.add(c + "fc1.0.weight", new Shape(hidden, mid, 1, 1), Init.pytorchDefault(mid));
-                for (int k = 0; k < 2; k++) {
-                    p.add(c + "fcs." + k + ".weight", new Shape(mid, hidden, 1, 1), Init.pytorchDefault(hidden));
-                    p.add(c + "fcs." + k + ".bias", new Shape(mid), Init.pytorchDefault(hidden));
-                }
+        // ReviewKD's pyramid with CSF's fusion: a selective-kernel channel attention per fused cell.
+        ReviewPyramid pyramid = ReviewPyramid.add(p, CsfModule.CELLS, widths, mid, (c, stage) -> {
+            ConvBn.add(p, c + "fc", mid, hidden, 1, Init.pytorchDefault(mid));
+            p.add(c + "fc1.0.weight", new Shape(hidden, mid, 1, 1), Init.pytorchDefault(mid));
+            for (int k = 0; k < 2; k++) {
+                p.add(c + "fcs." + k + ".weight", new Shape(mid, hidden, 1, 1), Init.pytorchDefault(hidden));
+                p.add(c + "fcs." + k + ".bias", new Shape(mid), Init.pytorchDefault(hidden));
             }
-        }
-        return new CsfModule(this, p, n, mid, o.weight());
+        });
+        return new CsfModule(this, p, pyramid, mid, o.weight());
     }
 }

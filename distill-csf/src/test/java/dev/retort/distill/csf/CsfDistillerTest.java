@@ -21,7 +21,6 @@ import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
-import dev.retort.distill.support.Losses;
 import dev.retort.distill.support.RandomTaps;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
@@ -31,7 +30,7 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** CSF on small MiT-shaped taps: build, a training step and its gradients, HCL by hand, configuration. */
+/** CSF on small MiT-shaped taps: build, a training step and its gradients, configuration (HCL by hand: distill-support's LossesTest). */
 class CsfDistillerTest {
     static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
     static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
@@ -88,39 +87,6 @@ class CsfDistillerTest {
             }
             assertUsefulGradient("fc1", module.parameters().get("skfs.1.fc1.0.weight").getArray().getGradient());
         }
-    }
-
-    @Test
-    void hclIsTheMseWithHalvingWeightsOverThePooledLevels() {
-        try (NDManager m = engine.newBaseManager()) {
-            NDArray s = m.randomNormal(new Shape(1, 2, 4, 4)), t = m.randomNormal(new Shape(1, 2, 4, 4));
-            // height 4: level 4 is skipped, levels 2 and 1 weigh 1/2 and 1/4
-            double full = Losses.mse(s, t).getFloat();
-            double two = mseOfMeans(s.toFloatArray(), t.toFloatArray(), 2), one = mseOfMeans(s.toFloatArray(), t.toFloatArray(), 1);
-            assertEquals((full + two / 2 + one / 4) / 1.75, CsfModule.hcl(s, t).getFloat(), 1e-5);
-        }
-    }
-
-    /** MSE between the means of level×level blocks of two [1, 2, 4, 4] maps. */
-    private static double mseOfMeans(float[] a, float[] b, int level) {
-        int block = 4 / level;
-        double sum = 0;
-        for (int c = 0; c < 2; c++) {
-            for (int i = 0; i < level; i++) {
-                for (int j = 0; j < level; j++) {
-                    double ma = 0, mb = 0;
-                    for (int y = i * block; y < (i + 1) * block; y++) {
-                        for (int x = j * block; x < (j + 1) * block; x++) {
-                            ma += a[c * 16 + y * 4 + x];
-                            mb += b[c * 16 + y * 4 + x];
-                        }
-                    }
-                    double diff = (ma - mb) / (block * block);
-                    sum += diff * diff;
-                }
-            }
-        }
-        return sum / (2 * level * level);
     }
 
     @Test

@@ -13,9 +13,10 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
- * Pixel-wise logit distillation (Hinton et al.): {@code T² · KL(softmax(z_t/T) ‖ softmax(z_s/T))}, summed over
- * classes and averaged over pixels. Not part of TransKD; it is the smallest complete example of a distiller
- * that a third party can drop into {@code bundles/}.
+ * Pixel-wise logit distillation (Hinton et al., "Distilling the Knowledge in a Neural Network", 2015, applied per
+ * pixel as segmentation KD baselines do): {@code T² · KL(softmax(z_t/T) ‖ softmax(z_s/T))}, summed over classes and
+ * averaged over pixels. Not part of TransKD; a baseline embedded in the launcher, and the smallest complete distiller
+ * (no parameters) to start a new one from.
  */
 @Component(service = Distiller.class, configurationPid = LogitKdDistiller.PID,
         property = Distiller.NAME_PROPERTY + "=" + LogitKdDistiller.NAME)
@@ -31,6 +32,9 @@ public class LogitKdDistiller extends ConfiguredDistiller<LogitKdDistiller.Optio
 
         @AttributeDefinition(description = "Loss weight")
         double weight() default 1.0;
+
+        @AttributeDefinition(description = "Use this module in runs")
+        boolean enabled() default true;
     }
 
     /** What a build reads: temperature > 0, weight >= 0. */

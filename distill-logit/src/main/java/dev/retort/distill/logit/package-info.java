@@ -1,2 +1,2 @@
-/** Pixel-wise logit distillation: the smallest complete distiller bundle, and the example a third party starts from. */
+/** Pixel-wise logit distillation (Hinton KD): an embedded baseline, and the smallest complete distiller bundle. */
 package dev.retort.distill.logit;

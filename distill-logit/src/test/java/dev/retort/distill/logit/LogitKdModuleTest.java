@@ -1,6 +1,7 @@
 package dev.retort.distill.logit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -104,6 +105,9 @@ class LogitKdModuleTest {
         d.configure(Map.of("temperature", "3"));
         assertTrue(d.rejection().isEmpty());
         assertTrue(d.description().contains("T=3.0"), d.description());
+        assertTrue(d.enabled());
+        d.configure(Map.of("enabled", "false"));
+        assertFalse(d.enabled(), "a profile switches the embedded baseline off");
     }
 
     @Test

@@ -50,6 +50,31 @@ public final class Losses {
         return Scalars.mul(kl, temperature * temperature / (n * c));
     }
 
+    /** HCL pyramid levels (ReviewKD's hierarchical context loss), coarsest last. */
+    private static final int[] HCL_LEVELS = {4, 2, 1};
+
+    /**
+     * ReviewKD's hierarchical context loss for one stage: the MSE of the maps plus the MSEs of their adaptive average
+     * pools to 4×4, 2×2 and 1×1, weighted 1/2, 1/4, 1/8, divided by the sum of the weights used. A level not smaller
+     * than the map's height is skipped and does not take a halving (so a 4-high map uses 2×2 at 1/2 and 1×1 at 1/4).
+     *
+     * @param student maps [N, C, H, W]
+     * @param teacher maps of the same shape
+     */
+    public static NDArray hcl(NDArray student, NDArray teacher) {
+        NDArray loss = mse(student, teacher);
+        long height = student.getShape().get(2);
+        double weight = 1, total = 1;
+        for (int level : HCL_LEVELS) {
+            if (level >= height) continue;
+            weight /= 2;
+            loss = loss.add(Scalars.mul(mse(Resize.to(student, level, level, Resize.Mode.AREA), Resize.to(teacher, level, level, Resize.Mode.AREA)),
+                    weight));
+            total += weight;
+        }
+        return Scalars.div(loss, total);
+    }
+
     /**
      * Class-weighted cross entropy with PyTorch's weighted-mean reduction:
      * {@code Σ_p w[y_p]·(−log softmax(z_p)[y_p]) / Σ_p w[y_p]} over every pixel of the batch.

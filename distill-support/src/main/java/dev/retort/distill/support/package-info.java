@@ -10,8 +10,11 @@
  *       component.</li>
  *   <li>Connectors: {@link dev.retort.distill.support.ConvBn} (convolution + BatchNorm, e.g. 1×1),
  *       {@link dev.retort.distill.support.LinearProjection} and {@link dev.retort.distill.support.Resize}.</li>
- *   <li>{@link dev.retort.distill.support.Losses}: MSE, KL with temperature, channel-wise divergence, weighted
- *       cross-entropy.</li>
+ *   <li>{@link dev.retort.distill.support.Losses}: MSE, KL with temperature, channel-wise divergence, ReviewKD's
+ *       HCL pyramid loss, weighted cross-entropy.</li>
+ *   <li>{@link dev.retort.distill.support.ReviewPyramid}: ReviewKD's top-down review of the student's stage maps
+ *       (1×1 in, fusion with the deeper stage, 3×3 out), shared by ReviewKD (ABF fusion) and TransKD's CSF (SK
+ *       fusion).</li>
  *   <li>{@link dev.retort.distill.support.ModuleRoster} (modules built from distillers and wired by port) and
  *       {@link dev.retort.distill.support.Objective} (cross-entropy + Σ weight·term): the one place where modules are
  *       built and the loss is composed, for training, {@code kd:modules} and parity alike.</li>
@@ -23,7 +26,7 @@
  * its engine reference: their bundle is built with bnd's {@code -dsannotations-options: inherit} (set for every
  * Retort bundle in {@code cnf/bundle.bnd}).
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package dev.retort.distill.support;
 

@@ -56,7 +56,7 @@ class ConfiguredDistillerTest {
         }
     }
 
-    /** A distiller whose annotation has no enabled switch (as logit-kd). */
+    /** A distiller whose annotation has no enabled switch. */
     @interface Always {
         double temperature() default 2.0;
     }

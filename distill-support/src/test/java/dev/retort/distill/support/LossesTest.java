@@ -85,6 +85,54 @@ class LossesTest {
     }
 
     @Test
+    void hclOfACountingMapAgainstZerosByHand() {
+        try (NDManager m = engine.newBaseManager()) {
+            float[] v = new float[16];
+            for (int i = 0; i < 16; i++) v[i] = i;  // a 4×4 map 0..15, row-major
+            NDArray s = m.create(v, new Shape(1, 1, 4, 4)), t = m.zeros(new Shape(1, 1, 4, 4));
+            // full: Σk²/16 = 1240/16 = 77.5; 2×2 block means 2.5, 4.5, 10.5, 12.5 → (6.25+20.25+110.25+156.25)/4 = 73.25;
+            // 1×1 mean 7.5 → 56.25; level 4 is not below the height 4: (77.5 + 73.25/2 + 56.25/4) / (1 + 1/2 + 1/4) = 73.25
+            assertEquals(73.25, Losses.hcl(s, t).getFloat(), 1e-4);
+            // a 2-high map uses the 1×1 level alone, at weight 1/2: [[1,2],[3,6]] vs 0 → (50/4 + 3²/2) / 1.5 = 11.333…
+            NDArray s2 = m.create(new float[] {1, 2, 3, 6}, new Shape(1, 1, 2, 2));
+            assertEquals((12.5 + 9.0 / 2) / 1.5, Losses.hcl(s2, m.zeros(new Shape(1, 1, 2, 2))).getFloat(), 1e-5);
+        }
+    }
+
+    @Test
+    void hclIsTheMseWithHalvingWeightsOverThePooledLevels() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray s = m.randomNormal(new Shape(1, 2, 4, 4)), t = m.randomNormal(new Shape(1, 2, 4, 4));
+            // height 4: level 4 is skipped, levels 2 and 1 weigh 1/2 and 1/4
+            double full = Losses.mse(s, t).getFloat();
+            double two = mseOfMeans(s.toFloatArray(), t.toFloatArray(), 2), one = mseOfMeans(s.toFloatArray(), t.toFloatArray(), 1);
+            assertEquals((full + two / 2 + one / 4) / 1.75, Losses.hcl(s, t).getFloat(), 1e-5);
+        }
+    }
+
+    /** MSE between the means of level×level blocks of two [1, 2, 4, 4] maps. */
+    private static double mseOfMeans(float[] a, float[] b, int level) {
+        int block = 4 / level;
+        double sum = 0;
+        for (int c = 0; c < 2; c++) {
+            for (int i = 0; i < level; i++) {
+                for (int j = 0; j < level; j++) {
+                    double ma = 0, mb = 0;
+                    for (int y = i * block; y < (i + 1) * block; y++) {
+                        for (int x = j * block; x < (j + 1) * block; x++) {
+                            ma += a[c * 16 + y * 4 + x];
+                            mb += b[c * 16 + y * 4 + x];
+                        }
+                    }
+                    double diff = (ma - mb) / (block * block);
+                    sum += diff * diff;
+                }
+            }
+        }
+        return sum / (2 * level * level);
+    }
+
+    @Test
     void aTemperatureThatIsNotPositiveIsRefused() {
         try (NDManager m = engine.newBaseManager()) {
             NDArray x = m.create(TEACHER, new Shape(1, 2, 1, 2));

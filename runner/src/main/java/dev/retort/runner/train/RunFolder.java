@@ -23,6 +23,8 @@ import java.util.stream.Stream;
  */
 public final class RunFolder implements AutoCloseable {
     static final String LOCK = ".retort.lock";
+    /** The default preparation cache's folder name inside a run folder. */
+    static final String PREPARATIONS = "preparations";
     /** The files a run writes; {@code --overwrite} deletes these and nothing else. */
     static final List<String> RUN_FILES = List.of("metrics.jsonl", "train.log", "run.cfg", "last.safetensors", "best.safetensors");
 
@@ -76,7 +78,8 @@ public final class RunFolder implements AutoCloseable {
     private void checkNew(boolean overwrite) throws IOException {
         List<String> found;
         try (Stream<Path> files = Files.list(dir)) {
-            found = files.map(p -> p.getFileName().toString()).filter(n -> !n.equals(LOCK)).sorted().toList();
+            // the preparation cache is no run's result: any run of the folder may reuse it
+            found = files.map(p -> p.getFileName().toString()).filter(n -> !n.equals(LOCK) && !n.equals(PREPARATIONS)).sorted().toList();
         }
         if (found.isEmpty()) return;
         if (!overwrite && neverTrained(found)) {

@@ -36,7 +36,8 @@ import java.util.TreeMap;
  * module.&lt;name&gt;.&lt;key&gt; = value         per-module configuration
  * lr (6e-5), weight_decay (0.01), batch_size (2), epochs (1000) or iterations, decay_steps (1500), decay_per (epoch|iteration),
  * eval_every (1), eval_batches (0 = all), threads (cores), prefetch (4), log_every (10), checkpoint_every (0 = at evaluations),
- * on_module_error (disable | skip-step), on_nonfinite (skip | stop)
+ * on_module_error (disable | skip-step), on_nonfinite (skip | stop),
+ * preparation_cache (where finished module preparations are kept for reuse; default &lt;output&gt;/preparations)
  * </pre>
  *
  * <p>Every key is checked: a key that is not one of {@link #KEYS} nor under {@code teacher.}, {@code student.},
@@ -52,7 +53,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
             "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
-            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite");
+            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", "preparation_cache");
     /** Sections whose keys belong to a backbone, the dataset or a distiller. */
     static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 

@@ -53,6 +53,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -125,6 +126,7 @@ public final class Trainer implements TrainingRun, Runnable {
     private long skippedReported;  // training thread only
     private volatile double imagesPerSecond;
     private volatile List<String> active = List.of();
+    private volatile List<RunStatus.Preparing> preparing = List.of();
     private volatile String deviceName = "?";
     private volatile Throwable failure;
     private volatile double bestMiou = -1;
@@ -141,6 +143,12 @@ public final class Trainer implements TrainingRun, Runnable {
     private SegmentationNetwork teacher;
     private List<Active> modules = new ArrayList<>();
     private final Map<String, Parked> parked = new TreeMap<>();
+    /** Modules whose preparation() was asked (once each, after any saved state was loaded); by identity. */
+    private final Set<DistillationModule> askedToPrepare = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** False until a resumed run's checkpoint is loaded: modules are prepared from the first step boundary on. */
+    private boolean preparationsOpen;
+    private BatchLoader trainLoader;
+    private Preparations preparations;
     private boolean built;
     private ModuleRoster moduleSet;
     private AdamW optimizer;
@@ -189,7 +197,7 @@ public final class Trainer implements TrainingRun, Runnable {
         // an estimate only while the run runs: paused, stopped or finished, the time left is not a matter of speed
         double left = imagesPerSecond > 0 && state == RunState.RUNNING ? (totalSteps - step) * settings.run().optimisation().batchSize() / imagesPerSecond : -1;
         return new RunStatus(state, step, totalSteps, epoch, lastLosses, lastWeights, imagesPerSecond, elapsed(),
-                left < 0 ? null : Duration.ofSeconds((long) left), active, disabled, deviceName);
+                left < 0 ? null : Duration.ofSeconds((long) left), active, disabled, deviceName, preparing);
     }
 
     @Override
@@ -439,11 +447,15 @@ public final class Trainer implements TrainingRun, Runnable {
             classWeights = base.create(info.classWeights());
             optimizer = new AdamW(base, run.optimisation().weightDecay());
             int perEpoch = loader.batches();
+            trainLoader = loader;
             stepsPerEpoch = perEpoch;
             totalSteps = run.optimisation().iterations() > 0 ? run.optimisation().iterations() : (long) run.optimisation().epochs() * perEpoch;
             requireRequestedModules();
             rebuildModules();
             if (resume != null) restore(resume);
+            // Preparations run at step boundaries, once any saved state is loaded (a prepared module then needs none).
+            preparationsOpen = true;
+            modulesDirty.set(true);
             state = RunState.RUNNING;
             event(RunEvent.Type.STARTED, Map.of("total_steps", (double) totalSteps), "run " + id);
             Progress progress = new Progress(log, totalSteps);
@@ -559,6 +571,10 @@ public final class Trainer implements TrainingRun, Runnable {
             return false;
         }
         if (modulesDirty.getAndSet(false)) rebuildModules();
+        if (stopRequested) {  // requested while a module prepared
+            log("stop requested: stopping at step " + step);
+            return false;
+        }
         return true;
     }
 
@@ -740,6 +756,19 @@ public final class Trainer implements TrainingRun, Runnable {
             next.add(new Active(name, r.distiller(), r.generation(), m));
             changes.put(name, joined);
         }
+        if (preparationsOpen) {
+            // A module that must be prepared (MasKD's tokens) is, before it joins: the swap happens when its preparation ends.
+            for (Active a : List.copyOf(next)) {
+                if (!askedToPrepare.add(a.module())) continue;
+                String failed = preparations().prepare(a.name(), a.distiller(), wanted.get(a.name()), a.module());
+                if (failed == null) continue;
+                next.remove(a);
+                discard(a);
+                if (!failed.startsWith(Preparations.STOPPED)) disabled.add(a.name());
+                changes.put(a.name(), "module " + a.name() + " is left out: its preparation " + failed
+                        + (failed.startsWith(Preparations.STOPPED) ? "" : "; disabled (kd:enable " + a.name() + " tries again)"));
+            }
+        }
         next.sort((a, b) -> a.name().compareTo(b.name()));
         while (true) {
             List<String> orphans = ModuleRoster.unwired(next.stream().map(Active::module).toList());
@@ -789,6 +818,62 @@ public final class Trainer implements TrainingRun, Runnable {
         }
     }
 
+    /** The preparation phases of joining modules, run on this run's teacher, data and training thread. */
+    private Preparations preparations() {
+        if (preparations == null) {
+            preparations = new Preparations(new Preparations.Host() {
+                public SegmentationNetwork teacher() {
+                    return teacher;
+                }
+
+                public NDManager base() {
+                    return base;
+                }
+
+                public Engine engine() {
+                    return services.engine();
+                }
+
+                public BatchLoader loader() {
+                    return trainLoader;
+                }
+
+                public int stepsPerEpoch() {
+                    return stepsPerEpoch;
+                }
+
+                public DatasetInfo info() {
+                    return info;
+                }
+
+                public RunSettings settings() {
+                    return settings;
+                }
+
+                public boolean stopRequested() {
+                    return stopRequested;
+                }
+
+                public void preparing(List<RunStatus.Preparing> now) {
+                    preparing = List.copyOf(now);
+                }
+
+                public void log(String line) {
+                    Trainer.this.log(line);
+                }
+
+                public void event(RunEvent.Type type, Map<String, Double> values, String message) {
+                    Trainer.this.event(type, values, message);
+                }
+
+                public DistillContext context(Map<String, ?> config) {
+                    return Trainer.this.context(config);
+                }
+            });
+        }
+        return preparations;
+    }
+
     /** Where this run's modules are built: its teacher's and student's taps, {@code manager}, the run's seed. */
     private ModuleRoster.Factory factory(NDManager manager) {
         return new ModuleRoster.Factory(teacher.spec().taps(), student.spec().taps(), manager, settings.run().seed());
@@ -804,6 +889,7 @@ public final class Trainer implements TrainingRun, Runnable {
 
     /** Closes a module for good and releases its optimiser state. */
     private void discard(Active a) {
+        askedToPrepare.remove(a.module());
         optimizer.release(keys(a));
         a.module().close();
     }

@@ -21,8 +21,8 @@ public final class TestServices implements Trainer.Services {
     static final Engine ENGINE = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
 
     final List<Trainer.Registered> distillers = new CopyOnWriteArrayList<>();
-    final List<RunEvent> events = new CopyOnWriteArrayList<>();
-    volatile Consumer<RunEvent> onEvent = e -> { };
+    public final List<RunEvent> events = new CopyOnWriteArrayList<>();
+    public volatile Consumer<RunEvent> onEvent = e -> { };
     private long generation;
 
     public TestServices(Distiller... ds) {

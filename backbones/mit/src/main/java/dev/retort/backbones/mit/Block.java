@@ -63,7 +63,7 @@ abstract class Block {
     }
 
     /** Trainable values of this block and its children, from the declarations alone. */
-    final long parameterCount() {
+    public final long parameterCount() {
         long n = 0;
         for (Entry e : entries) {
             if (e instanceof Weight w && w.trainable()) n += w.shape().size();

@@ -1,18 +1,12 @@
 package dev.retort.backbones.mit;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.ModelCost;
-import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import org.osgi.service.component.annotations.Activate;
+import dev.retort.backbones.support.ConfiguredBackbone;
+import dev.retort.backbones.support.DeclaredModel;
 import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Modified;
-import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -22,7 +16,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
         Backbone.VARIANTS_PROPERTY + "=mit-b0", Backbone.VARIANTS_PROPERTY + "=mit-b1", Backbone.VARIANTS_PROPERTY + "=mit-b2",
         Backbone.VARIANTS_PROPERTY + "=mit-b3", Backbone.VARIANTS_PROPERTY + "=mit-b4", Backbone.VARIANTS_PROPERTY + "=mit-b5"})
 @Designate(ocd = MitBackbone.Config.class)
-public class MitBackbone implements Backbone {
+public class MitBackbone extends ConfiguredBackbone<MitConfig> {
     static final String PID = "dev.retort.backbones.mit";
 
     @ObjectClassDefinition(name = "Retort MiT / SegFormer backbones",
@@ -38,54 +32,18 @@ public class MitBackbone implements Backbone {
         double headDropout() default 0.1;
     }
 
-    // DJL is touched only once the launcher's engine exists.
-    @Reference(target = "(engine.name=PyTorch)")
-    Engine engine;
+    public MitBackbone() {
+        super("mit", MitConfig.PRESETS.keySet(), MitConfig::of, Config.class);
+    }
 
-    private volatile Map<String, Object> defaults = Map.of();
-
-    @Activate
-    @Modified
-    void configure(Config config) {
-        Map<String, Object> d = new HashMap<>();
-        d.put("num_classes", config.classes());
-        d.put("drop_path_rate", config.dropPathRate());
-        d.put("head_dropout", config.headDropout());
-        MitConfig.of("mit-b0", d);  // validates before anything is replaced
-        defaults = Map.copyOf(d);
+    /** Costs by mmcv's conventions (see {@link ModelCost}); at 3×512×1024 with 20 classes B0 has 3.72 M / 13.67 G, B2 27.36 M / 113.84 G. */
+    @Override
+    protected DeclaredModel declare(MitConfig config) {
+        return new SegFormer(config);
     }
 
     @Override
-    public String name() {
-        return "mit";
-    }
-
-    @Override
-    public List<String> variants() {
-        return List.copyOf(MitConfig.PRESETS.keySet());
-    }
-
-    MitConfig config(String variant, Map<String, ?> config) {
-        Map<String, Object> merged = new HashMap<>(defaults);
-        if (config != null) merged.putAll(config);
-        return MitConfig.of(variant, merged);
-    }
-
-    @Override
-    public NetworkSpec describe(String variant, Map<String, ?> config) {
-        MitConfig c = config(variant, config);
-        SegFormer blocks = new SegFormer(c);  // declared, not created: no arrays
-        return new NetworkSpec(variant, blocks.taps(), c.classes(), blocks.parameterCount(), c.asMap());
-    }
-
-    /** By mmcv's conventions (see {@link ModelCost}); at 3×512×1024 with 20 classes B0 has 3.72 M / 13.67 G, B2 27.36 M / 113.84 G. */
-    @Override
-    public ModelCost cost(String variant, Map<String, ?> config, int height, int width) {
-        return new SegFormer(config(variant, config)).cost(height, width);
-    }
-
-    @Override
-    public SegmentationNetwork build(String variant, Map<String, ?> config, NDManager manager, long seed) {
-        return new MitNetwork(config(variant, config), manager, seed);
+    protected SegmentationNetwork build(MitConfig config, NDManager manager, long seed) {
+        return new MitNetwork(config, manager, seed);
     }
 }

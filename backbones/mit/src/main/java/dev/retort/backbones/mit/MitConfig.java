@@ -1,5 +1,9 @@
 package dev.retort.backbones.mit;
 
+import static dev.retort.backbones.support.Architecture.join;
+
+import dev.retort.backbones.support.Architecture;
+import dev.retort.backbones.support.BackboneConfig;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +18,7 @@ import java.util.stream.Collectors;
  */
 record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, int[] heads, int[] srRatios,
                  int[] mlpRatios, int[] patchSizes, int[] strides, int decoderDim, int classes, double dropPathRate,
-                 double headDropout) {
+                 double headDropout) implements BackboneConfig {
 
     static final Set<String> KEYS = new TreeSet<>(List.of("in_channels", "embed_dims", "depths", "num_heads", "sr_ratios",
             "mlp_ratios", "patch_sizes", "strides", "decoder_dim", "num_classes", "drop_path_rate", "head_dropout"));
@@ -115,13 +119,11 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     /** Stochastic-depth rate of every block, linearly spaced from 0 to drop_path_rate over the whole encoder. */
     double[] dropPathRates() {
-        int n = totalBlocks();
-        double[] r = new double[n];
-        for (int i = 0; i < n; i++) r[i] = n == 1 ? 0 : dropPathRate * i / (n - 1);
-        return r;
+        return Architecture.dropPathRates(dropPathRate, depths);
     }
 
-    Map<String, Object> asMap() {
+    @Override
+    public Map<String, Object> asMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("in_channels", inChannels);
         m.put("embed_dims", join(embedDims));
@@ -136,10 +138,6 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         m.put("drop_path_rate", dropPathRate);
         m.put("head_dropout", headDropout);
         return m;
-    }
-
-    private static String join(int[] a) {
-        return Arrays.stream(a).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 
     private static String describe(int[]... arrays) {

@@ -10,6 +10,7 @@ import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.tap.TapValues;
+import dev.retort.backbones.support.ConfiguredBackbone;
 import dev.retort.nn.ParameterSet;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ final class MitNetwork implements SegmentationNetwork {
         this.blocks = new SegFormer(config);
         this.params = new ParameterSet(manager, seed);
         blocks.create(params, "");
-        this.spec = new NetworkSpec(config.variant(), blocks.taps(), config.classes(), params.trainableCount(), config.asMap());
+        this.spec = ConfiguredBackbone.spec(config, blocks, params.trainableCount());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.retort.backbones.mit;
 
+import static dev.retort.backbones.support.WeightReports.list;
+
 import ai.djl.ndarray.NDArray;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -36,7 +38,6 @@ final class MitWeights {
     static final String HF = "hf";
     /** torch state dicts carry this BatchNorm counter; it has no effect on the computation. */
     private static final String BATCHES_TRACKED = "num_batches_tracked";
-    private static final int LIST_LIMIT = 25;
 
     private MitWeights() {}
 
@@ -283,14 +284,6 @@ final class MitWeights {
         long n = 0;
         for (float x : v) if (!Float.isFinite(x)) n++;
         return n;
-    }
-
-    private static String list(String what, List<String> names) {
-        if (names.isEmpty()) return "";
-        StringBuilder b = new StringBuilder("\n  ").append(names.size()).append(' ').append(what).append(':');
-        names.stream().limit(LIST_LIMIT).forEach(n -> b.append("\n    ").append(n));
-        if (names.size() > LIST_LIMIT) b.append("\n    … and ").append(names.size() - LIST_LIMIT).append(" more");
-        return b.toString();
     }
 
     // ---- saving ------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
+import dev.retort.backbones.support.DeclaredModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -16,7 +17,7 @@ import java.util.Map;
  * The whole network as blocks: the MiT encoder's stages, then the all-MLP head (spec §1). The architecture is
  * written here and in the blocks only; parameters, forward, taps and cost all follow from it.
  */
-final class SegFormer extends Block {
+final class SegFormer extends Block implements DeclaredModel {
     private final MitConfig config;
     private final List<Stage> stages = new ArrayList<>();
     private final AllMlpHead head;
@@ -49,7 +50,8 @@ final class SegFormer extends Block {
         return taps;
     }
 
-    TapLayout taps() {
+    @Override
+    public TapLayout taps() {
         List<TapSpec> taps = new ArrayList<>();
         for (Stage stage : stages) taps.addAll(stage.taps());
         taps.add(new TapSpec(TapNames.LOGITS, config.classes(), stages.get(0).stride(), TapKind.MAP));
@@ -68,7 +70,8 @@ final class SegFormer extends Block {
     }
 
     /** Parameters and multiply-accumulates per stage and of the head, and the taps' shapes, at one input size. */
-    ModelCost cost(int height, int width) {
+    @Override
+    public ModelCost cost(int height, int width) {
         int last = stages.size() - 1;
         if (extent(last, height) < 1 || extent(last, width) < 1) {
             throw new IllegalArgumentException(config.variant() + ": input " + height + "x" + width + " is too small");

@@ -1,5 +1,9 @@
 package dev.retort.backbones.pvtv2;
 
+import static dev.retort.backbones.support.Architecture.join;
+
+import dev.retort.backbones.support.Architecture;
+import dev.retort.backbones.support.BackboneConfig;
 import dev.retort.nn.Settings;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -16,7 +20,8 @@ import java.util.stream.Collectors;
  * then 3×3 stride 2), so each stage halves the previous one and the head's scale heads follow from the stage index.
  */
 record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, int[] heads, int[] srRatios, int[] mlpRatios,
-                 boolean linear, int neckChannels, int headChannels, int classes, double dropPathRate, double headDropout) {
+                 boolean linear, int neckChannels, int headChannels, int classes, double dropPathRate, double headDropout)
+        implements BackboneConfig {
 
     static final Set<String> KEYS = new TreeSet<>(List.of("in_channels", "embed_dims", "depths", "num_heads", "sr_ratios",
             "mlp_ratios", "linear", "neck_channels", "head_channels", "num_classes", "drop_path_rate", "head_dropout"));
@@ -129,13 +134,11 @@ record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     /** Stochastic-depth rate of every block, linearly spaced from 0 to drop_path_rate over the whole encoder. */
     double[] dropPathRates() {
-        int n = Arrays.stream(depths).sum();
-        double[] r = new double[n];
-        for (int i = 0; i < n; i++) r[i] = n == 1 ? 0 : dropPathRate * i / (n - 1);
-        return r;
+        return Architecture.dropPathRates(dropPathRate, depths);
     }
 
-    Map<String, Object> asMap() {
+    @Override
+    public Map<String, Object> asMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("in_channels", inChannels);
         m.put("embed_dims", join(embedDims));
@@ -150,10 +153,6 @@ record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         m.put("drop_path_rate", dropPathRate);
         m.put("head_dropout", headDropout);
         return m;
-    }
-
-    private static String join(int[] a) {
-        return Arrays.stream(a).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
+import dev.retort.backbones.support.DeclaredModel;
 import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ import java.util.Map;
  * FPN head ({@code head.*}), as TransKD's {@code PVTv2(backbone, neck, decode_head)}. It knows no tensors: a
  * {@link ParameterSet} is passed in to declare parameters and to run the forward pass.
  */
-final class PvtModel {
+final class PvtModel implements DeclaredModel {
     static final String BACKBONE = "backbone";
     static final String NECK = "neck";
     static final String HEAD = "head";
@@ -61,7 +62,8 @@ final class PvtModel {
         head.declare(p);
     }
 
-    TapLayout taps() {
+    @Override
+    public TapLayout taps() {
         List<TapSpec> taps = new ArrayList<>();
         int inChannels = config.inChannels(), inStride = 1;
         for (int s = 0; s < config.stages(); s++) {
@@ -113,7 +115,8 @@ final class PvtModel {
         return parts;
     }
 
-    ModelCost cost(int height, int width) {
+    @Override
+    public ModelCost cost(int height, int width) {
         List<ModelCost.Part> parts = new ArrayList<>();
         tallies(height, width).forEach((name, t) -> parts.add(new ModelCost.Part(name, t.params, t.macs)));
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -132,7 +135,8 @@ final class PvtModel {
     }
 
     /** Trainable parameters: they do not depend on the input size, so any size every stage accepts gives them. */
-    long parameters() {
+    @Override
+    public long parameterCount() {
         long side = (long) config.cumulativeStride(config.stages() - 1) * Arrays.stream(config.srRatios()).max().orElse(1);
         return tallies(side, side).values().stream().mapToLong(t -> t.params).sum();
     }

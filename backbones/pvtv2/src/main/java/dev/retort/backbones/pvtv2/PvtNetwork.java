@@ -8,6 +8,7 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.tap.TapValues;
+import dev.retort.backbones.support.ConfiguredBackbone;
 import dev.retort.nn.ParameterSet;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ final class PvtNetwork implements SegmentationNetwork {
         this.model = new PvtModel(config);
         this.params = new ParameterSet(manager, seed);
         model.declare(params);
-        this.spec = new NetworkSpec(config.variant(), model.taps(), config.classes(), params.trainableCount(), config.asMap());
+        this.spec = ConfiguredBackbone.spec(config, model, params.trainableCount());
     }
 
     @Override

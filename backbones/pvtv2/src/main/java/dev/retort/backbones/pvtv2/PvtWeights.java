@@ -1,5 +1,7 @@
 package dev.retort.backbones.pvtv2;
 
+import static dev.retort.backbones.support.WeightReports.list;
+
 import com.google.gson.Gson;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
@@ -26,7 +28,6 @@ import java.util.Map;
 final class PvtWeights {
     static final String REFERENCE = "reference";
     private static final String BATCHES_TRACKED = "num_batches_tracked";
-    private static final int LIST_LIMIT = 25;
 
     private PvtWeights() {}
 
@@ -111,13 +112,5 @@ final class PvtWeights {
         String k = key;
         while (k.startsWith("module.")) k = k.substring("module.".length());
         return k;
-    }
-
-    private static String list(String what, List<String> names) {
-        if (names.isEmpty()) return "";
-        StringBuilder b = new StringBuilder("\n  ").append(names.size()).append(' ').append(what).append(':');
-        names.stream().limit(LIST_LIMIT).forEach(n -> b.append("\n    ").append(n));
-        if (names.size() > LIST_LIMIT) b.append("\n    … and ").append(names.size() - LIST_LIMIT).append(" more");
-        return b.toString();
     }
 }
