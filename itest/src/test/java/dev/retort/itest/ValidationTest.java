@@ -77,7 +77,7 @@ class ValidationTest {
         var listener = context.registerService(RunListener.class, events::add, null);
         try {
             var noSuch = assertThrows(Exception.class, () -> kd("kd:train " + tinyRun(dir.resolve("x"), "csf,pae")));
-            assertTrue(noSuch.getMessage().startsWith("unknown module pae (did you mean pea?) in modules = csf,pae; registered: csf, cwd, ea, fitnet, glmixer, logit-kd, pea, reviewkd"),
+            assertTrue(noSuch.getMessage().startsWith("unknown module pae (did you mean pea?) in modules = csf,pae; registered: csf, cwd, ea, fitnet, glmixer, logit-kd, maskd, pea, reviewkd"),
                     noSuch.getMessage());
             String started = kd("kd:train " + tinyRun(dir, "csf,pea"));
             assertTrue(started.contains("started run tiny"), started);
