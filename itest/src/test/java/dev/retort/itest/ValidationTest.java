@@ -83,7 +83,7 @@ class ValidationTest {
             assertTrue(started.contains("started run tiny"), started);
             long deadline = System.currentTimeMillis() + 60_000;
             while (events.stream().noneMatch(e -> e.type() == RunEvent.Type.STEP) && System.currentTimeMillis() < deadline) Thread.sleep(20);
-            assertEquals("unknown module foo (known: csf, cwd, ea, fitnet, glmixer, logit-kd, pea, reviewkd)", assertThrows(Exception.class, () -> kd("kd:enable foo")).getMessage());
+            assertEquals("unknown module foo (known: csf, cwd, ea, fitnet, glmixer, logit-kd, maskd, pea, reviewkd)", assertThrows(Exception.class, () -> kd("kd:enable foo")).getMessage());
             assertEquals("logit-kd is not in this run's module list (csf, pea)", assertThrows(Exception.class, () -> kd("kd:enable logit-kd")).getMessage());
             assertTrue(kd("kd:enable csf").contains("csf is not disabled"));
             assertTrue(kd("kd:disable csf").contains("csf disabled from the next step"));
