@@ -145,7 +145,7 @@ public final class Trainer implements TrainingRun, Runnable {
     private final Map<String, Parked> parked = new TreeMap<>();
     /** Modules whose preparation() was asked (once each, after any saved state was loaded); by identity. */
     private final Set<DistillationModule> askedToPrepare = Collections.newSetFromMap(new IdentityHashMap<>());
-    /** False until a resumed run's checkpoint is loaded: modules are prepared from the first step boundary on. */
+    /** False while the run builds its first module set and loads its checkpoint: modules are prepared from the first step boundary on. */
     private boolean preparationsOpen;
     private BatchLoader trainLoader;
     private Preparations preparations;
