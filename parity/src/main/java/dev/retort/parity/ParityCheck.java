@@ -36,7 +36,11 @@ import java.util.function.Function;
  */
 public final class ParityCheck {
     /** Outcome of one fixture set. */
-    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
+    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems, List<String> inputs) {
+        public Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
+            this(subject, comparisons, problems, List.of());
+        }
+
         public boolean passed() {
             return problems.isEmpty() && !comparisons.isEmpty() && comparisons.stream().allMatch(Tolerance.Comparison::pass);
         }
@@ -146,7 +150,7 @@ public final class ParityCheck {
     /**
      * Runs the computations a bundle registered for {@code fixture}: every tensor they return is compared with the
      * fixture's tensor of the same name (integer ones, such as argmax labels, exactly); every fixture tensor named {@code <fixture>.*} that none returned is a problem
-     * (an unchecked expectation is never a pass).
+     * (an unchecked expectation is never a pass), but for the inputs a computation declares, which are listed apart.
      */
     public Report computed(Path dir, String fixture, List<ParityComputation> computations, Engine engine) {
         List<String> problems = new ArrayList<>();
@@ -155,10 +159,11 @@ public final class ParityCheck {
         for (Path p : List.of(weights, io)) if (!Files.isRegularFile(p)) problems.add("missing file " + p);
         if (!problems.isEmpty()) return new Report(fixture, results, problems);
         try (SafeTensorsFile golden = SafeTensorsFile.open(io); NDManager m = engine.newBaseManager()) {
-            Set<String> checked = new TreeSet<>();
+            Set<String> checked = new TreeSet<>(), inputs = new TreeSet<>();
             for (ParityComputation c : computations) {
                 Map<String, NDArray> actual;
                 try {
+                    inputs.addAll(c.inputs(io));
                     actual = c.compute(weights, io, m);
                 } catch (IOException | RuntimeException e) {
                     problems.add(c.getClass().getSimpleName() + ": " + e.getMessage());
@@ -169,14 +174,20 @@ public final class ParityCheck {
                         problems.add(e.getKey() + ": computed, but the fixture has no such tensor");
                         continue;
                     }
+                    if (inputs.contains(e.getKey())) {
+                        problems.add(e.getKey() + ": declared an input, yet returned as a result (an input compared with itself is no check)");
+                        continue;
+                    }
                     checked.add(e.getKey());
                     results.add(golden.info(e.getKey()).dtype().floating()
                             ? tolerance.compare(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(e.getKey()))
                             : Tolerance.exact(e.getKey(), e.getValue().toType(DataType.INT64, false).toLongArray(), golden.readLongs(e.getKey())));
                 }
             }
-            golden.tensors().keySet().stream().filter(k -> k.startsWith(fixture + ".") && !checked.contains(k)).sorted()
+            inputs.stream().filter(k -> !golden.contains(k)).forEach(k -> problems.add(k + ": declared an input, but the fixture has no such tensor"));
+            golden.tensors().keySet().stream().filter(k -> k.startsWith(fixture + ".") && !checked.contains(k) && !inputs.contains(k)).sorted()
                     .forEach(k -> problems.add(k + ": no parity computation reproduces it"));
+            return new Report(fixture, results, problems, List.copyOf(inputs));
         } catch (IOException | RuntimeException e) {
             problems.add(e.getMessage());
         }
@@ -190,6 +201,7 @@ public final class ParityCheck {
             b.append(String.format("  %-44s max|err| %.3e  (%5.1f%% of tolerance)  %s%s%n", c.tensor(), c.maxAbsError(),
                     100 * c.worstRatio(), c.pass() ? "PASS" : "FAIL", c.note().isEmpty() ? "" : "  " + c.note()));
         }
+        if (!r.inputs().isEmpty()) b.append("  inputs read from the fixture, not compared: ").append(String.join(", ", r.inputs())).append('\n');
         r.problems().forEach(p -> b.append("  PROBLEM ").append(p).append('\n'));
         b.append("  ").append(r.passed() ? "PASS" : "FAIL").append(": ")
                 .append(r.comparisons().stream().filter(Tolerance.Comparison::pass).count()).append('/')

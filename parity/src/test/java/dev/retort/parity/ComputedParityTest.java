@@ -15,6 +15,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -63,5 +65,44 @@ class ComputedParityTest {
         Tolerance.Comparison c = report.comparisons().stream().filter(x -> x.tensor().equals("cskd.s4.labels.p0")).findFirst().orElseThrow();
         assertFalse(c.pass(), ParityCheck.format(report));
         assertEquals("exact", c.note());
+    }
+
+    /** An input a computation declares is listed, not compared and not unchecked; returning it as a result is refused. */
+    @Test
+    void declaredInputsAreNeitherComparedNorUncheckedAndCannotBeReturned() {
+        String input = "cskd.s4.labels.p0";
+        class Declaring implements ParityComputation {
+            final boolean handBack;
+
+            Declaring(boolean handBack) {
+                this.handBack = handBack;
+            }
+
+            @Override
+            public String fixture() {
+                return "cskd";
+            }
+
+            @Override
+            public Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException {
+                Map<String, NDArray> all = new TreeMap<>(new CskdParity().compute(weights, io, manager));
+                if (!handBack) all.remove(input);
+                return all;
+            }
+
+            @Override
+            public Set<String> inputs(Path io) {
+                return Set.of(input);
+            }
+        }
+        ParityCheck check = new ParityCheck(Tolerance.FIXTURES);
+        ParityCheck.Report clean = check.computed(FIXTURES, "cskd", List.of(new Declaring(false)), engine);
+        assertTrue(clean.passed(), ParityCheck.format(clean));
+        assertEquals(List.of(input), clean.inputs());
+        assertEquals(51, clean.comparisons().size());
+        assertTrue(ParityCheck.format(clean).contains("inputs read from the fixture, not compared: " + input), ParityCheck.format(clean));
+        ParityCheck.Report selfCompared = check.computed(FIXTURES, "cskd", List.of(new Declaring(true)), engine);
+        assertFalse(selfCompared.passed());
+        assertEquals(List.of(input + ": declared an input, yet returned as a result (an input compared with itself is no check)"), selfCompared.problems());
     }
 }

@@ -58,6 +58,9 @@ public class ModelCommands {
             out.append(String.format("  %-10s %,14d %10.3f %10.3f%n", p.name(), p.parameters(), p.parameters() / 1e6, p.macs() / 1e9));
         }
         out.append(String.format("  %-10s %,14d %10.2f %10.2f%n", "total", cost.parameters(), cost.parameters() / 1e6, cost.macs() / 1e9));
+        if (cost.attentionMacs() > 0) {
+            out.append(String.format("  (attention products Q·Kᵀ and attention·V, outside the convention: %.2f GFLOPs more)%n", cost.attentionMacs() / 1e9));
+        }
         out.append("  taps (batch 1)\n");
         cost.tapShapes().forEach((name, shape) -> out.append(String.format("    %-12s %s%n", name, Arrays.toString(shape))));
         return out.toString();

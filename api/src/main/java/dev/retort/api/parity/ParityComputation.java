@@ -5,13 +5,15 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * A parity check a bundle computes itself, for fixtures a declarative {@link ParityCase} cannot describe (several
  * modes or progress values in one file, a preparation phase, inputs beyond the taps). Registered as a service with
  * {@link ParityCases#FIXTURE_PROPERTY}; the checker compares what {@link #compute} returns with the fixture's tensors of
- * the same names, and counts as a failure every tensor named {@code <fixture>.*} that no computation returned.
+ * the same names, and counts as a failure every tensor named {@code <fixture>.*} that no computation returned and
+ * none declared an {@linkplain #inputs input}.
  *
  * @since 1.1
  */
@@ -31,4 +33,18 @@ public interface ParityComputation {
      * @throws IllegalArgumentException when the files do not hold what the computation needs (named in the message)
      */
     Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException;
+
+    /**
+     * The fixture's tensors named {@code <fixture>.*} that are inputs of the computation rather than expected values
+     * (e.g. a random gradient probe the reference code drew): the checker lists them as inputs, neither compares them
+     * nor counts them as unchecked. None by default.
+     *
+     * @param io the {@code .io.safetensors} file
+     * @return names of input tensors in {@code io}
+     * @throws IOException when the file cannot be read
+     * @since 1.2
+     */
+    default Set<String> inputs(Path io) throws IOException {
+        return Set.of();
+    }
 }

@@ -6,9 +6,10 @@
  * distillers to build with which configurations, in which mode, and how recorded tensors are named in the fixture.
  * A parity checker (e.g. {@code kd:parity}) discovers the cases, so a new method bundle brings its parity with it.
  * Fixtures that a declarative case cannot describe (several modes or progress values in one file, a preparation
- * phase) are checked by a {@link dev.retort.api.parity.ParityComputation} service the bundle registers (1.1).
+ * phase) are checked by a {@link dev.retort.api.parity.ParityComputation} service the bundle registers (1.1), which
+ * may declare the fixture tensors that are its inputs (1.2).
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package dev.retort.api.parity;
 

@@ -88,7 +88,9 @@ class MaskdParityTest {
         ParityCheck.Report r = new ParityCheck(Tolerance.FIXTURES).computed(fixtures(), MaskdParity.FILE, List.of(new MaskdParityComputation()), engine);
         assertEquals(List.of(), r.problems());
         assertTrue(r.passed(), ParityCheck.format(r));
-        assertEquals(97, r.comparisons().size(), "93 computed tensors and the 4 stage-1 probes handed back");
+        assertEquals(93, r.comparisons().size(), ParityCheck.format(r));
+        assertEquals(4, r.inputs().size(), "the stage probes are inputs: " + r.inputs());
+        assertTrue(r.inputs().stream().allMatch(n -> n.startsWith("maskd.grad_probe.")), r.inputs().toString());
     }
 
     /** maskd.feat.kd1.grad.student.features.3 → maskd.feat.kd1.grad; maskd.seg.dice → maskd.seg.dice. */

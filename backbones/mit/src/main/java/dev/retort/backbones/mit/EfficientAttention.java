@@ -13,12 +13,13 @@ import dev.retort.nn.Scalars;
  * and a LayerNorm when the reduction ratio r is above 1. One {@code kv} linear holds the keys' rows, then the values'.
  */
 final class EfficientAttention extends Block {
-    private final int heads, reduction;
+    private final int dim, heads, reduction;
     private final Linear q, kv, proj;
     private final Conv sr;
     private final LayerNorm norm;
 
     EfficientAttention(int dim, int heads, int reduction) {
+        this.dim = dim;
         this.heads = heads;
         this.reduction = reduction;
         q = child("q", Linear.encoder(dim, dim));
@@ -52,5 +53,11 @@ final class EfficientAttention extends Block {
             kvTokens = Math.max(1, sr.outputSize(h)) * Math.max(1, sr.outputSize(w));
         }
         return q.macs(tokens) + (sr == null ? 0 : sr.macs(kvTokens) + norm.macs(kvTokens)) + kv.macs(kvTokens) + proj.macs(tokens);
+    }
+
+    /** The attention products on an h×w token map, which {@link #macs} leaves out: Q·Kᵀ and attention·V, each n·n_kv·C. */
+    long attentionMacs(long h, long w) {
+        long tokens = h * w, kvTokens = sr == null ? tokens : Math.max(1, sr.outputSize(h)) * Math.max(1, sr.outputSize(w));
+        return 2 * tokens * kvTokens * dim;
     }
 }

@@ -79,16 +79,17 @@ final class SegFormer extends Block implements DeclaredModel {
         List<ModelCost.Part> parts = new ArrayList<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
         List<long[]> sizes = new ArrayList<>();
-        long h = height, w = width;
+        long h = height, w = width, attention = 0;
         for (Stage stage : stages) {
             stage.tapShapes(h, w, shapes);
             parts.add(new ModelCost.Part("stage " + (sizes.size() + 1), stage.parameterCount(), stage.macs(h, w)));
+            attention += stage.attentionMacs(h, w);
             h = stage.outputSize(h);
             w = stage.outputSize(w);
             sizes.add(new long[] {h, w});
         }
         parts.add(new ModelCost.Part("head", head.parameterCount(), head.macs(sizes)));
         shapes.put(TapNames.LOGITS, new long[] {1, config.classes(), sizes.get(0)[0], sizes.get(0)[1]});
-        return new ModelCost(config.variant(), height, width, parts, shapes);
+        return new ModelCost(config.variant(), height, width, parts, shapes, attention);
     }
 }

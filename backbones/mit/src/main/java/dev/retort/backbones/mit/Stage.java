@@ -79,6 +79,13 @@ final class Stage extends Block {
         return macs;
     }
 
+    /** The attention products of its blocks over an input map of {@code height × width} (not in {@link #macs}). */
+    long attentionMacs(long height, long width) {
+        long h = outputSize(height), w = outputSize(width), macs = 0;
+        for (TransformerBlock b : blocks) macs += b.attentionMacs(h, w);
+        return macs;
+    }
+
     int dim() {
         return dim;
     }

@@ -31,4 +31,8 @@ final class TransformerBlock extends Block {
         long tokens = h * w;
         return norm1.macs(tokens) + attn.macs(h, w) + norm2.macs(tokens) + mlp.macs(tokens);
     }
+
+    long attentionMacs(long h, long w) {
+        return attn.attentionMacs(h, w);
+    }
 }

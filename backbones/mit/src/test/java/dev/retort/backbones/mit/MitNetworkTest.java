@@ -62,6 +62,11 @@ class MitNetworkTest {
         assertEquals(27_362_004, b2.parameters());
         assertEquals(13.67, b0.macs() / 1e9, 0.005);
         assertEquals(113.84, b2.macs() / 1e9, 0.005);
+        // Attention products by hand, 2·n·n_kv·C per block: stage s has n = 128·256/4^(s-1) tokens, n_kv = 16·32 after
+        // the r×r reduction (r = 8, 4, 2, 1), C = 32, 64, 160, 256, two blocks each.
+        long b0Attention = 2 * (2L * 32768 * 512 * 32 + 2L * 8192 * 512 * 64 + 2L * 2048 * 512 * 160 + 2L * 512 * 512 * 256);
+        assertEquals(4_160_749_568L, b0Attention);
+        assertEquals(b0Attention, b0.attentionMacs());
         assertEquals(5, b0.parts().size());
         assertArrayEquals(new long[] {1, 20, 128, 256}, b0.tapShapes().get("logits"));
         assertEquals(3_719_284, backbone.describe("mit-b0", Map.of()).parameters());

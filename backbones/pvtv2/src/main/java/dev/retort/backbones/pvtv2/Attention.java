@@ -74,6 +74,7 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
             norm.cost(t, reduced);
         }
         kv.cost(t, reduced);
+        t.attention(n, reduced, dim);
         proj.cost(t, n);
     }
 

@@ -118,7 +118,11 @@ final class PvtModel implements DeclaredModel {
     @Override
     public ModelCost cost(int height, int width) {
         List<ModelCost.Part> parts = new ArrayList<>();
-        tallies(height, width).forEach((name, t) -> parts.add(new ModelCost.Part(name, t.params, t.macs)));
+        Tally all = new Tally();
+        tallies(height, width).forEach((name, t) -> {
+            parts.add(new ModelCost.Part(name, t.params, t.macs));
+            all.add(t);
+        });
         Map<String, long[]> shapes = new LinkedHashMap<>();
         long inC = config.inChannels(), inH = height, inW = width;
         for (int s = 0; s < config.stages(); s++) {
@@ -131,7 +135,7 @@ final class PvtModel implements DeclaredModel {
             inW = w;
         }
         shapes.put(TapNames.LOGITS, new long[] {1, config.classes(), config.extent(0, height), config.extent(0, width)});
-        return new ModelCost(config.variant(), height, width, parts, shapes);
+        return new ModelCost(config.variant(), height, width, parts, shapes, all.attentionMacs);
     }
 
     /** Trainable parameters: they do not depend on the input size, so any size every stage accepts gives them. */

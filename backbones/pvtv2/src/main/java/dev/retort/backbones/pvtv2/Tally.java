@@ -6,12 +6,14 @@ package dev.retort.backbones.pvtv2;
  * 1 per element for ReLU, pooling (per input element) and {@code nn.Upsample} modules (per output element; the FPN
  * head's ×2 upsamplings are such modules, while {@code F.interpolate} calls are not counted). Attention matmuls,
  * softmax and GELU are not counted. {@link #weightMacs} keeps the conv and linear weight products alone, the count the
- * parity fixtures' README gives.
+ * parity fixtures' README gives; {@link #attentionMacs} the attention products (Q·Kᵀ, attention·V) the convention leaves
+ * out, for utilisation figures.
  */
 final class Tally {
     long params;
     long macs;
     long weightMacs;
+    long attentionMacs;
 
     /** A convolution producing {@code positions × out} values, each a dot product of {@code perOutput} inputs. */
     void conv(long positions, long out, long perOutput, boolean bias) {
@@ -33,6 +35,11 @@ final class Tally {
         macs += 2 * elements;
     }
 
+    /** Q·Kᵀ and attention·V of {@code tokens} queries over {@code keys} keys of {@code channels} (all heads). */
+    void attention(long tokens, long keys, long channels) {
+        attentionMacs += 2 * tokens * keys * channels;
+    }
+
     void relu(long elements) {
         macs += elements;
     }
@@ -49,5 +56,6 @@ final class Tally {
         params += other.params;
         macs += other.macs;
         weightMacs += other.weightMacs;
+        attentionMacs += other.attentionMacs;
     }
 }

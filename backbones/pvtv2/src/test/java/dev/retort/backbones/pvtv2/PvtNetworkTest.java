@@ -70,6 +70,8 @@ class PvtNetworkTest {
         assertEquals(82_925_584_384L, weightMacs("pvtv2-b2"));
         assertEquals(47_339_536_384L + mmcvExtras(new int[] {32, 64, 160, 256}, new int[] {2, 2, 2, 2}), b0.macs());
         assertEquals(82_925_584_384L + mmcvExtras(new int[] {64, 128, 320, 512}, new int[] {3, 4, 6, 3}), b2.macs());
+        // Attention products, 2·n·n_kv·C per block (outside the convention): B0 reduces keys to 16×32 at every stage as MiT-B0 does.
+        assertEquals(2 * (2L * 32768 * 512 * 32 + 2L * 8192 * 512 * 64 + 2L * 2048 * 512 * 160 + 2L * 512 * 512 * 256), b0.attentionMacs());
         assertEquals(List.of("stage 1", "stage 2", "stage 3", "stage 4", "neck", "head"), b0.parts().stream().map(ModelCost.Part::name).toList());
         assertArrayEquals(new long[] {1, 20, 128, 256}, b0.tapShapes().get("logits"));
         assertEquals(7_527_668, backbone.describe("pvtv2-b0", Map.of()).parameters());
