@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.api.backbone.Backbone;
+import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.run.Runner;
 import dev.retort.study.Study;
@@ -12,6 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +35,12 @@ class StudyTest {
 
     @InjectService(timeout = 10_000)
     Runner runner;
+
+    @InjectService(timeout = 10_000)
+    CommandProcessor shell;
+
+    @InjectService(timeout = 10_000, filter = "(retort.backbone.variants=mit-b2)")
+    Backbone backbone;
 
     @InjectService(timeout = 10_000, filter = "(retort.dataset=synthetic)")
     SegmentationDataset synthetic;
@@ -103,5 +115,55 @@ class StudyTest {
         Files.writeString(file, "student = mit-b0\narm.1.modules = none\narm.1.name = base\narm.2.lr = NaN\n");
         var value = assertThrows(IllegalArgumentException.class, () -> Study.arms(file, dir, runner));
         assertEquals("grid.cfg arm 2 (arm-2): run: lr must be a finite number, got 'NaN'", value.getMessage());
+    }
+
+    /** Two arms with the same teacher, data and MasKD configuration: the second loads the first one's tokens from the study folder. */
+    @Test
+    void armsShareAModulesPreparationThroughTheStudyFolder(@TempDir Path dir) throws Exception {
+        Path ablation = dir.resolve("grid.cfg");
+        Files.writeString(ablation, base(dir) + String.join("\n", "iterations = 2", "eval_every = 2", "module.maskd.prepare_steps = 3",
+                "arm.1.name = maskd", "arm.1.modules = maskd", "arm.2.name = maskd-lr", "arm.2.modules = maskd", "arm.2.lr = 5e-4", ""));
+        Path out = dir.resolve("study");
+        List<Study.Arm> arms = Study.arms(ablation, out, runner);
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        for (Study.Arm arm : arms) Study.run(arm, runner, context, out, quiet);
+        try (var cached = Files.list(out.resolve(Study.PREPARATIONS))) {
+            assertEquals(1, cached.filter(f -> f.getFileName().toString().startsWith("maskd-")).count(), "one preparation in the study folder");
+        }
+        String first = Files.readString(out.resolve("arm-1/train.log")), second = Files.readString(out.resolve("arm-2/train.log"));
+        assertTrue(first.contains("preparing maskd before it distils") && !first.contains("reused from"), first);
+        assertTrue(second.contains("preparation of maskd reused from " + out.resolve(Study.PREPARATIONS)) && !second.contains("preparing maskd before"), second);
+    }
+
+    /**
+     * kd:bench on tiny networks: phases, utilisation against a product rate measured in the process (the teacher's
+     * FLOPs those of its backbone's cost counter), --methods with a student-only baseline, and --set checked like kd:train.
+     */
+    @Test
+    void kdBenchPrintsPhasesUtilisationAndModuleSharesPerMethod(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("bench.cfg");
+        Files.writeString(run, base(dir) + "name = bench\nmodules = csf,pea\n");
+        String one = Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --steps 2 --set batch_size=1 32x64");
+        for (String phase : List.of("teacher forward", "student forward", "module forward", "backward", "optimizer", "images/s", "peak RSS")) {
+            assertTrue(one.contains(phase), phase + " in " + one);
+        }
+        Matcher dense = Pattern.compile("dense fp32 product 2048x2048 on \\S+: ([0-9.]+) GFLOP/s").matcher(one);
+        assertTrue(dense.find(), one);
+        assertTrue(Double.parseDouble(dense.group(1)) > 0, one);
+        // the teacher's FLOPs per batch (of 1 here): 2 × (MACs + attention products) of its cost at 32×64
+        Map<String, Object> teacher = new TreeMap<>(Map.of("embed_dims", "16,32,48,64", "depths", "1,1,1,1", "num_heads", "1,2,3,4", "decoder_dim", "32"));
+        ModelCost cost = backbone.cost("mit-b2", teacher, 32, 64);
+        assertTrue(cost.attentionMacs() > 0);
+        String perBatch = String.format("(%.2f GFLOP per batch)", 2 * (cost.macs() + cost.attentionMacs()) / 1e9);
+        assertTrue(one.contains(perBatch), perBatch + " in " + one);
+        assertTrue(Pattern.compile("step +[0-9.]+ GFLOP/s +[0-9.]+% of the product rate").matcher(one).find(), one);
+
+        String methods = Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --steps 1 --methods csf,tat 32x64");
+        assertTrue(methods.contains("(student)"), methods);
+        for (String method : List.of("csf", "tat")) {
+            assertTrue(Pattern.compile("(?m)^  " + method + " +[0-9.]+ ms +[0-9.]+% +-?[0-9.]+ ms +-?[0-9.]+% +[0-9.]+ ms").matcher(methods).find(), methods);
+        }
+        var bad = assertThrows(Exception.class, () -> Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --set bach_size=1 32x64"));
+        assertTrue(bad.getMessage().contains("unknown key 'bach_size' (did you mean batch_size?)"), bad.getMessage());
     }
 }

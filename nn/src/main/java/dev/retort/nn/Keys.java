@@ -1,6 +1,7 @@
 package dev.retort.nn;
 
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -92,5 +93,23 @@ public final class Keys {
             }
         }
         return d[a.length()][b.length()];
+    }
+
+    /**
+     * {@code --set} overrides: {@code key=value} pairs separated by commas; a value may hold commas of its own
+     * ({@code teacher.depths=3,4,6,3,seed=2}), since a pair starts only where a {@code key=} follows a comma.
+     *
+     * @throws IllegalArgumentException for a pair without {@code =} or with an empty key
+     */
+    public static Map<String, Object> overrides(String set) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String pair : set.split(",(?=[^,=]+=)")) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0 || pair.substring(0, eq).isBlank()) {
+                throw new IllegalArgumentException("--set expects key=value pairs separated by commas, got '" + pair + "'");
+            }
+            m.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
+        }
+        return m;
     }
 }

@@ -43,4 +43,13 @@ class KeysTest {
         assertEquals(3_000_000_000L, s.whole("big", 0));
         assertEquals(7, s.integer("absent", 7, 1));
     }
+
+    @Test
+    void overridesSplitAtCommasThatStartAKeyOnly() {
+        assertEquals(Map.of("teacher.depths", "3,4,6,3", "seed", "2", "lr", "1e-3"), Keys.overrides("teacher.depths=3,4,6,3, seed = 2,lr=1e-3"));
+        assertEquals(List.of("b", "a"), List.copyOf(Keys.overrides("b=1,a=2").keySet()), "in the order given");
+        var missing = assertThrows(IllegalArgumentException.class, () -> Keys.overrides("seed"));
+        assertEquals("--set expects key=value pairs separated by commas, got 'seed'", missing.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Keys.overrides("=3"));
+    }
 }

@@ -19,6 +19,7 @@ import dev.retort.api.run.RunState;
 import dev.retort.api.run.RunStatus;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
+import dev.retort.nn.Keys;
 import dev.retort.osgi.ServiceLookup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -93,7 +94,7 @@ public class TrainCommands {
         Path path = Path.of(file).toAbsolutePath();
         Map<String, Object> description = Files.isRegularFile(path) ? runner.readRunFile(path) : configured(file);
         if (!set.isEmpty()) {
-            Map<String, Object> overrides = pairs(set);
+            Map<String, Object> overrides = Keys.overrides(set);
             runner.requireKnownKeys("--set", "", overrides.keySet());
             description.putAll(overrides);
         }
@@ -344,15 +345,5 @@ public class TrainCommands {
         Path last = dir.resolve("last.safetensors");
         if (Files.exists(last)) return last;
         throw new IllegalStateException("run " + t.id() + " has written no checkpoint yet");
-    }
-
-    static Map<String, Object> pairs(String set) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (String pair : set.split(",(?=[^,=]+=)")) {
-            int eq = pair.indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("--set expects key=value pairs separated by commas, got '" + pair + "'");
-            m.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
-        }
-        return m;
     }
 }

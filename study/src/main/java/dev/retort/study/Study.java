@@ -62,6 +62,9 @@ public final class Study {
     public record Row(int arm, String name, String modules, String configuration, double miou, long params, double gflops, long extraParams,
                       double msPerStep, double wallSeconds, long steps, Map<String, Double> iou, List<Double> losses, List<Double> ceLosses) {}
 
+    /** The study folder's preparation cache, shared by its arms unless the ablation file sets {@code preparation_cache}. */
+    public static final String PREPARATIONS = "preparations";
+
     private Study() {}
 
     public static List<Arm> arms(Path file, Path output, Runner runner) throws IOException {
@@ -91,6 +94,9 @@ public final class Study {
             String name = String.valueOf(m.getOrDefault("name", "arm-" + e.getKey()));
             m.put("name", name.replaceAll("[^A-Za-z0-9._-]", "_"));
             m.put("output", output.resolve("arm-" + e.getKey()).toString());
+            // Arms that share teacher, data and module configuration share a module's preparation (MasKD's tokens):
+            // its cache key tells them apart, so one folder per study is safe (writes are atomic renames).
+            m.putIfAbsent("preparation_cache", output.resolve(PREPARATIONS).toString());
             String configuration = e.getValue().entrySet().stream().filter(x -> !x.getKey().equals("name") && !x.getKey().equals("modules"))  // modules have their own column
                     .map(x -> x.getKey() + "=" + x.getValue()).collect(Collectors.joining("; "));
             try {

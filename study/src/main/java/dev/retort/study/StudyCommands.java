@@ -1,9 +1,12 @@
 package dev.retort.study;
 
+import ai.djl.engine.Engine;
 import dev.retort.api.run.Runner;
+import dev.retort.nn.Keys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.felix.service.command.Descriptor;
@@ -19,6 +22,9 @@ import org.osgi.service.component.annotations.Reference;
 public class StudyCommands {
     @Reference
     Runner runner;
+
+    @Reference(target = "(engine.name=PyTorch)")
+    Engine engine;
 
     private BundleContext context;
 
@@ -65,14 +71,27 @@ public class StudyCommands {
         return new Demo(runner, context, Path.of(out).toAbsolutePath(), scale, System.out).run();
     }
 
-    @Descriptor("time per step split into teacher forward, student forward, module forward, backward and optimizer, images/s"
-            + " and peak memory, for a run file (default: TransKD-Base MiT-B2 -> MiT-B0, batch 2, synthetic data) at an input size")
+    @Descriptor("time per step split into teacher forward, student forward, module forward, backward and optimizer, images/s,"
+            + " peak memory and utilisation (achieved GFLOP/s of the teacher forward and of the step against a dense matrix product"
+            + " measured now), for a run file (default: TransKD-Base MiT-B2 -> MiT-B0, batch 2, synthetic data) at an input size;"
+            + " --methods a,b,… runs each method alone and a student-only baseline and prints each module's forward and backward share")
     public String bench(@Descriptor("run file to benchmark") @Parameter(names = "--run", absentValue = "") String run,
                         @Descriptor("steps measured after warm-up") @Parameter(names = "--steps", absentValue = "5") int steps,
+                        @Descriptor("override keys, e.g. teacher.precision=bf16,batch_size=4") @Parameter(names = "--set", absentValue = "") String set,
+                        @Descriptor("one run per method alone, and a student-only run") @Parameter(names = "--methods", absentValue = "") String methods,
                         @Descriptor("input size HxW") String size) throws IOException, InterruptedException {
         int[] hw = parseSize(size);
+        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
         Map<String, Object> settings = run.isEmpty() ? TrainBench.defaultRun() : runner.readRunFile(Path.of(run).toAbsolutePath());
-        return new TrainBench(runner).run(settings, hw[0], hw[1], 2, steps);
+        if (!set.isEmpty()) {
+            Map<String, Object> overrides = Keys.overrides(set);
+            runner.requireKnownKeys("--set", "", overrides.keySet());
+            settings.putAll(overrides);
+        }
+        TrainBench bench = new TrainBench(runner, context, engine);
+        if (methods.isEmpty()) return bench.run(settings, hw[0], hw[1], 2, steps);
+        List<String> names = Arrays.stream(methods.split(",")).map(String::strip).filter(m -> !m.isEmpty()).toList();
+        return bench.methods(settings, names, hw[0], hw[1], 2, steps, System.out);
     }
 
     /** {@code HxW} with positive integers. */
@@ -86,6 +105,6 @@ public class StudyCommands {
 
     @Descriptor("benchmark the default TransKD-Base pair at 128x256")
     public String bench() throws IOException, InterruptedException {
-        return bench("", 5, "128x256");
+        return bench("", 5, "", "", "128x256");
     }
 }

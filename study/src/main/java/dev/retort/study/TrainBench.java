@@ -1,33 +1,57 @@
 package dev.retort.study;
 
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.retort.api.backbone.Backbone;
+import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunRequest;
 import dev.retort.api.run.RunResult;
 import dev.retort.api.run.RunState;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
+import dev.retort.osgi.ServiceLookup;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.osgi.framework.BundleContext;
 
 /**
  * {@code kd:bench}: a short run on synthetic data at a given input size; after a warm-up, the mean time per step
- * of each phase (data, teacher forward, student forward, module forward, backward, optimizer), images/s, and the
- * peak JVM heap and peak resident (native + heap) memory of the process.
+ * of each phase (data, teacher forward, student forward, module forward, backward, optimizer), images/s, the peak
+ * JVM heap and peak resident (native + heap) memory of the process, and utilisation: the arithmetic rate the teacher
+ * forward and the whole step achieve (FLOPs from the backbones' cost counters, attention products included) as a
+ * share of the dense matrix-product rate measured in the same process, on the same device, in the same precision.
+ * With methods, one run per method alone and a student-only baseline give each method's module forward and
+ * (estimated) backward time as a share of its step.
  */
 public final class TrainBench {
-    private final Runner runner;
+    /** Side of the square matrices whose product rate is the reference (as the project's other benchmarks). */
+    static final int GEMM_SIDE = 2048;
 
-    public TrainBench(Runner runner) {
+    private final Runner runner;
+    private final BundleContext context;
+    private final Engine engine;
+
+    public TrainBench(Runner runner, BundleContext context, Engine engine) {
         this.runner = runner;
+        this.context = context;
+        this.engine = engine;
     }
 
     /** TransKD-Base, MiT-B2 → MiT-B0, batch 2. */
@@ -36,7 +60,71 @@ public final class TrainBench {
                 "batch_size", "2"));
     }
 
+    /**
+     * One benchmarked run.
+     *
+     * @param phases        mean milliseconds per step by phase
+     * @param teacherFlops  floating-point operations of one teacher forward of the batch (0 without a teacher)
+     * @param studentFlops  of one student forward of the batch (a training step does about three times that)
+     */
+    record Measurement(RunConfig config, List<String> modules, String device, int batch, int height, int width, int warmup, int steps,
+                       Map<String, Double> phases, double heapMb, double rssMb, long teacherFlops, long studentFlops) {
+        double stepMs() {
+            return phases.values().stream().mapToDouble(Double::doubleValue).sum();
+        }
+
+        double phase(String name) {
+            return phases.getOrDefault(name, 0.0);
+        }
+
+        /** FLOPs of a step the counters see: teacher forward, student forward and its backward (twice the forward). */
+        long stepFlops() {
+            return teacherFlops + 3 * studentFlops;
+        }
+    }
+
+    /** The measurement of one run, printed. */
     public String run(Map<String, Object> base, int height, int width, int warmup, int steps) throws IOException, InterruptedException {
+        Measurement m = measure(base, height, width, warmup, steps);
+        Gemm gemm = gemm(engine, precisionOf(base));
+        return format(m) + utilisation(m, gemm);
+    }
+
+    /**
+     * Each method alone against a student-only baseline: module forward as measured; module backward estimated as the
+     * method run's backward minus the baseline's (the student's own backward is the same in both).
+     */
+    public String methods(Map<String, Object> base, List<String> methods, int height, int width, int warmup, int steps, PrintStream progress)
+            throws IOException, InterruptedException {
+        if (methods.isEmpty()) throw new IllegalArgumentException("--methods names no method");
+        Map<String, Object> alone = new TreeMap<>(base);
+        alone.put("modules", "none");
+        progress.printf("baseline: the student alone (%dx%d)%n", height, width);
+        Measurement baseline = measure(alone, height, width, warmup, steps);
+        Map<String, Measurement> runs = new LinkedHashMap<>();
+        for (String method : methods) {
+            Map<String, Object> one = new TreeMap<>(base);
+            one.put("modules", method);
+            progress.printf("method %s (%d of %d)%n", method, runs.size() + 1, methods.size());
+            runs.put(method, measure(one, height, width, warmup, steps));
+        }
+        Measurement first = runs.values().iterator().next();
+        StringBuilder b = new StringBuilder(String.format("module time by method, %s -> %s, batch %d, %dx%d, %s, mean of %d steps after %d warm-up%n",
+                variant(first.config().teacher()), variant(first.config().student()), first.batch(), height, width, first.device(), steps, warmup));
+        b.append(String.format("  %-10s %10s %7s %12s %7s %10s %10s%n", "method", "module fwd", "share", "module bwd*", "share", "step", "teacher"));
+        b.append(String.format("  %-10s %10s %7s %12s %7s %9.1f ms %10s%n", "(student)", "-", "-", "-", "-", baseline.stepMs(), "-"));
+        runs.forEach((method, m) -> {
+            double step = m.stepMs(), fwd = m.phase("module forward"), bwd = m.phase("backward") - baseline.phase("backward");
+            b.append(String.format("  %-10s %7.1f ms %6.1f%% %9.1f ms %6.1f%% %7.1f ms %6.1f%%%n", method, fwd, 100 * fwd / step, bwd, 100 * bwd / step,
+                    step, 100 * m.phase("teacher forward") / step));
+        });
+        b.append(String.format("  * backward of the method's run minus the student-only run's (%.1f ms); a negative figure is within the noise%n",
+                baseline.phase("backward")));
+        b.append("  shares are of the method's own step; teacher = the frozen teacher's forward\n");
+        return b.toString();
+    }
+
+    private Measurement measure(Map<String, Object> base, int height, int width, int warmup, int steps) throws IOException, InterruptedException {
         int batch = runner.plan(base).config().optimisation().batchSize();
         Path out = Files.createTempDirectory("retort-bench");
         Map<String, Object> description = new TreeMap<>(base);
@@ -58,17 +146,85 @@ public final class TrainBench {
         RunResult r = done.join();
         if (r.state() == RunState.FAILED) throw new IllegalStateException("benchmark run failed: " + r.failure());
         RunConfig config = t.config();
-        Map<String, Double> phases = r.stepPhases();
-        double stepMs = phases.values().stream().mapToDouble(Double::doubleValue).sum();
+        return new Measurement(config, t.status().activeModules(), t.status().device(), batch, height, width, warmup, steps,
+                r.stepPhases(), heapPeak / 1e6, peakRssMb(), batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width));
+    }
+
+    /** 2 × (multiply-accumulates + attention products) of one image, by the backbone service that builds the variant. */
+    private long flops(ModelRef model, int height, int width) {
+        if (model == null) return 0;
+        ModelCost cost = ServiceLookup.withFirst(context, Backbone.class, ServiceLookup.equalsFilter(Backbone.VARIANTS_PROPERTY, model.variant()),
+                b -> b.cost(model.variant(), model.config(), height, width)).orElseThrow(() ->
+                new IllegalStateException("no backbone service builds " + model.variant() + " any more"));
+        return 2 * (cost.macs() + cost.attentionMacs());
+    }
+
+    static String format(Measurement m) {
+        double stepMs = m.stepMs();
         StringBuilder b = new StringBuilder(String.format("%s -> %s, modules %s, batch %d, %dx%d, %s, mean of %d steps after %d warm-up%n",
-                config.teacher() == null ? "-" : config.teacher().variant(), config.student().variant(), t.status().activeModules(), batch,
-                height, width, t.status().device(), steps, warmup));
-        phases.forEach((k, v) -> b.append(String.format("  %-16s %9.1f ms  %5.1f%%%n", k, v, 100 * v / stepMs)));
+                variant(m.config().teacher()), variant(m.config().student()), m.modules(), m.batch(), m.height(), m.width(), m.device(), m.steps(), m.warmup()));
+        m.phases().forEach((k, v) -> b.append(String.format("  %-16s %9.1f ms  %5.1f%%%n", k, v, 100 * v / stepMs)));
         b.append(String.format("  %-16s %9.1f ms%n", "step", stepMs));
-        b.append(String.format("  %-16s %9.2f%n", "images/s", batch * 1000 / stepMs));
-        b.append(String.format("  %-16s %9.0f MB%n", "peak heap", heapPeak / 1e6));
-        b.append(String.format("  %-16s %9.0f MB  (process, native + heap)%n", "peak RSS", peakRssMb()));
+        b.append(String.format("  %-16s %9.2f%n", "images/s", m.batch() * 1000 / stepMs));
+        b.append(String.format("  %-16s %9.0f MB%n", "peak heap", m.heapMb()));
+        b.append(String.format("  %-16s %9.0f MB  (process, native + heap)%n", "peak RSS", m.rssMb()));
         return b.toString();
+    }
+
+    /** Achieved GFLOP/s of the teacher forward and of the step, and their ratio to the dense product rate. */
+    static String utilisation(Measurement m, Gemm gemm) {
+        StringBuilder b = new StringBuilder(String.format("  utilisation (dense %s product %dx%d on %s: %.1f GFLOP/s in this process)%n",
+                gemm.precision(), GEMM_SIDE, GEMM_SIDE, gemm.device(), gemm.gflops()));
+        double teacherMs = m.phase("teacher forward");
+        if (m.teacherFlops() > 0 && teacherMs > 0) {
+            double rate = m.teacherFlops() / teacherMs / 1e6;
+            b.append(String.format("  %-16s %9.1f GFLOP/s  %5.1f%% of the product rate  (%.2f GFLOP per batch)%n", "teacher forward", rate,
+                    100 * rate / gemm.gflops(), m.teacherFlops() / 1e9));
+        }
+        double rate = m.stepFlops() / m.stepMs() / 1e6;
+        b.append(String.format("  %-16s %9.1f GFLOP/s  %5.1f%% of the product rate  (%.2f GFLOP per step: teacher forward, student forward"
+                + " and backward as 2x forward; modules not counted)%n", "step", rate, 100 * rate / gemm.gflops(), m.stepFlops() / 1e9));
+        return b.toString();
+    }
+
+    /** A dense matrix-product rate measured here and now. */
+    record Gemm(String precision, String device, double gflops) {}
+
+    /** The precision a run description asks of its networks ({@code teacher.precision}; float32 otherwise). */
+    static String precisionOf(Map<String, Object> description) {
+        Object p = description.get("teacher.precision");
+        return p == null ? "fp32" : p.toString().strip();
+    }
+
+    /**
+     * The rate of {@value #GEMM_SIDE}² matrix products on the engine's default device in {@code precision}
+     * (fp32, bf16 or fp16): the best of 5 after a warm-up, as libtorch's own GEMM runs it.
+     */
+    static Gemm gemm(Engine engine, String precision) {
+        DataType type = switch (precision) {
+            case "fp32" -> DataType.FLOAT32;
+            case "bf16" -> DataType.BFLOAT16;
+            case "fp16" -> DataType.FLOAT16;
+            default -> throw new IllegalArgumentException("teacher.precision must be fp32, bf16 or fp16, got '" + precision + "'");
+        };
+        try (NDManager m = engine.newBaseManager()) {
+            Device device = m.getDevice();
+            NDArray a = m.randomNormal(new Shape(GEMM_SIDE, GEMM_SIDE)).toType(type, false);
+            NDArray c = m.randomNormal(new Shape(GEMM_SIDE, GEMM_SIDE)).toType(type, false);
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 6; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray p = a.matMul(c)) {
+                    p.toType(DataType.FLOAT32, false).sum().getFloat();  // waits for the product (asynchronous devices)
+                }
+                if (i > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            }
+            return new Gemm(precision, device.toString(), 2.0 * GEMM_SIDE * GEMM_SIDE * GEMM_SIDE / best / 1e9);
+        }
+    }
+
+    private static String variant(ModelRef m) {
+        return m == null ? "-" : m.variant();
     }
 
     private static void resetPeakRss() {
