@@ -28,6 +28,9 @@ public final class DjlRuntime {
     public static final String ENGINE_NAME_PROPERTY = "engine.name";
     /** Service property with the engine's native version, e.g. 2.7.1. */
     public static final String ENGINE_VERSION_PROPERTY = "engine.version";
+    /** Service properties with the natives in use ({@link Libtorch.Natives}): flavor, folder, CUDA, cuDNN. */
+    public static final String FLAVOR_PROPERTY = "engine.flavor", LIBRARY_PROPERTY = "engine.library", CUDA_PROPERTY = "engine.cuda",
+            CUDNN_PROPERTY = "engine.cudnn";
     /** Name of the setting (system property or environment variable) DJL reads its cache folder from. */
     public static final String CACHE_DIR = "DJL_CACHE_DIR";
 
@@ -78,6 +81,11 @@ public final class DjlRuntime {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(ENGINE_NAME_PROPERTY, engine.getEngineName());
         props.put(ENGINE_VERSION_PROPERTY, engine.getVersion());
+        Libtorch.Natives natives = Libtorch.natives(engine);
+        props.put(FLAVOR_PROPERTY, natives.flavor());
+        props.put(LIBRARY_PROPERTY, natives.path());
+        props.put(CUDA_PROPERTY, natives.cuda());
+        props.put(CUDNN_PROPERTY, natives.cudnn());
         props.put(Constants.SERVICE_DESCRIPTION, "DJL " + engine.getEngineName() + " engine " + engine.getVersion());
         return context.registerService(Engine.class, engine, props);
     }

@@ -1,6 +1,7 @@
 package dev.retort.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Model;
@@ -10,12 +11,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtEngine;
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.jar.JarFile;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DjlRuntimeTest {
 
@@ -62,4 +66,28 @@ class DjlRuntimeTest {
         }
     }
 
+
+    /** A libtorch folder states its version beside lib/; a version or flavor other than the JNI jar's is refused by name. */
+    @Test
+    void aLibtorchFolderOfAnotherVersionOrFlavorIsRefused(@TempDir Path dir) throws IOException {
+        Path lib = Files.createDirectories(dir.resolve("libtorch").resolve("lib"));
+        Files.writeString(lib.resolve("libtorch.so"), "");
+        assertEquals("cpu", Libtorch.check(lib, null), "no CUDA libraries, no version file: the cpu flavor");
+        Files.writeString(dir.resolve("libtorch").resolve("build-version"), "2.5.1+cpu\n");
+        var old = assertThrows(IllegalArgumentException.class, () -> Libtorch.check(lib, null));
+        assertEquals("libtorch folder " + lib + " holds libtorch 2.5.1+cpu; Retort's JNI library is built for 2.7.1", old.getMessage());
+        Files.writeString(dir.resolve("libtorch").resolve("build-version"), "2.7.1+cu128\n");
+        var other = assertThrows(IllegalArgumentException.class, () -> Libtorch.check(lib, "cpu"));
+        assertEquals("libtorch folder " + lib + " holds libtorch 2.7.1+cu128, not the cpu flavor asked for", other.getMessage());
+        assertEquals(Optional.of("2.7.1+cu128"), Libtorch.versionOf(lib));
+    }
+
+    /** The engine started from the jar reports its natives: the CPU build unpacked into DJL's cache, no CUDA. */
+    @Test
+    void theJarsNativesAreTheCpuFlavorWithoutCuda() {
+        Libtorch.Natives n = Libtorch.natives(DjlRuntime.startOffline(Path.of("target", "djl-cache")));
+        assertEquals("cpu", n.flavor());
+        assertTrue(n.path().matches(".*2\\.7\\.1(-\\d{8})?-cpu-" + Libtorch.classifier()), n.path());
+        assertEquals("none (the cpu build has no CUDA)", n.cuda());
+    }
 }

@@ -1,5 +1,6 @@
 package dev.retort.launcher;
 
+import dev.retort.runtime.Libtorch;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,7 +14,8 @@ import java.time.Duration;
  * <p>Settings (system properties): {@code retort.bundles} (drop-in folder, default {@code bundles}),
  * {@code retort.conf} (configuration folder, default {@code conf}), {@code retort.cache} (the user's cache folder,
  * default {@code $XDG_CACHE_HOME/retort} or {@code ~/.cache/retort}), {@code DJL_CACHE_DIR} (where libtorch is
- * unpacked, default {@code djl} in that cache), {@code retort.debug} (stack traces).
+ * unpacked, default {@code djl} in that cache), {@code retort.libtorch} and {@code retort.libtorch.flavor} (native
+ * libraries from a folder instead of the jar: the CUDA route), {@code retort.debug} (stack traces).
  */
 public final class Main {
     static final int OK = 0;
@@ -41,6 +43,11 @@ public final class Main {
         RetortRuntime runtime;
         try {
             System.setProperty("retort.cache", userCache().toString());  // bundles (the demo's teacher) read it
+            String libtorch = System.getProperty("retort.libtorch");
+            if (libtorch != null && !libtorch.isBlank()) {
+                String flavor = Libtorch.use(Path.of(libtorch), System.getProperty("retort.libtorch.flavor"));
+                err.println("retort: libtorch from " + Path.of(libtorch).toAbsolutePath() + " (" + flavor + ")");
+            }
             runtime = RetortRuntime.start(settings(), commandMode);
             signals = Signals.install(runtime, err);
         } catch (Exception e) {
@@ -101,6 +108,10 @@ public final class Main {
                 "                   -Dretort.cache=DIR   (caches: libtorch, the demo's teacher; default $XDG_CACHE_HOME/retort",
                 "                                         or ~/.cache/retort, never the installation folder)",
                 "                   -DDJL_CACHE_DIR=DIR  (where libtorch is unpacked; default djl/ in the cache folder)",
+                "                   -Dretort.libtorch=DIR (libtorch " + Libtorch.VERSION + " natives from DIR instead of the jar's CPU build,",
+                "                                         e.g. libtorch/lib of libtorch-…-" + Libtorch.VERSION + "+cu128 or torch/lib of a",
+                "                                         torch==" + Libtorch.VERSION + "+cu128 Python install: the CUDA route; checked first)",
+                "                   -Dretort.libtorch.flavor=F (cpu or cu128; default cu128 when DIR has libtorch_cuda, else cpu)",
                 "                   -Dretort.progress=S  (without a terminal: a progress line every S seconds, default 60)",
                 "                   -Dretort.debug=true  (stack traces)",
                 "");

@@ -30,6 +30,8 @@ class ValidationIT {
                 + " (did you mean dev.retort.distill.csf?); the file configures nothing"), r.err());
         assertFalse(r.err().contains("dev.retort.run-demo.cfg") || r.err().contains("dev.retort.distill.pea.cfg:"), "known PIDs are not reported: " + r.err());
         assertTrue(r.out().contains("[configuration rejected: dev.retort.distill.pea: weights must be a list of numbers, got 'abc']"), r.out());
+        assertTrue(r.out().matches("(?s).*  natives +flavor cpu, libtorch \\S+2\\.7\\.1(-\\d{8})?-cpu-linux-x86_64\\R.*"), r.out());
+        assertTrue(r.out().contains("  cuda       none (the cpu build has no CUDA); cuDNN none"), r.out());
         assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
     }
 
@@ -47,5 +49,30 @@ class ValidationIT {
         assertEquals(1, pause.exit());
         assertTrue(pause.err().contains("retort: kd:pause: no run in progress: start one with kd:train <run file>"), pause.err());
         for (Result r : List.of(bad, nan, pause)) assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+    }
+
+    /** The CUDA route's folder option: a wrong folder stops the start with a message naming the file, before DJL loads anything. */
+    @Test
+    void aWrongLibtorchFolderIsRefusedNamingTheMissingFile(@TempDir Path work) throws Exception {
+        Path empty = Files.createDirectories(work.resolve("empty"));
+        Result none = Retort.run(work, List.of("-Dretort.libtorch=" + empty), "", "kd:info");
+        assertEquals(2, none.exit(), none.out() + none.err());
+        assertTrue(none.err().contains("retort: cannot start the runtime: libtorch folder " + empty.toAbsolutePath() + ": libtorch.so is missing"), none.err());
+
+        Path cuda = Files.createDirectories(work.resolve("cuda"));
+        Files.writeString(cuda.resolve("libtorch.so"), "");
+        Files.writeString(cuda.resolve("libtorch_cuda.so"), "");
+        Result partial = Retort.run(work, List.of("-Dretort.libtorch=" + cuda), "", "kd:info");
+        assertEquals(2, partial.exit(), partial.out() + partial.err());
+        assertTrue(partial.err().contains("libtorch folder " + cuda.toAbsolutePath() + ": libc10_cuda.so is missing for the cu128 flavor"), partial.err());
+
+        Result flavor = Retort.run(work, List.of("-Dretort.libtorch=" + cuda, "-Dretort.libtorch.flavor=cu999"), "", "kd:info");
+        assertEquals(2, flavor.exit(), flavor.out() + flavor.err());
+        assertTrue(flavor.err().contains("libc10_cuda.so is missing for the cu999 flavor"), flavor.err());
+        Files.writeString(cuda.resolve("libc10_cuda.so"), "");
+        Result jni = Retort.run(work, List.of("-Dretort.libtorch=" + cuda, "-Dretort.libtorch.flavor=cu999"), "", "kd:info");
+        assertEquals(2, jni.exit(), jni.out() + jni.err());
+        assertTrue(jni.err().contains("the pytorch-jni jar has no JNI library for the cu999 flavor (/jnilib/linux-x86_64/cu999/libdjl_torch.so)"), jni.err());
+        for (Result r : List.of(none, partial, flavor, jni)) assertFalse(r.err().contains("\tat "), r.err());
     }
 }

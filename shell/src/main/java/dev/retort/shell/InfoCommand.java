@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import org.apache.felix.service.command.Descriptor;
 import org.osgi.framework.Bundle;
@@ -25,6 +26,14 @@ import org.osgi.service.component.annotations.Reference;
 public class InfoCommand {
     @Reference(target = "(engine.name=PyTorch)")
     Engine engine;
+
+    /** The engine service's properties: the natives in use (flavor, folder, CUDA, cuDNN) as the launcher found them. */
+    private Map<String, Object> engineProperties = Map.of();
+
+    @Reference(target = "(engine.name=PyTorch)", service = Engine.class)
+    void engineProperties(Map<String, Object> properties) {
+        engineProperties = Map.copyOf(properties);
+    }
 
     private BundleContext context;
 
@@ -44,12 +53,19 @@ public class InfoCommand {
         line(out, "engine", engine.getEngineName() + " " + engine.getVersion() + " (DJL "
                 + Engine.getDjlVersion() + ")");
         line(out, "devices", devices());
+        line(out, "natives", "flavor " + property("engine.flavor") + ", libtorch " + property("engine.library"));
+        line(out, "cuda", property("engine.cuda") + "; cuDNN " + property("engine.cudnn"));
         line(out, "djl cache", String.valueOf(System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"))));
 
         section(out, "backbones", Backbone.class, b -> b.name() + "  " + String.join(", ", b.variants()));
         section(out, "distillers", Distiller.class, d -> d.name() + "  " + d.description() + Distillers.state(d));
         section(out, "datasets", SegmentationDataset.class, d -> d.name() + "  protocols " + String.join(", ", d.protocols()));
         return out.toString();
+    }
+
+    private String property(String key) {
+        Object v = engineProperties.get(key);
+        return v == null ? "unknown (the engine service does not say)" : v.toString();
     }
 
     private String devices() {

@@ -102,12 +102,18 @@ public final class TrainBench {
         progress.printf("baseline: the student alone (%dx%d)%n", height, width);
         Measurement baseline = measure(alone, height, width, warmup, steps);
         Map<String, Measurement> runs = new LinkedHashMap<>();
+        Map<String, String> failed = new LinkedHashMap<>();
         for (String method : methods) {
             Map<String, Object> one = new TreeMap<>(base);
             one.put("modules", method);
-            progress.printf("method %s (%d of %d)%n", method, runs.size() + 1, methods.size());
-            runs.put(method, measure(one, height, width, warmup, steps));
+            progress.printf("method %s (%d of %d)%n", method, runs.size() + failed.size() + 1, methods.size());
+            try {
+                runs.put(method, measure(one, height, width, warmup, steps));
+            } catch (IllegalStateException | IllegalArgumentException e) {  // e.g. a refiner alone, without its port: said, not hidden
+                failed.put(method, e.getMessage());
+            }
         }
+        if (runs.isEmpty()) throw new IllegalStateException("no method could run alone: " + failed);
         Measurement first = runs.values().iterator().next();
         StringBuilder b = new StringBuilder(String.format("module time by method, %s -> %s, batch %d, %dx%d, %s, mean of %d steps after %d warm-up%n",
                 variant(first.config().teacher()), variant(first.config().student()), first.batch(), height, width, first.device(), steps, warmup));
@@ -121,6 +127,7 @@ public final class TrainBench {
         b.append(String.format("  * backward of the method's run minus the student-only run's (%.1f ms); a negative figure is within the noise%n",
                 baseline.phase("backward")));
         b.append("  shares are of the method's own step; teacher = the frozen teacher's forward\n");
+        failed.forEach((method, why) -> b.append(String.format("  %-10s could not run alone: %s%n", method, why)));
         return b.toString();
     }
 
