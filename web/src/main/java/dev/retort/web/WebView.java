@@ -76,8 +76,8 @@ public class WebView {
 
     @Deactivate
     synchronized void deactivate() {
-        release();
         deleteHttpConfiguration();
+        release();
     }
 
     @Descriptor("serve the live web view of the current run (and of a study folder) and print its address; default 127.0.0.1:8080")
@@ -89,8 +89,9 @@ public class WebView {
             @Descriptor("port (default 8080; 0: any free port)") String... args) throws IOException, InterruptedException {
         if (stop) {
             boolean was = serving != null;
-            release();
             deleteHttpConfiguration();
+            awaitNoRuntime();
+            release();
             return was ? "web view stopped" : "the web view was not running";
         }
         if (args.length > 1) throw new IllegalArgumentException("kd:web takes one port, got " + String.join(" ", args));
@@ -103,7 +104,12 @@ public class WebView {
         if (serving != null && serving.host().equals(host) && (port == 0 || serving.port() == port) && Objects.equals(serving.study(), studyFolder)) {
             return "web view: " + serving.address();
         }
-        release();
+        if (serving != null) {
+            // the server stops before the servlets go: unregistering them while it restarts trips its whiteboard
+            deleteHttpConfiguration();
+            awaitNoRuntime();
+            release();
+        }
         if (port != 0) requireFree(address, port);
         boolean loopback = address.isLoopbackAddress();
         if (!loopback) {
@@ -189,6 +195,11 @@ public class WebView {
         }
         throw new IllegalStateException("the HTTP server did not come up on " + host + ":" + port + " within " + START_MILLIS / 1000
                 + " s (is the bundle org.apache.felix.http.jetty12 active? try lb)");
+    }
+
+    private void awaitNoRuntime() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + START_MILLIS;
+        while (!endpoints().isEmpty() && System.currentTimeMillis() < deadline) Thread.sleep(50);
     }
 
     private List<String> endpoints() {
