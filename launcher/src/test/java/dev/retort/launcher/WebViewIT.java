@@ -27,6 +27,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
@@ -116,13 +117,13 @@ class WebViewIT {
 
             // the validation table in the dataset's class order (the synthetic city has Cityscapes' 19 classes)
             wait.until(x -> number(d, "miou-points") >= 1);
-            List<String> classes = d.findElements(By.cssSelector("#iou tbody tr td:first-child")).stream().map(WebElement::getText).toList();
+            List<String> classes = texts(d, "#iou tbody tr td:first-child");
             assertEquals(19, classes.size(), classes.toString());
             assertEquals(List.of("road", "sidewalk", "building"), classes.subList(0, 3));
 
             // modules with their parameters; disable pea from the page
             wait.until(x -> !d.findElements(By.cssSelector("#modules tr[data-module='pea'] button.toggle")).isEmpty());
-            String peaParams = d.findElement(By.cssSelector("#modules tr[data-module='pea'] td.num")).getText();
+            String peaParams = texts(d, "#modules tr[data-module='pea'] td.num").get(0);
             assertTrue(peaParams.matches("[\\d,]+") && !peaParams.equals("0"), "pea's parameter count: " + peaParams);
             long clickedAt = number(d, "terms-step");
             wait.until(x -> {
@@ -136,7 +137,7 @@ class WebViewIT {
                 }
             });
             wait.until(x -> text(d, "module-message").startsWith("pea: disable"));
-            wait.until(x -> d.findElement(By.cssSelector("#modules tr[data-module='pea']")).getAttribute("class").contains("disabled"));
+            wait.until(x -> !d.findElements(By.cssSelector("#modules tr.disabled[data-module='pea']")).isEmpty());
             // the next steps carry no pea term, csf's goes on
             wait.until(x -> number(d, "terms-step") > clickedAt + 2 && d.findElements(By.cssSelector("#terms tr[data-term^='pea.']")).isEmpty());
             assertFalse(d.findElements(By.cssSelector("#terms tr[data-term='csf.hcl']")).isEmpty());
@@ -171,6 +172,13 @@ class WebViewIT {
                 "--window-size=1400,1700", "--user-data-dir=" + profile);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
         return new ChromeDriver(service, options);
+    }
+
+    /** The texts of the elements a selector finds, read in one script: the page redraws its tables as events come. */
+    @SuppressWarnings("unchecked")
+    private static List<String> texts(WebDriver d, String selector) {
+        return (List<String>) ((JavascriptExecutor) d).executeScript(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.trim())", selector);
     }
 
     private static String text(WebDriver d, String id) {

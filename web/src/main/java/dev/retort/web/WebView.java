@@ -45,7 +45,8 @@ import org.osgi.service.servlet.whiteboard.annotations.RequireHttpWhiteboard;
  * not listen; the command turns it on through its ConfigAdmin configuration.
  */
 @RequireHttpWhiteboard
-@Component(service = WebView.class, property = {"osgi.command.scope=kd", "osgi.command.function=web"})
+// immediate: a delayed component would be disposed (and the view stopped) as soon as Gogo releases it after the command
+@Component(service = WebView.class, immediate = true, property = {"osgi.command.scope=kd", "osgi.command.function=web"})
 public class WebView {
     /** The Felix HTTP server's configuration. */
     static final String HTTP_PID = "org.apache.felix.http";
