@@ -33,12 +33,19 @@
       case 'STEP': addStep(ev); break;
       case 'EVALUATION': addEvaluation(ev); break;
       case 'MODULES_CHANGED': markers.push({ step: ev.step, label: swapLabel(ev.message), kind: 'swap' }); break;
-      case 'CHECKPOINT': markers.push({ step: ev.step, label: 'ckpt ' + ev.message.split('/').pop().replace('.safetensors', ''), kind: 'checkpoint' }); break;
+      case 'CHECKPOINT': checkpoint(ev.step, ev.message.split('/').pop().replace('.safetensors', '')); break;
       case 'PAUSED': case 'RESUMED': case 'FINISHED': case 'FAILED':
         markers.push({ step: ev.step, label: ev.type.toLowerCase(), kind: 'state' }); break;
       default: break;
     }
     dirty = true;
+  }
+
+  // best and last written at one step make one marker: "ckpt best+last"
+  function checkpoint(step, name) {
+    const m = markers.find(x => x.kind === 'checkpoint' && x.step === step);
+    if (m) m.label += '+' + name;
+    else markers.push({ step: step, label: 'ckpt ' + name, kind: 'checkpoint' });
   }
 
   // "step 12: modules [csf, pea] -> [csf] (…)" -> "-pea"

@@ -86,7 +86,7 @@ class WebViewIT {
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
                 // long enough for any machine: the test stops it (SIGTERM) once it has seen what it needs
-                "modules = csf,pea", "batch_size = 2", "iterations = 100000", "eval_every = 1", "eval_batches = 1", "decay_per = iteration",
+                "modules = csf,pea", "batch_size = 2", "iterations = 100000", "eval_every = 5", "eval_batches = 1", "decay_per = iteration",
                 "log_every = 1", "threads = 1", ""));
         int port = freePort();
         String base = "http://127.0.0.1:" + port + "/";
@@ -163,7 +163,7 @@ class WebViewIT {
         assertEquals(143, p.exitValue(), Files.readString(log));
     }
 
-    private static WebDriver chromium(Path profile) throws IOException {
+    static WebDriver chromium(Path profile) throws IOException {
         Files.createDirectories(profile);
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
@@ -199,7 +199,7 @@ class WebViewIT {
         in.flush();
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
