@@ -17,7 +17,7 @@ import org.openqa.selenium.WebDriver;
  *
  * <pre>
  * mvn -o -q -pl launcher test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.retort.launcher.WebViewBench \
- *     -Dretort.jar=$PWD/launcher/target/retort.jar [-Dbench.steps=40]
+ *     -Dretort.jar=$PWD/launcher/target/retort.jar [-Dbench.steps=20 -Dbench.phases=8]
  * </pre>
  */
 final class WebViewBench {
@@ -26,7 +26,8 @@ final class WebViewBench {
     private WebViewBench() {}
 
     public static void main(String[] args) throws Exception {
-        int perPhase = Integer.getInteger("bench.steps", 40);
+        int perPhase = Integer.getInteger("bench.steps", 20);
+        int phaseCount = Integer.getInteger("bench.phases", 8);
         Path work = Files.createTempDirectory("retort-webbench");
         Path out = work.resolve("out");
         Files.writeString(work.resolve("bench.cfg"), String.join("\n", "name = bench", "output = " + out, "seed = 3",
@@ -45,7 +46,7 @@ final class WebViewBench {
             long warm = awaitStep(metrics, 10, p);  // start-up and the first steps are not measured
             boolean open = false;
             long from = warm;
-            for (int phase = 0; phase < 5; phase++) {
+            for (int phase = 0; phase < phaseCount; phase++) {
                 if (open && driver == null) {
                     driver = WebViewIT.chromium(work.resolve("profile"));
                     driver.get("http://127.0.0.1:" + port + "/");
@@ -65,23 +66,31 @@ final class WebViewBench {
             p.waitFor();
         }
         List<Instant> times = stepTimes(metrics);
-        double closed = 0, opened = 0;
-        int nClosed = 0, nOpen = 0;
-        System.out.println("phase  page    steps      ms/step");
-        for (long[] ph : phases) {
+        // per-step durations by condition; the median resists the other processes of a shared machine better than the mean
+        List<Double> closed = new ArrayList<>(), opened = new ArrayList<>();
+        System.out.println("phase  page    steps      mean ms/step");
+        for (int i = 0; i < phases.size(); i++) {
+            long[] ph = phases.get(i);
+            List<Double> into = ph[2] == 1 ? opened : closed;
+            for (long s = ph[0] + 1; s <= ph[1]; s++) into.add(Duration.between(times.get((int) s - 1), times.get((int) s)).toNanos() / 1e6);
             double ms = Duration.between(times.get((int) ph[0]), times.get((int) ph[1])).toNanos() / 1e6 / (ph[1] - ph[0]);
-            System.out.printf("%5d  %-6s  %4d-%-4d  %8.1f%n", phases.indexOf(ph) + 1, ph[2] == 1 ? "open" : "closed", ph[0], ph[1], ms);
-            if (ph[2] == 1) {
-                opened += ms;
-                nOpen++;
-            } else {
-                closed += ms;
-                nClosed++;
-            }
+            System.out.printf("%5d  %-6s  %4d-%-4d  %8.1f%n", i + 1, ph[2] == 1 ? "open" : "closed", ph[0], ph[1], ms);
         }
-        System.out.printf("mean ms/step: page closed %.1f, page open %.1f; ratio open/closed %.3f (%d steps per phase; %d cores, load %s)%n",
-                closed / nClosed, opened / nOpen, (opened / nOpen) / (closed / nClosed), perPhase, Runtime.getRuntime().availableProcessors(),
-                Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        System.out.printf("page closed: mean %.1f, median %.1f ms/step; page open: mean %.1f, median %.1f ms/step%n",
+                mean(closed), median(closed), mean(opened), median(opened));
+        System.out.printf("ratio open/closed: mean %.3f, median %.3f (%d phases of %d steps; %d cores, load %s)%n",
+                mean(opened) / mean(closed), median(opened) / median(closed), phases.size(), perPhase,
+                Runtime.getRuntime().availableProcessors(), Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    }
+
+    private static double mean(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    private static double median(List<Double> v) {
+        List<Double> s = v.stream().sorted().toList();
+        int n = s.size();
+        return n == 0 ? Double.NaN : n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     /** Time of each step's event, by step (index = step; steps not logged stay null). */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -90,8 +91,8 @@ class WebViewIT {
                 "log_every = 1", "threads = 1", ""));
         int port = freePort();
         String base = "http://127.0.0.1:" + port + "/";
-        // the launcher option, equivalent to 'kd:web PORT; kd:train tiny.cfg'
-        Process p = Retort.start(work, "--web=" + port, "kd:train", run.getFileName().toString());
+        // the view chained before the training in one command line, as a script would watch its run
+        Process p = Retort.start(work, "kd:web " + port + "; kd:train " + run.getFileName());
         Path log = work.resolve("log.txt");
         WebDriver driver = null;
         try {
@@ -161,6 +162,19 @@ class WebViewIT {
             if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
         }
         assertEquals(143, p.exitValue(), Files.readString(log));
+    }
+
+    @Test
+    void theLauncherOptionStartsTheViewFirstAndAPortInUseStopsTheCommand(@TempDir Path work) throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Retort.Result r = Retort.run(work, "", "--web=" + taken.getLocalPort(), "kd:info");
+            assertEquals(1, r.exit(), r.out() + r.err());
+            assertTrue(r.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), r.err());
+            assertFalse(r.out().contains("Retort runtime"), "kd:info did not run: " + r.out());
+        }
+        Retort.Result bad = Retort.run(work, "", "--web=http", "kd:info");
+        assertEquals(1, bad.exit());
+        assertEquals("retort: --web=PORT: the port must be a number, got 'http'", bad.err().strip());
     }
 
     static WebDriver chromium(Path profile) throws IOException {

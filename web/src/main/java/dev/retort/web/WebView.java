@@ -77,6 +77,7 @@ public class WebView {
 
     @Deactivate
     synchronized void deactivate() {
+        if (serving != null) serving.api().close();
         deleteHttpConfiguration();
         release();
     }
@@ -90,6 +91,7 @@ public class WebView {
             @Descriptor("port (default 8080; 0: any free port)") String... args) throws IOException, InterruptedException {
         if (stop) {
             boolean was = serving != null;
+            if (was) serving.api().close();  // open event streams end first, so the server stops without waiting on them
             deleteHttpConfiguration();
             awaitNoRuntime();
             release();
@@ -107,6 +109,7 @@ public class WebView {
         }
         if (serving != null) {
             // the server stops before the servlets go: unregistering them while it restarts trips its whiteboard
+            serving.api().close();
             deleteHttpConfiguration();
             awaitNoRuntime();
             release();
