@@ -1,5 +1,6 @@
 package dev.retort.launcher;
 
+import java.util.Arrays;
 import java.util.StringJoiner;
 
 /** Turns the process arguments into one Gogo command line. */
@@ -16,6 +17,44 @@ final class CommandLine {
         line.add(args[0]);
         for (int i = 1; i < args.length; i++) line.add(quote(args[i]));
         return line.toString();
+    }
+
+    /**
+     * The launcher's own options before the command: {@code --web[=PORT]} and {@code --web-host=ADDR} start the web
+     * view first, as {@code kd:web [--host ADDR] [PORT]} would.
+     *
+     * @param web  the kd:web command line to run first, or null
+     * @param rest the arguments after the options: the command (empty: the shell)
+     */
+    record Options(String web, String[] rest) {}
+
+    static Options options(String[] args) {
+        String port = null, host = null;
+        boolean web = false;
+        int i = 0;
+        for (; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--web")) {
+                web = true;
+            } else if (a.startsWith("--web=")) {
+                web = true;
+                port = a.substring("--web=".length());
+                if (!port.matches("\\d{1,5}")) throw new IllegalArgumentException("--web=PORT: the port must be a number, got '" + port + "'");
+            } else if (a.startsWith("--web-host=")) {
+                web = true;
+                host = a.substring("--web-host=".length());
+                if (host.isBlank()) throw new IllegalArgumentException("--web-host=ADDR: the address is empty");
+            } else {
+                break;
+            }
+        }
+        String[] rest = Arrays.copyOfRange(args, i, args.length);
+        if (!web) return new Options(null, rest);
+        StringJoiner line = new StringJoiner(" ");
+        line.add("kd:web");
+        if (host != null) line.add("--host").add(quote(host));
+        if (port != null) line.add(port);
+        return new Options(line.toString(), rest);
     }
 
     static String quote(String arg) {

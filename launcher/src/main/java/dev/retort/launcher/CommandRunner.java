@@ -32,7 +32,11 @@ final class CommandRunner {
     }
 
     int run(String commandLine, Duration timeout) {
-        awaitCommand(context, firstWord(commandLine), timeout);
+        // every command of a chained line (kd:web 8080; kd:train run.cfg), not only the first: bundles come up in any order
+        for (String part : commandLine.split("[;|]")) {
+            String word = firstWord(part);
+            if (word.equals(firstWord(commandLine)) || word.matches("kd:[a-z-]+")) awaitCommand(context, word, timeout);
+        }
         ServiceReference<?> ref = context.getServiceReference(PROCESSOR);
         if (ref == null) {
             err.println("retort: the Gogo command processor is not available");

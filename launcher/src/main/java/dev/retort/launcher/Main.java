@@ -39,6 +39,14 @@ public final class Main {
             out.print(usage());
             return OK;
         }
+        CommandLine.Options options;
+        try {
+            options = CommandLine.options(args);
+        } catch (IllegalArgumentException e) {
+            err.println("retort: " + e.getMessage());
+            return COMMAND_FAILED;
+        }
+        args = options.rest();
         boolean commandMode = args.length > 0;
         RetortRuntime runtime;
         try {
@@ -58,6 +66,11 @@ public final class Main {
         try {
             runtime.awaitDropIns(Duration.ofSeconds(30));
             ConfPids.reportUnknown(runtime.context(), settings().conf(), err);
+            if (options.web() != null) {
+                // --web: the view first, as 'kd:web PORT; <command>' does; a view that cannot start ends here
+                int web = new CommandRunner(runtime.context(), out, err).run(options.web(), Duration.ofSeconds(30));
+                if (web != OK) return web;
+            }
             if (!commandMode) {
                 // So that a first 'kd:' command typed (or piped) at once finds Retort's commands registered.
                 CommandRunner.awaitCommand(runtime.context(), "kd:info", Duration.ofSeconds(30));
@@ -98,10 +111,14 @@ public final class Main {
                 "usage: java -jar retort.jar                   open the Gogo shell (type 'help', or 'kd:info')",
                 "       java -jar retort.jar <command> [args]  run one command and exit (0 = success)",
                 "       java -jar retort.jar '<gogo line>'     one argument is taken as a whole Gogo command line",
+                "       java -jar retort.jar --web=8080 kd:train run.cfg   the same, with the web view on 127.0.0.1:8080",
                 "",
                 "exit status: 0 success, 1 the command failed, 2 the runtime cannot start,",
                 "             143 (SIGTERM) / 130 (SIGINT): stopped by the signal; a training stopped at a step boundary",
                 "             and wrote last.safetensors (continue with kd:train --resume), 3: aborted by a second signal",
+                "",
+                "options (before the command): --web[=PORT]      serve the live web view first (kd:web; default 127.0.0.1:8080)",
+                "                              --web-host=ADDR   listen on ADDR instead of 127.0.0.1 (reachable by others: a warning)",
                 "",
                 "system properties: -Dretort.bundles=DIR (drop-in bundles, default ./bundles)",
                 "                   -Dretort.conf=DIR    (ConfigAdmin .cfg/.config files, default ./conf)",

@@ -56,7 +56,11 @@ final class RetortRuntime {
         this.settings = settings;
     }
 
+    private static final String HTTP_LOG = "org.slf4j.simpleLogger.log.org.apache.felix.http";
+
     static RetortRuntime start(Settings settings, boolean commandMode) throws Exception {
+        // The HTTP server warns at every start that it is disabled (as it is until kd:web): not news; its errors still show.
+        if (System.getProperty(HTTP_LOG) == null) System.setProperty(HTTP_LOG, "error");
         Engine engine = DjlRuntime.startOffline(settings.defaultCacheDir());
 
         // A private, throw-away bundle cache: parallel runs (cluster array jobs) never share one. Its name carries our
@@ -84,6 +88,10 @@ final class RetortRuntime {
         props.put("felix.fileinstall.tmpdir", storage.resolve("fileinstall").toString());
         // The files are the source of truth: never write ConfigAdmin changes back into the user's conf/.
         props.put("felix.fileinstall.enableConfigSave", "false");
+        // The web view's HTTP server starts disabled, so nothing listens on a port until kd:web (or --web) enables it
+        // through its ConfigAdmin configuration.
+        props.put("org.apache.felix.http.enable", "false");
+        props.put("org.apache.felix.https.enable", "false");
         Files.createDirectories(settings.bundles());
         Files.createDirectories(settings.conf());
 

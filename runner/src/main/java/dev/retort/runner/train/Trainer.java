@@ -814,7 +814,11 @@ public final class Trainer implements TrainingRun, Runnable {
             log("step " + step + ": modules " + before + " -> " + active + " (" + params + " training-only parameters)");
             changes.values().forEach(c -> log("  " + c));
             moduleParams = params;
-            event(RunEvent.Type.MODULES_CHANGED, Map.of("module_params", (double) params), message);
+            // the sum, then each active module's own count (params.<module>), for views that list modules
+            Map<String, Double> counts = new LinkedHashMap<>();
+            counts.put("module_params", (double) params);
+            modules.forEach(a -> counts.put("params." + a.name(), (double) ModuleRoster.trainable(a.module())));
+            event(RunEvent.Type.MODULES_CHANGED, counts, message);
         }
     }
 

@@ -104,6 +104,15 @@ class TrainerTest {
         List<RunEvent> swaps = s.events.stream().filter(e -> e.type() == RunEvent.Type.MODULES_CHANGED).toList();
         assertEquals(List.of(0L, 3L, 5L, 6L), swaps.stream().map(RunEvent::step).toList());  // 0: the first build
         assertTrue(swaps.get(3).message().contains("[ea, glmixer, pea]"), swaps.get(3).message());
+        // each active module's parameters (params.<module>, for views that list modules) add up to module_params
+        assertEquals(List.of("module_params", "params.csf", "params.glmixer", "params.pea"), List.copyOf(swaps.get(0).metrics().keySet()));
+        assertEquals(List.of("module_params", "params.csf"), List.copyOf(swaps.get(1).metrics().keySet()));
+        assertEquals(List.of("module_params"), List.copyOf(swaps.get(2).metrics().keySet()), "no module active after kd:disable csf");
+        for (RunEvent swap : swaps) {
+            double sum = swap.metrics().entrySet().stream().filter(m -> m.getKey().startsWith("params.")).mapToDouble(Map.Entry::getValue).sum();
+            assertEquals(swap.metrics().get("module_params"), sum, 0.0, swap.toString());
+        }
+        assertEquals(swaps.get(0).metrics().get("params.csf"), swaps.get(1).metrics().get("params.csf"));
     }
 
     @Test
