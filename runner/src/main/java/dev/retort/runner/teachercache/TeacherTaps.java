@@ -1,0 +1,207 @@
+package dev.retort.runner.teachercache;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.run.RunConfig;
+import dev.retort.api.tap.TapSpec;
+import dev.retort.api.tap.TapValues;
+import dev.retort.datasets.Batch;
+import dev.retort.safetensors.DType;
+import java.io.IOException;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * The teacher's forward pass of a run's training steps, through the teacher-output cache when {@code teacher.cache}
+ * is on. With the cache on, the modules always get the taps they read (the union of
+ * {@link DistillationModule#teacherTaps()}, every tap when a module does not say) as values that went through the
+ * storage precision — float32 in memory, bf16 on disk — whether the batch was read from the cache or computed now
+ * (and whether or not it could be stored): a run's loss sequence does not depend on what was cached.
+ *
+ * <p>A batch is identified by (epoch, batch index) under a key of everything its taps depend on ({@link #describe}):
+ * the batch order and each sample's augmentation draw are functions of (seed, epoch, position) alone, so the same key,
+ * epoch and index always hold the same samples with the same draws; the samples' ids are stored and checked too.
+ */
+public final class TeacherTaps implements AutoCloseable {
+    private final Store store;
+    private final DType storage;
+    private final String network;
+    private final List<String> allTaps;
+    private final Consumer<String> log;
+    private long read, computed, stored;
+    private boolean fullSaid, mismatchSaid, failureSaid;
+
+    private TeacherTaps(Store store, DType storage, SegmentationNetwork teacher, Consumer<String> log) {
+        this.store = store;
+        this.storage = storage;
+        this.network = teacher.spec().taps().network();
+        this.allTaps = teacher.spec().taps().taps().stream().map(TapSpec::name).toList();
+        this.log = log;
+    }
+
+    /**
+     * The teacher pass of a run: plain when {@code teacher.cache = off}, else through the store of the run's key.
+     *
+     * @param device the device the teacher runs on (part of the key: another device computes other low bits)
+     */
+    public static TeacherTaps open(CacheSettings cache, RunConfig run, Map<String, String> source, SegmentationNetwork teacher, String device,
+                                   Consumer<String> log) throws IOException {
+        cache.unused().forEach(k -> log.accept("teacher cache: " + k + " is set but teacher.cache = " + cache.mode().name().toLowerCase()
+                + " does not read it"));
+        if (cache.mode() == CacheSettings.Mode.OFF) return new TeacherTaps(null, DType.F32, teacher, log);
+        DType storage = cache.mode() == CacheSettings.Mode.DISK ? DType.BF16 : DType.F32;
+        long t0 = System.nanoTime();
+        String description = describe(run, source, WeightDigest.of(teacher), device, storage);
+        String key = WeightDigest.hex(description, 24);
+        Store store = cache.mode() == CacheSettings.Mode.DISK ? DiskStore.open(cache.folder(), key, description, cache.limit())
+                : MemoryStore.open(key, cache.limit());
+        log.accept(String.format("teacher cache: %s, key %s (teacher weights hashed in %.1f s), %d batch(es) present, %s of %s used;"
+                        + " the modules get the teacher's taps %s", cache.mode().name().toLowerCase(), key, (System.nanoTime() - t0) / 1e9,
+                store.entries(), CacheSettings.human(store.used()), CacheSettings.human(store.limit()), store.where(),
+                storage == DType.BF16 ? "rounded to bf16 (as stored), computed or read alike" : "in float32, as computed"));
+        return new TeacherTaps(store, storage, teacher, log);
+    }
+
+    /**
+     * What a cached tap depends on, as text (hashed into the key; a disk cache writes it into {@code key.txt}): the
+     * teacher (variant, every {@code teacher.} key but the cache's own and the weights' path, the weights' content), the
+     * data (dataset, root, split, protocol, options as the training split is opened), the order and the draws (seed,
+     * batch size), the device and the storage precision.
+     */
+    static String describe(RunConfig run, Map<String, String> source, String weights, String device, DType storage) {
+        Map<String, String> teacherKeys = new TreeMap<>();
+        source.forEach((k, v) -> {
+            if (k.startsWith("teacher.") && !k.equals("teacher.weights") && !CacheSettings.TEACHER_KEYS.contains(k.substring(8))) teacherKeys.put(k, v);
+        });
+        Map<String, String> options = new TreeMap<>();
+        run.data().options().forEach((k, v) -> options.put(k, String.valueOf(v)));
+        options.putIfAbsent("augment", "true");  // as the runner opens the training split
+        return "Retort teacher cache, format 1\n"
+                + "teacher " + run.teacher().variant() + " " + teacherKeys + " weights sha256 " + weights + "\n"
+                + "data " + run.data().dataset() + " root " + run.data().root() + " split " + run.data().trainSplit() + " protocol " + run.data().protocol()
+                + " options " + options + "\n"
+                + "order seed " + run.seed() + " batch " + run.optimisation().batchSize() + " (the shuffle and every augmentation draw follow from seed, epoch and position)\n"
+                + "device " + device + "\n"
+                + "storage " + storage + "\n";
+    }
+
+    /** The teacher taps the modules read: the union of what they declare, or null (every tap) when one does not say. */
+    public static Set<String> needed(Collection<DistillationModule> modules) {
+        Set<String> taps = new TreeSet<>();
+        for (DistillationModule m : modules) {
+            Optional<Set<String>> t = m.teacherTaps();
+            if (t.isEmpty()) return null;
+            taps.addAll(t.get());
+        }
+        return taps;
+    }
+
+    /**
+     * The teacher's taps for one training batch: read from the cache, or computed (and stored, when the limit allows).
+     *
+     * @param epoch   the batch's epoch (1-based) and {@code batch.index()} its position in the epoch: they name the entry
+     * @param modules the active modules, whose {@link DistillationModule#teacherTaps()} say what is needed
+     * @param step    the step's manager: the returned arrays belong to it
+     */
+    public TapValues forward(SegmentationNetwork teacher, NDArray images, Batch batch, int epoch, Collection<DistillationModule> modules, NDManager step) {
+        if (store == null) return teacher.forward(images, false);
+        Set<String> declared = needed(modules);
+        Set<String> wanted = declared == null ? new TreeSet<>(allTaps) : declared;
+        if (wanted.isEmpty()) return new TapValues(network, Map.of());
+        String shard = DiskStore.shardName(epoch, batch.index());
+        Entry have = null;
+        try {
+            have = store.read(shard, wanted);
+        } catch (IOException | RuntimeException e) {
+            if (!failureSaid) log.accept("WARNING teacher cache: " + shard + " cannot be read (" + e.getMessage() + "); computing it again");
+            failureSaid = true;
+        }
+        boolean sameSamples = have == null || have.ids().equals(batch.ids());
+        if (!sameSamples) {
+            if (!mismatchSaid) {
+                log.accept("WARNING teacher cache: " + shard + " holds samples " + have.ids() + " but the batch is " + batch.ids()
+                        + " (the dataset changed under the same key?); such batches are computed and not cached");
+            }
+            mismatchSaid = true;
+            have = null;
+        }
+        Map<String, float[]> values = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        if (have != null && have.values().keySet().containsAll(wanted)) {
+            read++;
+        } else {
+            computed++;
+            TapValues fresh = teacher.forward(images, false);
+            for (String tap : wanted) {
+                if (have != null && have.values().containsKey(tap)) continue;  // what readers of the entry get
+                NDArray a = fresh.get(tap);
+                float[] v = (a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false)).toFloatArray();
+                storage.roundInPlace(v);
+                values.put(tap, v);
+                shapes.put(tap, a.getShape().getShape());
+            }
+            if (sameSamples) store(shard, have, values, shapes, batch.ids());
+        }
+        Map<String, NDArray> taps = new LinkedHashMap<>();
+        for (String tap : wanted) {
+            float[] v = values.containsKey(tap) ? values.get(tap) : have.values().get(tap);
+            long[] shape = shapes.containsKey(tap) ? shapes.get(tap) : have.shapes().get(tap);
+            taps.put(tap, step.create(v, new Shape(shape)));
+        }
+        return new TapValues(network, taps);
+    }
+
+    private void store(String shard, Entry have, Map<String, float[]> values, Map<String, long[]> shapes, List<String> ids) {
+        Map<String, float[]> all = new LinkedHashMap<>();
+        Map<String, long[]> allShapes = new LinkedHashMap<>();
+        try {
+            Entry whole = have == null ? null : store.read(shard, null);  // every tap it holds, to keep them
+            if (whole != null && whole.ids().equals(ids)) {
+                all.putAll(whole.values());
+                allShapes.putAll(whole.shapes());
+            }
+        } catch (IOException | RuntimeException e) {
+            // replaced by the new entry: it holds what this run computed
+        }
+        all.putAll(values);
+        allShapes.putAll(shapes);
+        try {
+            if (store.write(shard, new Entry(ids, all, allShapes))) {
+                stored++;
+            } else if (!fullSaid) {
+                fullSaid = true;
+                log.accept("teacher cache: the limit is reached (" + CacheSettings.human(store.used()) + " used of " + CacheSettings.human(store.limit())
+                        + ", teacher.cache_limit) in " + store.where() + "; the run goes on and computes the teacher for the batches not cached,"
+                        + " without storing them" + (storage == DType.BF16 ? " (rounded to bf16 all the same, so the results do not depend on where the limit fell)" : ""));
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!failureSaid) log.accept("WARNING teacher cache: " + shard + " cannot be written (" + e.getMessage() + "); the run goes on without storing it");
+            failureSaid = true;
+        }
+    }
+
+    /** Batches read from the cache, computed, stored. */
+    public long[] counts() {
+        return new long[] {read, computed, stored};
+    }
+
+    /** Says what the cache did (with the cache on) and lets go of the store. */
+    @Override
+    public void close() {
+        if (store == null) return;
+        log.accept("teacher cache: " + read + " batch(es) read, " + computed + " computed, " + stored + " stored; " + store.where() + " holds "
+                + CacheSettings.human(store.used()) + " of " + CacheSettings.human(store.limit()));
+        store.close();
+    }
+}
