@@ -91,6 +91,8 @@ public final class Study {
             String name = String.valueOf(m.getOrDefault("name", "arm-" + e.getKey()));
             m.put("name", name.replaceAll("[^A-Za-z0-9._-]", "_"));
             m.put("output", output.resolve("arm-" + e.getKey()).toString());
+            // the arms of a study share one teacher cache (array jobs too: they are given the same --out)
+            if (String.valueOf(m.getOrDefault("teacher.cache", "off")).strip().equalsIgnoreCase("disk") && !m.containsKey("teacher.cache_dir")) m.put("teacher.cache_dir", output.resolve("teacher-cache").toString());
             String configuration = e.getValue().entrySet().stream().filter(x -> !x.getKey().equals("name") && !x.getKey().equals("modules"))  // modules have their own column
                     .map(x -> x.getKey() + "=" + x.getValue()).collect(Collectors.joining("; "));
             try {

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * another process) sees a whole shard or none, and two writers of one shard leave one of their two complete files.
  * The limit counts every shard under {@code <folder>}, all keys together, re-counted before it refuses a write.
  */
-final class DiskStore implements Store {
+final class DiskStore {
     static final String FORMAT = "Retort teacher cache";
     static final String KEY = "retort.teacher_cache.key", IDS = "retort.teacher_cache.ids";
     private static final String SUFFIX = ".safetensors";
@@ -71,8 +71,12 @@ final class DiskStore implements Store {
         return String.format("e%05d-b%06d", epoch, batch);
     }
 
-    @Override
-    public Entry read(String shard, Set<String> taps) throws IOException {
+    /**
+     * The entry of a batch, with the taps of {@code taps} it holds (null: all it holds); null when it has none.
+     *
+     * @throws IOException when an entry exists but cannot be read
+     */
+    Entry read(String shard, Set<String> taps) throws IOException {
         Path f = folder.resolve(shard + SUFFIX);
         if (!Files.isRegularFile(f)) return null;
         try (SafeTensorsFile s = SafeTensorsFile.open(f)) {
@@ -93,8 +97,8 @@ final class DiskStore implements Store {
         }
     }
 
-    @Override
-    public synchronized boolean write(String shard, Entry entry) throws IOException {
+    /** Stores (or replaces) a batch's entry; false, storing nothing, when the limit does not allow it. */
+    synchronized boolean write(String shard, Entry entry) throws IOException {
         Path f = folder.resolve(shard + SUFFIX);
         long old = Files.isRegularFile(f) ? Files.size(f) : 0;
         long estimate = entry.bytes(2) + 1024;
@@ -139,32 +143,25 @@ final class DiskStore implements Store {
         }
     }
 
-    @Override
-    public synchronized long used() {
+    synchronized long used() {
         return used;
     }
 
-    @Override
-    public long limit() {
+    long limit() {
         return limit;
     }
 
-    @Override
-    public String where() {
+    String where() {
         return folder.toString();
     }
 
-    @Override
-    public int entries() {
+    int entries() {
         try (Stream<Path> files = Files.list(folder)) {
             return (int) files.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).count();
         } catch (IOException e) {
             return -1;
         }
     }
-
-    @Override
-    public void close() {}
 
     @Override
     public String toString() {
