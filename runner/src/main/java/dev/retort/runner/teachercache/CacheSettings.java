@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * <pre>
  * teacher.cache = off | memory | disk     (off)
  * teacher.cache_dir = DIR                 (disk: default &lt;output&gt;/teacher-cache; kd:ablate: &lt;study&gt;/teacher-cache)
- * teacher.cache_limit = 4g                (disk: 4g of shards in DIR; memory: a quarter of the JVM's maximum heap)
+ * teacher.cache_limit = 4g                (disk: 4g of shards in DIR; memory: 2g of arrays, on the run's device)
  * </pre>
  *
  * @param mode   where entries are kept
@@ -32,7 +32,7 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
     public static final List<String> TEACHER_KEYS = List.of("cache", "cache_dir", "cache_limit");
     /** The default folder name under a run's (or a study's) output. */
     public static final String FOLDER_NAME = "teacher-cache";
-    public static final long DEFAULT_DISK_LIMIT = 4L << 30;
+    public static final long DEFAULT_DISK_LIMIT = 4L << 30, DEFAULT_MEMORY_LIMIT = 2L << 30;
     private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgt]?)(?:i?b)?");
 
     /** Reads and checks the keys of a run's settings; {@code output} is the run's folder (for the default folder). */
@@ -47,7 +47,8 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
         String dir = str(raw, FOLDER, "");
         if (raw.containsKey(FOLDER) && dir.isEmpty()) throw new IllegalArgumentException("run: " + FOLDER + " is empty; name a folder or leave the key out");
         String limitText = str(raw, LIMIT, "");
-        long limit = mode == Mode.MEMORY ? Runtime.getRuntime().maxMemory() / 4 : DEFAULT_DISK_LIMIT;
+        // memory: the arrays live in native (or device) memory, not in the Java heap
+        long limit = mode == Mode.MEMORY ? DEFAULT_MEMORY_LIMIT : DEFAULT_DISK_LIMIT;
         if (raw.containsKey(LIMIT)) limit = size(limitText);
         List<String> unused = switch (mode) {
             case OFF -> List.of(FOLDER, LIMIT).stream().filter(raw::containsKey).toList();
