@@ -45,6 +45,26 @@ class SafeTensorsTest {
     }
 
     @Test
+    void roundingInPlaceGivesWhatAWriteAndAReadGive() throws IOException {
+        // bf16 keeps 8 significant bits (step 2^-7 near 1): 1 + 2^-8 is a tie between 1 and 1 + 2^-7 and goes to the even one (1);
+        // 1 + 3·2^-9 is nearer 1 + 2^-7 than 1; 3.140625 = 0x40490000 is exact; -1 - 2^-7 - 2^-9 is nearer -1 - 2^-7.
+        float[] values = {1f + 0x1p-8f, 1f + 3 * 0x1p-9f, 3.140625f, -1f - 0x1p-7f - 0x1p-9f, 0f};
+        float[] expected = {1f, 1f + 0x1p-7f, 3.140625f, -1f - 0x1p-7f, 0f};
+        float[] rounded = values.clone();
+        DType.BF16.roundInPlace(rounded);
+        assertArrayEquals(expected, rounded);
+        Path file = dir.resolve("r.safetensors");
+        new SafeTensorsWriter().add("x", new long[] {values.length}, values, DType.BF16).write(file);
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            assertArrayEquals(rounded, f.readFloats("x"));
+        }
+        float[] same = values.clone();
+        DType.F32.roundInPlace(same);
+        assertArrayEquals(values, same);
+        assertThrows(IllegalArgumentException.class, () -> DType.I64.roundInPlace(values.clone()));
+    }
+
+    @Test
     void aWriteThatFailsHalfwayLeavesThePreviousFileIntact() throws IOException {
         Path file = dir.resolve("ckpt.safetensors");
         new SafeTensorsWriter().add("w", new long[] {2}, new float[] {1f, 2f}, DType.F32).write(file);

@@ -97,6 +97,8 @@ public final class Study {
             // Arms that share teacher, data and module configuration share a module's preparation (MasKD's tokens):
             // its cache key tells them apart, so one folder per study is safe (writes are atomic renames).
             m.putIfAbsent("preparation_cache", output.resolve(PREPARATIONS).toString());
+            // the arms of a study share one teacher cache (array jobs too: they are given the same --out)
+            if (String.valueOf(m.getOrDefault("teacher.cache", "off")).strip().equalsIgnoreCase("disk") && !m.containsKey("teacher.cache_dir")) m.put("teacher.cache_dir", output.resolve("teacher-cache").toString());
             String configuration = e.getValue().entrySet().stream().filter(x -> !x.getKey().equals("name") && !x.getKey().equals("modules"))  // modules have their own column
                     .map(x -> x.getKey() + "=" + x.getValue()).collect(Collectors.joining("; "));
             try {

@@ -4,6 +4,7 @@ import ai.djl.nn.Parameter;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /** A built, trainable distillation module. Training-only: the deployed student never contains it. */
@@ -62,6 +63,18 @@ public interface DistillationModule extends AutoCloseable {
      * @since 1.2
      */
     default Optional<Preparation> preparation() {
+        return Optional.empty();
+    }
+
+    /**
+     * The teacher taps {@link #forward} reads ({@code features.2}, {@code logits}, …), in the configuration in force. A runner
+     * that caches the teacher's outputs ({@code teacher.cache}) stores only the taps its modules name; empty when the
+     * module does not say, and the runner then keeps every tap of the teacher. A module that names too few fails its
+     * step with the missing tap's name, never with a wrong value.
+     *
+     * @since 1.3
+     */
+    default Optional<Set<String>> teacherTaps() {
         return Optional.empty();
     }
 

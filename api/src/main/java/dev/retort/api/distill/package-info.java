@@ -37,8 +37,13 @@
  * {@link dev.retort.api.distill.DistillationModule#preparation()}; the runner runs that phase with its own optimiser
  * when the module joins, then freezes what it trained (parameters that stay in the module and its checkpoints but
  * leave the optimiser). All additions are default methods or new types, so 1.0 and 1.1 modules work unchanged.
+ *
+ * <h2>Teacher taps a module reads (1.3)</h2>
+ * {@link dev.retort.api.distill.DistillationModule#teacherTaps()} names the teacher taps a module's forward reads, so a
+ * runner that caches the teacher's outputs stores only those; a module that does not say gets every tap (a default
+ * method: 1.2 modules work unchanged).
  */
-@Version("1.2.0")
+@Version("1.3.0")
 @Export
 package dev.retort.api.distill;
 

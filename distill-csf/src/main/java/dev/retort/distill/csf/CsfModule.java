@@ -16,6 +16,8 @@ import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /** The built CSF module; its one loss term is {@code csf.hcl}. */
 final class CsfModule implements DistillationModule {
@@ -44,6 +46,11 @@ final class CsfModule implements DistillationModule {
     @Override
     public Map<String, Parameter> parameters() {
         return params.asMap();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        return Optional.of(pyramid.teacherTaps());
     }
 
     @Override

@@ -18,6 +18,8 @@ import dev.retort.nn.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The built CSKD module; its one term is {@code cskd.hard} or {@code cskd.soft}. The probe variant's head keeps
@@ -58,6 +60,11 @@ final class CskdModule implements DistillationModule {
     /** The progress x ∈ [0, 1] that α decays with. */
     static double progress(CskdDistiller.Options o, TrainingProgress p) {
         return o.progress() == CskdDistiller.Progress.EPOCH ? p.epochFraction() : p.fraction();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        return Optional.of(Set.of(TapNames.LOGITS));
     }
 
     @Override

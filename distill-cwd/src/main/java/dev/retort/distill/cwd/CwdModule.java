@@ -16,6 +16,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /** The built CWD module: a term {@code cwd.<stage>} per distilled stage map, then {@code cwd.logits}. */
 final class CwdModule implements DistillationModule {
@@ -54,6 +57,14 @@ final class CwdModule implements DistillationModule {
     @Override
     public Map<String, Parameter> parameters() {
         return params.asMap();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        Set<String> taps = new TreeSet<>();
+        for (int s : stages) taps.add(TapNames.features(s));
+        if (logits) taps.add(TapNames.LOGITS);
+        return Optional.of(taps);
     }
 
     @Override

@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /** The built EA module: one refinement of PEA's output per assisted stage. */
 final class EaModule implements DistillationModule {
@@ -74,6 +76,11 @@ final class EaModule implements DistillationModule {
             });
         }
         return list;
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        return Optional.of(Set.of());  // refines PEA's projections from the student's own inputs
     }
 
     @Override

@@ -16,6 +16,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /** The built FitNet module: one loss term {@code fitnet.<stage>} per hinted stage. */
 final class FitNetModule implements DistillationModule {
@@ -46,6 +49,13 @@ final class FitNetModule implements DistillationModule {
     @Override
     public Map<String, Parameter> parameters() {
         return params.asMap();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        Set<String> taps = new TreeSet<>();
+        for (int s : stages) taps.add(TapNames.features(s));
+        return Optional.of(taps);
     }
 
     @Override

@@ -17,6 +17,8 @@ import dev.retort.nn.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /** The built GL-Mixer: a refinement of PEA's input at one stage. */
 final class GlMixerModule implements DistillationModule {
@@ -96,6 +98,11 @@ final class GlMixerModule implements DistillationModule {
         NDArray a = Ops.conv1d(seq, params.get("conv1.weight"), params.get("conv1.bias"), 1, 1, 1);
         NDArray gate = Activation.sigmoid(Ops.conv1d(seq, params.get("conv2.weight"), params.get("conv2.bias"), 1, 1, 1));
         return a.mul(gate).transpose(0, 2, 1);
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        return Optional.of(Set.of());  // refines PEA's student side only
     }
 
     @Override

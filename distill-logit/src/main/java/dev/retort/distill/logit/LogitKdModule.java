@@ -10,6 +10,8 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.distill.support.Losses;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /** The logit-KD loss; it has no parameters. */
 final class LogitKdModule implements DistillationModule {
@@ -29,6 +31,11 @@ final class LogitKdModule implements DistillationModule {
     @Override
     public Map<String, Parameter> parameters() {
         return Map.of();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        return Optional.of(Set.of(TapNames.LOGITS));
     }
 
     @Override

@@ -22,6 +22,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The built MasKD module. Its loss terms are {@code maskd.logits} (the official segmentation loss, ×0.5 inside) and
@@ -83,6 +85,14 @@ final class MaskdModule implements DistillationModule {
     }
 
     // ---- stage 2: masked distillation --------------------------------------------------------------------------
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        Set<String> taps = new TreeSet<>();
+        if (options.logits()) taps.add(TapNames.LOGITS);
+        for (Level level : levels) taps.add(TapNames.features(level.stage()));
+        return Optional.of(taps);
+    }
 
     @Override
     public List<LossTerm> forward(DistillStep step) {

@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /** The built PEA module: one projection and one loss term per distilled stage. */
 final class PeaModule implements DistillationModule {
@@ -53,6 +56,13 @@ final class PeaModule implements DistillationModule {
             ports.add("pea.output." + s);
         }
         return ports;
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        Set<String> taps = new TreeSet<>();
+        for (int s : stages) taps.add(TapNames.embeds(s));
+        return Optional.of(taps);
     }
 
     @Override

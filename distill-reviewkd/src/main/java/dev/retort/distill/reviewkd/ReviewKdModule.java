@@ -15,6 +15,8 @@ import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /** The built ReviewKD module; its one loss term is {@code reviewkd.hcl}. */
 final class ReviewKdModule implements DistillationModule {
@@ -43,6 +45,11 @@ final class ReviewKdModule implements DistillationModule {
     @Override
     public Map<String, Parameter> parameters() {
         return params.asMap();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        return Optional.of(pyramid.teacherTaps());
     }
 
     @Override

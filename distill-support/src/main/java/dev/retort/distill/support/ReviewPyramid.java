@@ -10,6 +10,8 @@ import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.BiConsumer;
 
 /**
@@ -113,6 +115,13 @@ public final class ReviewPyramid {
 
     public int stages() {
         return stages;
+    }
+
+    /** The teacher taps {@link #hcl} compares with: {@code features.s} of every stage. */
+    public Set<String> teacherTaps() {
+        Set<String> taps = new TreeSet<>();
+        for (int s = 1; s <= stages; s++) taps.add(TapNames.features(s));
+        return taps;
     }
 
     /**

@@ -22,6 +22,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The built TaT module: per distilled stage s, the terms {@code tat.s<s>.patchgroup} (weight α·β_s) and
@@ -83,6 +86,13 @@ final class TatModule implements DistillationModule {
     @Override
     public Map<String, Parameter> parameters() {
         return params.asMap();
+    }
+
+    @Override
+    public Optional<Set<String>> teacherTaps() {
+        Set<String> taps = new TreeSet<>();
+        for (int s : stageNumbers) taps.add(TapNames.features(s));
+        return Optional.of(taps);
     }
 
     @Override

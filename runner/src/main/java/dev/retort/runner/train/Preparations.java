@@ -23,18 +23,15 @@ import dev.retort.datasets.Batch;
 import dev.retort.datasets.BatchLoader;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ModuleRoster;
+import dev.retort.runner.teachercache.WeightDigest;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -243,7 +240,7 @@ final class Preparations {
      * names, shapes and initial values).
      */
     static String key(String description) {
-        return HexFormat.of().formatHex(sha256(description.getBytes(StandardCharsets.UTF_8))).substring(0, 20);
+        return WeightDigest.hex(description, 20);
     }
 
     /** The text {@link #key} hashes (also saved in the cache file's metadata, for whoever wonders what a key stands for). */
@@ -259,10 +256,10 @@ final class Preparations {
         String options = distiller instanceof ConfiguredDistiller<?> c ? String.valueOf(c.options(host.context(config))) : distiller.description() + " " + section;
         b.append("module ").append(name).append(' ').append(options).append('\n');
         b.append("phase ").append(p.steps()).append(" steps, lr ").append(p.learningRate()).append(", weight decay ").append(p.weightDecay());
-        MessageDigest init = digest();
+        MessageDigest init = WeightDigest.sha256();
         p.parameters().forEach((k, v) -> {
             b.append(", ").append(k).append(Arrays.toString(v.getArray().getShape().getShape()));
-            update(init, v.getArray().toFloatArray());
+            WeightDigest.update(init, v.getArray().toFloatArray());
         });
         b.append(", initial values ").append(HexFormat.of().formatHex(init.digest()));
         return b.toString();
@@ -270,15 +267,7 @@ final class Preparations {
 
     /** SHA-256 of the teacher's parameters and buffers (names, shapes, values), computed once per run. */
     private String teacherDigest() {
-        if (teacherDigest == null) {
-            MessageDigest d = digest();
-            new TreeMap<>(host.teacher().parameters()).forEach((k, v) -> {
-                d.update(k.getBytes(StandardCharsets.UTF_8));
-                d.update(Arrays.toString(v.getArray().getShape().getShape()).getBytes(StandardCharsets.UTF_8));
-                update(d, v.getArray().toFloatArray());
-            });
-            teacherDigest = HexFormat.of().formatHex(d.digest());
-        }
+        if (teacherDigest == null) teacherDigest = WeightDigest.of(host.teacher());
         return teacherDigest;
     }
 
@@ -318,23 +307,5 @@ final class Preparations {
 
     private static String format(double v) {
         return String.format("%.5f", v);
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
-        }
-    }
-
-    private static byte[] sha256(byte[] bytes) {
-        return digest().digest(bytes);
-    }
-
-    private static void update(MessageDigest d, float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(values);
-        d.update(b);
     }
 }

@@ -7,6 +7,7 @@ import dev.retort.api.run.Optimisation;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunPlan;
 import dev.retort.nn.Keys;
+import dev.retort.runner.teachercache.CacheSettings;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.io.Reader;
@@ -38,6 +39,7 @@ import java.util.TreeMap;
  * eval_every (1), eval_batches (0 = all), threads (cores), prefetch (4), log_every (10), checkpoint_every (0 = at evaluations),
  * on_module_error (disable | skip-step), on_nonfinite (skip | stop),
  * preparation_cache (where finished module preparations are kept for reuse; default &lt;output&gt;/preparations)
+ * teacher.cache (off | memory | disk), teacher.cache_dir (default &lt;output&gt;/teacher-cache), teacher.cache_limit (e.g. 4g)
  * </pre>
  *
  * <p>Every key is checked: a key that is not one of {@link #KEYS} nor under {@code teacher.}, {@code student.},
@@ -108,6 +110,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         if (onModuleError == null) throw s.invalid("on_module_error must be " + String.join(" or ", FaultPolicy.ModuleError.keys()));
         FaultPolicy.NonFinite onNonFinite = FaultPolicy.NonFinite.of(str(raw, "on_nonfinite", "skip"));
         if (onNonFinite == null) throw s.invalid("on_nonfinite must be " + String.join(" or ", FaultPolicy.NonFinite.keys()));
+        CacheSettings.of(raw, Path.of("."));  // checked now; the run reads it with its folder
         Map<String, String> source = new TreeMap<>();
         raw.forEach((k, v) -> source.put(k, String.valueOf(v)));
         return new RunSettings(run, follow, Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath(),
@@ -169,7 +172,9 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         String variant = str(raw, role, "");
         if (variant.isEmpty()) throw new IllegalArgumentException("run: '" + role + "' (a backbone variant, e.g. mit-b0) is required");
         String weights = str(raw, role + ".weights", "");
-        return new ModelRef(variant, sub(raw, role + ".", List.of("weights")), weights.isEmpty() ? null : Path.of(weights).toAbsolutePath());
+        List<String> own = new ArrayList<>(List.of("weights"));
+        if (role.equals("teacher")) own.addAll(CacheSettings.TEACHER_KEYS);  // the runner's, not the backbone's
+        return new ModelRef(variant, sub(raw, role + ".", own), weights.isEmpty() ? null : Path.of(weights).toAbsolutePath());
     }
 
     private static Map<String, Object> sub(Map<String, ?> raw, String prefix, List<String> excluded) {

@@ -43,6 +43,8 @@ import dev.retort.datasets.Batch;
 import dev.retort.datasets.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
 import dev.retort.runner.eval.Evaluation;
+import dev.retort.runner.teachercache.CacheSettings;
+import dev.retort.runner.teachercache.TeacherTaps;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -149,6 +151,8 @@ public final class Trainer implements TrainingRun, Runnable {
     private boolean preparationsOpen;
     private BatchLoader trainLoader;
     private Preparations preparations;
+    /** The teacher's pass of the training steps, through the teacher-output cache when teacher.cache is on. */
+    private TeacherTaps teacherPass;
     private boolean built;
     private ModuleRoster moduleSet;
     private AdamW optimizer;
@@ -448,6 +452,7 @@ public final class Trainer implements TrainingRun, Runnable {
             optimizer = new AdamW(base, run.optimisation().weightDecay());
             int perEpoch = loader.batches();
             trainLoader = loader;
+            if (teacher != null) teacherPass = TeacherTaps.open(CacheSettings.of(settings.source(), settings.output()), run, settings.source(), teacher, deviceName, this::log);
             stepsPerEpoch = perEpoch;
             totalSteps = run.optimisation().iterations() > 0 ? run.optimisation().iterations() : (long) run.optimisation().epochs() * perEpoch;
             requireRequestedModules();
@@ -933,7 +938,8 @@ public final class Trainer implements TrainingRun, Runnable {
             for (int i = 0; i < labelValues.length; i++) labelValues[i] = batch.labels()[i];
             NDArray labels = sm.create(labelValues, new Shape(batch.size(), batch.labelHeight(), batch.labelWidth()));
             long t = System.nanoTime();
-            TapValues teacherTaps = teacher != null && !modules.isEmpty() ? teacher.forward(images, false) : null;
+            TapValues teacherTaps = teacher != null && !modules.isEmpty()
+                    ? teacherPass.forward(teacher, images, batch, epoch, modules.stream().map(Active::module).toList(), sm) : null;
             // The training forward updates BatchNorm running statistics in place before the loss can be checked.
             List<NDArray[]> runningStats = snapshotBuffers(sm);
             timings.add("teacher forward", System.nanoTime() - t);
@@ -1171,6 +1177,7 @@ public final class Trainer implements TrainingRun, Runnable {
         modules.forEach(a -> a.module().close());
         parked.values().forEach(p -> p.active().module().close());
         if (student != null) student.close();
+        if (teacherPass != null) teacherPass.close();
         if (teacher != null) teacher.close();
         if (base != null) base.close();
         if (metrics != null) metrics.close();
