@@ -11,7 +11,10 @@ import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
 import java.util.Arrays;
 
-/** Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager. */
+/**
+ * Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager.
+ * Weights are read through {@link CastWeights}: while a thread has cast copies open, layers use those.
+ */
 public final class Ops {
     /** PyTorch's BatchNorm momentum; DJL counts momentum the other way round (1 − torch). */
     public static final float BATCH_NORM_MOMENTUM = 0.1f;
@@ -21,7 +24,7 @@ public final class Ops {
 
     /** y = x·Wᵀ + b over the last axis; W is [out, in]. {@code bias} may be null. */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
-        return Linear.linear(x, weight, bias).singletonOrThrow();
+        return Linear.linear(x, CastWeights.use(weight), CastWeights.use(bias)).singletonOrThrow();
     }
 
     /** Linear with "prefix.weight" and "prefix.bias" of a parameter set. */
@@ -31,20 +34,20 @@ public final class Ops {
 
     /** 2-D convolution, NCHW, weight [out, in/groups, kh, kw]; {@code bias} may be null. */
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
-        return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
+        return Conv2d.conv2d(x, CastWeights.use(weight), CastWeights.use(bias), new Shape(stride, stride), new Shape(padding, padding),
                 new Shape(1, 1), groups).singletonOrThrow();
     }
 
     /** 1-D convolution, NCL, weight [out, in/groups, k]; {@code bias} may be null. */
     public static NDArray conv1d(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
-        return Conv1d.conv1d(x, weight, bias, new Shape(stride), new Shape(padding), new Shape(1), groups)
+        return Conv1d.conv1d(x, CastWeights.use(weight), CastWeights.use(bias), new Shape(stride), new Shape(padding), new Shape(1), groups)
                 .singletonOrThrow();
     }
 
     /** LayerNorm over the last axis. */
     public static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, float eps) {
         long c = x.getShape().get(x.getShape().dimension() - 1);
-        return LayerNorm.layerNorm(x, new Shape(c), gamma, beta, eps).singletonOrThrow();
+        return LayerNorm.layerNorm(x, new Shape(c), CastWeights.use(gamma), CastWeights.use(beta), eps).singletonOrThrow();
     }
 
     /** LayerNorm with "prefix.weight" and "prefix.bias". */
@@ -58,8 +61,8 @@ public final class Ops {
      * running statistics otherwise.
      */
     public static NDArray batchNorm(NDArray x, ParameterSet p, String prefix, boolean training) {
-        return BatchNorm.batchNorm(x, p.get(prefix + ".running_mean"), p.get(prefix + ".running_var"),
-                p.get(prefix + ".weight"), p.get(prefix + ".bias"), 1, 1f - BATCH_NORM_MOMENTUM, BATCH_NORM_EPS, training)
+        return BatchNorm.batchNorm(x, CastWeights.use(p.get(prefix + ".running_mean")), CastWeights.use(p.get(prefix + ".running_var")),
+                CastWeights.use(p.get(prefix + ".weight")), CastWeights.use(p.get(prefix + ".bias")), 1, 1f - BATCH_NORM_MOMENTUM, BATCH_NORM_EPS, training)
                 .singletonOrThrow();
     }
 
@@ -88,8 +91,8 @@ public final class Ops {
      */
     public static NDArray adaptiveAvgPool(NDArray x, int outH, int outW) {
         long h = x.getShape().get(2), w = x.getShape().get(3);
-        NDArray pw = x.getManager().create(poolMatrix((int) w, outW), new Shape(outW, w));
-        NDArray ph = x.getManager().create(poolMatrix((int) h, outH), new Shape(outH, h));
+        NDArray pw = x.getManager().create(poolMatrix((int) w, outW), new Shape(outW, w)).toType(x.getDataType(), false);
+        NDArray ph = x.getManager().create(poolMatrix((int) h, outH), new Shape(outH, h)).toType(x.getDataType(), false);
         NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
         return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
     }

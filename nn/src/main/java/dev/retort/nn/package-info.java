@@ -6,12 +6,14 @@
  * the PyTorch reference (e.g. bilinear with {@code align_corners=false}, BatchNorm momentum 0.1, exact GELU), and
  * {@link dev.retort.nn.Scalars} (array-and-number arithmetic that stays correct under autograd; use it instead of
  * DJL's {@code NDArray} methods that take a {@code Number}); {@link dev.retort.nn.Settings} and
- * {@link dev.retort.nn.Keys} read and check configuration values and keys with messages for the user.
+ * {@link dev.retort.nn.Keys} read and check configuration values and keys with messages for the user;
+ * {@link dev.retort.nn.CastWeights} lets a frozen network run in another floating-point type.
  *
  * <p>2.0: the losses and the component configuration moved to {@code dev.retort.distill.support} (bundle
  * {@code distill-support}); adaptive average pooling is {@link dev.retort.nn.Ops#adaptiveAvgPool}.
+ * <p>2.1: {@link dev.retort.nn.CastWeights}; {@code Ops.adaptiveAvgPool} computes in its input's type.
  */
-@Version("2.0.0")
+@Version("2.1.0")
 @Export
 package dev.retort.nn;
 

@@ -30,6 +30,7 @@ import java.util.TreeMap;
  * <pre>
  * name = demo                          output = runs/demo (default runs/&lt;name&gt;)
  * seed = 1                             device = auto | cpu | gpu | gpu:N
+ * precision = fp32 (| bf16-mixed)      teacher.precision = fp32 (| bf16 | fp16), see {@link Precision}
  * teacher = mit-b2                     teacher.weights = teacher.safetensors   teacher.&lt;arch key&gt; = …
  * student = mit-b0                     student.weights = (optional)            student.&lt;arch key&gt; = …
  * dataset = synthetic                  data.root, data.protocol (transkd), data.train_split (train), data.val_split (val), data.&lt;option&gt;
@@ -55,7 +56,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
             "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
-            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", "preparation_cache");
+            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", "preparation_cache", Precision.STUDENT_KEY);
     /** Sections whose keys belong to a backbone, the dataset or a distiller. */
     static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 
@@ -78,6 +79,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     public static RunSettings of(Map<String, ?> raw) {
         Settings s = new Settings("run", raw);
         requireKnown("run", "", raw.keySet());
+        Precision.read(s, raw);
         String name = str(raw, "name", "run");
         ModelRef teacher = raw.containsKey("teacher") && !str(raw, "teacher", "").isEmpty() && !str(raw, "teacher", "").equals("none")
                 ? model(raw, "teacher") : null;
@@ -117,6 +119,11 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
                 s.integer("threads", Runtime.getRuntime().availableProcessors(), 1), s.integer("prefetch", 4, 1), s.integer("log_every", 10, 1),
                 s.integer("eval_batches", 0, 0), s.whole("checkpoint_every", 0) < 0 ? negative(s, "checkpoint_every") : s.whole("checkpoint_every", 0),
                 onModuleError, onNonFinite, source);
+    }
+
+    /** The run's {@code precision} and {@code teacher.precision} (checked when the settings were read). */
+    Precision precision() {
+        return Precision.read(new Settings("run", source), source);
     }
 
     /** The {@code module.<name>.} section of the run (also when the run follows the registry). */
@@ -173,7 +180,10 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         if (variant.isEmpty()) throw new IllegalArgumentException("run: '" + role + "' (a backbone variant, e.g. mit-b0) is required");
         String weights = str(raw, role + ".weights", "");
         List<String> own = new ArrayList<>(List.of("weights"));
-        if (role.equals("teacher")) own.addAll(CacheSettings.TEACHER_KEYS);  // the runner's, not the backbone's
+        if (role.equals("teacher")) {  // the runner's, not the backbone's
+            own.addAll(CacheSettings.TEACHER_KEYS);
+            own.add("precision");
+        }
         return new ModelRef(variant, sub(raw, role + ".", own), weights.isEmpty() ? null : Path.of(weights).toAbsolutePath());
     }
 

@@ -426,9 +426,10 @@ public final class Trainer implements TrainingRun, Runnable {
 
         student = build(run.student(), "student", LoadMode.STRICT);
         if (run.teacher() != null) {
-            teacher = build(run.teacher(), "teacher", LoadMode.STRICT);
+            teacher = settings.precision().teacher(build(run.teacher(), "teacher", LoadMode.STRICT), device);
             log("teacher " + run.teacher().variant() + ": frozen, evaluation mode (BatchNorm running statistics, no dropout),"
-                    + " forward without gradient; its outputs are constants for the losses");
+                    + " forward without gradient" + (teacher instanceof CastTeacher c ? " in " + c.type() + " (weights cast once, taps back to float32)" : "")
+                    + "; its outputs are constants for the losses");
         } else {
             log("no teacher: student-only baseline (modules are not used)");
         }
