@@ -21,8 +21,15 @@ final class Retort {
 
     /** One command line in {@code workDir}, {@code stdin} as its input; fails the test if it runs over 180 s. */
     static Result run(Path workDir, String stdin, String... args) throws IOException, InterruptedException {
+        return run(workDir, List.of(), stdin, args);
+    }
+
+    /** As {@link #run(Path, String, String...)}, with these options for the JVM (e.g. {@code -Dretort.cache=DIR}). */
+    static Result run(Path workDir, List<String> jvmOptions, String stdin, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR"), "-jar", JAR.toString()));
+                "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR")));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         Path out = workDir.resolve("stdout.txt");
         Path err = workDir.resolve("stderr.txt");

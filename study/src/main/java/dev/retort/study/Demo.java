@@ -110,8 +110,12 @@ public final class Demo {
         teacherTraining.put("log_every", "20");
         teacherTraining.put("output", out.resolve("teacher").toString());
         Study.Row[] trained = new Study.Row[1];
+        int steps = teacherSteps;
         TeacherCache.Entry teacher = cache.obtain(key, teacherRun, versions, () -> {
             trained[0] = arm(0, "teacher", "", teacherTraining, null);
+            if (trained[0].steps() < steps) {  // stopped (a signal, kd:stop): a half-trained teacher must not be cached
+                throw new IllegalStateException("the teacher stopped after " + trained[0].steps() + " of " + steps + " steps; nothing was cached");
+            }
             return new TeacherCache.Entry(out.resolve("teacher").resolve("best.safetensors"), trained[0].miou(), trained[0].steps(),
                     trained[0].params(), trained[0].gflops());
         }, log);
