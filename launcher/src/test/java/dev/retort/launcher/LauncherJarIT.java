@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,6 +33,25 @@ class LauncherJarIT {
         try (Stream<Path> s = Files.list(work)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("felix-cache")), "no felix-cache left behind");
         }
+    }
+
+    @Test
+    void theSmokeDemoComparesThreeSeedsPerArmSaysItsFiguresMeanNothingAndCachesItsTeacher(@TempDir Path work) throws Exception {
+        List<String> cache = List.of("-Dretort.cache=" + work.resolve("cache"));
+        Result first = Retort.run(work, cache, "", "kd:demo", "--scale", "0.05");
+        assertEquals(0, first.exit(), first.out() + first.err());
+        assertTrue(first.out().contains("trained first, then cached") && first.out().contains("SMOKE RUN (--scale 0.05)"), first.out());
+        assertTrue(Pattern.compile("student \\+ TransKD-Base\\s+\\d+\\.\\d\\d ± \\d+\\.\\d\\d").matcher(first.out()).find(), first.out());
+        assertTrue(Pattern.compile("gain [+-]\\d+\\.\\d ± \\d+\\.\\d mIoU over 3 seeds").matcher(first.out()).find(), first.out());
+        Path demo = work.resolve("retort-demo");
+        for (String f : List.of("loss.png", "distill.png", "miou.png", "results.md", "results.csv")) assertTrue(Files.isRegularFile(demo.resolve(f)), f);
+        assertTrue(Files.readString(demo.resolve("results.md")).contains("seed=3"), "every seed has its row");
+        try (Stream<Path> s = Files.list(work.resolve("cache"))) {
+            assertEquals(1, s.filter(p -> p.getFileName().toString().matches("demo-teacher-[0-9a-f]{16}\\.safetensors")).count());
+        }
+        Result second = Retort.run(work, cache, "", "kd:demo", "--scale", "0.05");
+        assertEquals(0, second.exit(), second.out() + second.err());
+        assertTrue(second.out().contains("from the cache") && second.out().contains("teacher (cached)"), second.out());
     }
 
     @Test

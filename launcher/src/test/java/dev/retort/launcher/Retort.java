@@ -24,7 +24,7 @@ final class Retort {
         return run(workDir, List.of(), stdin, args);
     }
 
-    /** The same, with JVM options ({@code -Dkey=value}) before {@code -jar}. */
+    /** As {@link #run(Path, String, String...)}, with these options for the JVM (e.g. {@code -Dretort.cache=DIR}). */
     static Result run(Path workDir, List<String> jvmOptions, String stdin, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR")));

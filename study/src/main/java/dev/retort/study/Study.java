@@ -8,6 +8,7 @@ import dev.retort.api.backbone.Backbone;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunPlan;
 import dev.retort.api.run.RunRequest;
+import dev.retort.api.run.RunListener;
 import dev.retort.api.run.RunResult;
 import dev.retort.api.run.RunState;
 import dev.retort.api.run.Runner;
@@ -122,8 +123,14 @@ public final class Study {
      */
     public static Row run(Arm arm, Runner runner, BundleContext context, boolean overwrite, Path output, PrintStream log)
             throws IOException, InterruptedException {
+        return run(arm, runner, context, overwrite, output, log, null);
+    }
+
+    /** As {@link #run(Arm, Runner, BundleContext, boolean, Path, PrintStream)}, with {@code listener} receiving the run's events. */
+    static Row run(Arm arm, Runner runner, BundleContext context, boolean overwrite, Path output, PrintStream log, RunListener listener)
+            throws IOException, InterruptedException {
         long start = System.nanoTime();
-        TrainingRun t = runner.start(new RunRequest(arm.plan().description(), null, overwrite, log, null, 0));
+        TrainingRun t = runner.start(new RunRequest(arm.plan().description(), null, overwrite, log, listener, 0));
         RunResult r;
         try {
             r = t.completion().toCompletableFuture().get();  // completed by the runner: nothing is polled
@@ -183,6 +190,12 @@ public final class Study {
     }
 
     static void writeResults(Path output, List<Row> rows) throws IOException {
+        writeTables(output, rows);
+        plots(output, rows);
+    }
+
+    /** {@code results.md} and {@code results.csv}. */
+    static void writeTables(Path output, List<Row> rows) throws IOException {
         // every row lists its classes in the dataset's order; a class only some rows know goes after the others
         List<String> classes = new ArrayList<>();
         for (Row r : rows) r.iou().keySet().forEach(c -> {
@@ -219,10 +232,25 @@ public final class Study {
         Files.createDirectories(output);
         Files.writeString(output.resolve("results.md"), md.toString());
         Files.writeString(output.resolve("results.csv"), csv.toString());
-        List<String> names = rows.stream().map(Row::name).toList();
-        Plots.losses(output.resolve("loss.png"), "training loss per arm: total (solid) and cross-entropy (dashed)", names,
-                rows.stream().map(Row::losses).toList(), rows.stream().map(Row::ceLosses).toList(), 20);
-        Plots.bars(output.resolve("miou.png"), "best validation mIoU per arm", names, rows.stream().map(r -> 100 * r.miou()).toList());
+    }
+
+    /**
+     * The study's charts: {@code loss.png}, each arm's task loss (cross-entropy) on one axis; {@code distill.png}, each
+     * distilling arm's weighted distillation loss (total − cross-entropy); {@code miou.png}, one bar per arm.
+     */
+    static void plots(Path output, List<Row> rows) throws IOException {
+        Map<String, List<Double>> ce = new LinkedHashMap<>(), distill = new LinkedHashMap<>();
+        for (Row r : rows) {
+            ce.put(r.name(), r.ceLosses());
+            if (r.modules().equals("none")) continue;
+            List<Double> d = new ArrayList<>();
+            for (int i = 0; i < Math.min(r.losses().size(), r.ceLosses().size()); i++) d.add(r.losses().get(i) - r.ceLosses().get(i));
+            distill.put(r.name(), d);
+        }
+        Plots.curves(output.resolve("loss.png"), "task loss (cross-entropy) per arm", "cross-entropy", ce, 20);
+        Plots.curves(output.resolve("distill.png"), "distillation loss per arm (weighted sum of the module terms)", "total − cross-entropy", distill, 20);
+        Plots.bars(output.resolve("miou.png"), "best validation mIoU per arm", "mIoU %", rows.stream().map(Row::name).toList(),
+                rows.stream().map(r -> 100 * r.miou()).toList(), null);
     }
 
     /** A CSV field, quoted when it holds a comma or a quote (RFC 4180). */
