@@ -432,6 +432,9 @@ public final class Trainer implements TrainingRun, Runnable {
                     + "; its outputs are constants for the losses");
         } else {
             log("no teacher: student-only baseline (modules are not used)");
+            // teacher.cache, teacher.precision, … would otherwise be accepted and do nothing
+            List<String> unused = settings.source().keySet().stream().filter(k -> k.startsWith("teacher.")).sorted().toList();
+            if (!unused.isEmpty()) log("WARNING " + String.join(", ", unused) + " configure nothing: this run has no teacher");
         }
         SegmentationDataset dataset = services.dataset(run.data().dataset());
         try (SampleSource train = dataset.open(request(run.data().trainSplit(), true));
