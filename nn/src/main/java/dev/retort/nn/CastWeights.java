@@ -12,8 +12,9 @@ import java.util.Map;
  * {@code Ops} then runs in that type without being rebuilt: its input is cast, each layer reads the copies, and every
  * activation follows their type.
  *
- * <p>The copies are made with DJL's {@code toType}, which does not record a gradient: this is for networks that are
- * never trained (a distillation teacher), not for mixed-precision training.
+ * <p>The copies are detached (DJL's {@code toType}, or {@link BFloat16} for {@link DataType#BFLOAT16}, which DJL itself
+ * cannot make): this is for networks that are never trained (a distillation teacher); mixed-precision training uses
+ * {@link Ops#bf16Products()} instead.
  */
 public final class CastWeights implements AutoCloseable {
     private static final ThreadLocal<Map<NDArray, NDArray>> CURRENT = new ThreadLocal<>();
@@ -26,8 +27,31 @@ public final class CastWeights implements AutoCloseable {
         if (!type.isFloating()) throw new IllegalArgumentException("weights can only be cast to a floating-point type, not " + type);
         this.type = type;
         for (NDArray w : weights) {
-            if (w.getDataType().isFloating() && !copies.containsKey(w)) copies.put(w, w.toType(type, true));
+            if (w.getDataType().isFloating() && !copies.containsKey(w)) copies.put(w, cast(w, type));
         }
+    }
+
+    /** {@code w} in {@code type}, detached, as a new array. */
+    private static NDArray cast(NDArray w, DataType type) {
+        if (type != DataType.BFLOAT16) return w.toType(type, true);
+        try (NDArray bf16 = BFloat16.cast(w)) {
+            return bf16.stopGradient();
+        }
+    }
+
+    /**
+     * {@code x} in the floating type {@code type}, bfloat16 included (through {@link BFloat16}, which DJL's own
+     * {@code toType} cannot make); {@code x} itself when it has that type already.
+     */
+    public static NDArray to(NDArray x, DataType type) {
+        if (type == DataType.BFLOAT16) return BFloat16.is(x) ? x : BFloat16.cast(x);
+        return x.getDataType() == type ? x : x.toType(type, false);
+    }
+
+    /** A floating {@code x} (bfloat16 included) in float32; any other array as it is. */
+    public static NDArray toFloat32(NDArray x) {
+        if (x.getDataType() == DataType.UNKNOWN) return BFloat16.is(x) ? BFloat16.toFloat32(x) : x;
+        return x.getDataType().isFloating() ? x.toType(DataType.FLOAT32, false) : x;
     }
 
     public DataType type() {
@@ -71,8 +95,5 @@ public final class CastWeights implements AutoCloseable {
     }
 
     /** An open {@link CastWeights}; closing restores what the thread used before. */
-    public interface Scope extends AutoCloseable {
-        @Override
-        void close();
-    }
+    public interface Scope extends dev.retort.nn.Scope {}
 }

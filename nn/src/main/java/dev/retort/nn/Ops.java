@@ -13,17 +13,54 @@ import java.util.Arrays;
 
 /**
  * Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager.
- * Weights are read through {@link CastWeights}: while a thread has cast copies open, layers use those.
+ * Weights are read through {@link CastWeights}: while a thread has cast copies open, layers use those. While a thread
+ * has {@linkplain #bf16Products() bfloat16 products} open, linear, 2-D convolution and {@link #matMul} compute in
+ * bfloat16 from float32 inputs and give float32 back (mixed-precision training); everything else stays float32.
  */
 public final class Ops {
     /** PyTorch's BatchNorm momentum; DJL counts momentum the other way round (1 − torch). */
     public static final float BATCH_NORM_MOMENTUM = 0.1f;
     public static final float BATCH_NORM_EPS = 1e-5f;
 
+    private static final ThreadLocal<Boolean> BF16_PRODUCTS = ThreadLocal.withInitial(() -> false);
+
     private Ops() {}
+
+    /**
+     * Makes linear, 2-D convolution and {@link #matMul} on this thread compute in bfloat16 (float32 in and out,
+     * gradients through the casts to the float32 inputs) until the scope is closed; scopes nest. Norms, softmax,
+     * activations, resizing and every loss stay float32, as under PyTorch's CPU/CUDA autocast to bfloat16.
+     */
+    public static Scope bf16Products() {
+        boolean previous = BF16_PRODUCTS.get();
+        BF16_PRODUCTS.set(true);
+        return () -> BF16_PRODUCTS.set(previous);
+    }
+
+    /** Whether this thread's products are in bfloat16 now. */
+    public static boolean bf16ProductsOpen() {
+        return BF16_PRODUCTS.get();
+    }
+
+    /** {@code a·b} with {@code NDArray.matMul}'s broadcasting; in bfloat16 while {@link #bf16Products()} is open. */
+    public static NDArray matMul(NDArray a, NDArray b) {
+        return BF16_PRODUCTS.get() ? BFloat16.matMulF32(a, b) : a.matMul(b);
+    }
+
+    /** Whether {@code x} holds floating-point numbers, bfloat16 included (which DJL reads as UNKNOWN). */
+    public static boolean isFloating(NDArray x) {
+        return x.getDataType().isFloating() || BFloat16.is(x);
+    }
+
+    /** {@code x} (float32) in {@code like}'s floating type, bfloat16 included. */
+    public static NDArray castLike(NDArray x, NDArray like) {
+        if (like.getDataType() == DataType.UNKNOWN) return BFloat16.cast(x);
+        return x.toType(like.getDataType(), false);
+    }
 
     /** y = x·Wᵀ + b over the last axis; W is [out, in]. {@code bias} may be null. */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        if (BF16_PRODUCTS.get()) return BFloat16.linearF32(x, CastWeights.use(weight), CastWeights.use(bias));
         return Linear.linear(x, CastWeights.use(weight), CastWeights.use(bias)).singletonOrThrow();
     }
 
@@ -34,6 +71,7 @@ public final class Ops {
 
     /** 2-D convolution, NCHW, weight [out, in/groups, kh, kw]; {@code bias} may be null. */
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
+        if (BF16_PRODUCTS.get()) return BFloat16.conv2dF32(x, CastWeights.use(weight), CastWeights.use(bias), stride, padding, groups);
         return Conv2d.conv2d(x, CastWeights.use(weight), CastWeights.use(bias), new Shape(stride, stride), new Shape(padding, padding),
                 new Shape(1, 1), groups).singletonOrThrow();
     }
@@ -91,8 +129,8 @@ public final class Ops {
      */
     public static NDArray adaptiveAvgPool(NDArray x, int outH, int outW) {
         long h = x.getShape().get(2), w = x.getShape().get(3);
-        NDArray pw = x.getManager().create(poolMatrix((int) w, outW), new Shape(outW, w)).toType(x.getDataType(), false);
-        NDArray ph = x.getManager().create(poolMatrix((int) h, outH), new Shape(outH, h)).toType(x.getDataType(), false);
+        NDArray pw = castLike(x.getManager().create(poolMatrix((int) w, outW), new Shape(outW, w)), x);
+        NDArray ph = castLike(x.getManager().create(poolMatrix((int) h, outH), new Shape(outH, h)), x);
         NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
         return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
     }

@@ -1,6 +1,7 @@
 package dev.retort.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.function.BinaryOperator;
 
@@ -28,7 +29,9 @@ public final class Scalars {
      * libtorch owns. The caller closes it (it is safe to close while a graph that used it awaits its backward).
      */
     public static NDArray of(NDArray like, double value) {
-        NDArray s = like.getManager().full(SCALAR, (float) value, like.getDataType());
+        // a bfloat16 array reads as UNKNOWN, which DJL cannot make: a 0-d float32 scalar leaves its type as it is
+        DataType type = like.getDataType() == DataType.UNKNOWN ? DataType.FLOAT32 : like.getDataType();
+        NDArray s = like.getManager().full(SCALAR, (float) value, type);
         if (s.getDevice().equals(like.getDevice())) return s;
         try (s) {
             return s.toDevice(like.getDevice(), true);

@@ -7,13 +7,17 @@
  * {@link dev.retort.nn.Scalars} (array-and-number arithmetic that stays correct under autograd; use it instead of
  * DJL's {@code NDArray} methods that take a {@code Number}); {@link dev.retort.nn.Settings} and
  * {@link dev.retort.nn.Keys} read and check configuration values and keys with messages for the user;
- * {@link dev.retort.nn.CastWeights} lets a frozen network run in another floating-point type.
+ * {@link dev.retort.nn.CastWeights} lets a frozen network run in another floating-point type;
+ * {@link dev.retort.nn.BFloat16} does bfloat16 casts and products that DJL's own API cannot (through TorchScript).
  *
  * <p>2.0: the losses and the component configuration moved to {@code dev.retort.distill.support} (bundle
  * {@code distill-support}); adaptive average pooling is {@link dev.retort.nn.Ops#adaptiveAvgPool}.
  * <p>2.1: {@link dev.retort.nn.CastWeights}; {@code Ops.adaptiveAvgPool} computes in its input's type.
+ * <p>2.2: {@link dev.retort.nn.BFloat16}, {@link dev.retort.nn.Scope}; {@code Ops.bf16Products}, {@code Ops.matMul},
+ * {@code Ops.isFloating}, {@code Ops.castLike}; {@code CastWeights.to}, {@code CastWeights.toFloat32}; {@code CastWeights}
+ * casts to bfloat16.
  */
-@Version("2.1.0")
+@Version("2.2.0")
 @Export
 package dev.retort.nn;
 

@@ -17,9 +17,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * DJL 0.35.1's PyTorch JNI has no bfloat16: casting to it ends the process in native code (no Java exception), which
- * is why the runner refuses {@code teacher.precision = bf16} and {@code precision = bf16-mixed} up front. Run in a
- * child JVM. When an upgrade makes the cast work this test fails: lift the refusal then.
+ * DJL 0.35.1's PyTorch JNI has no bfloat16: casting to it with DJL's own {@code toType} ends the process in native
+ * code (no Java exception), which is why every bfloat16 cast goes through {@link BFloat16} and nothing may ask DJL for
+ * an array of a bfloat16 array's type. Run in a child JVM. When an upgrade makes the cast work this test fails: then
+ * {@link BFloat16}'s casts can become DJL's.
  */
 class BFloat16UnavailableTest {
     @Test

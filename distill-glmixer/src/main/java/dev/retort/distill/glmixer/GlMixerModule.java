@@ -88,8 +88,8 @@ final class GlMixerModule implements DistillationModule {
         long b = s.get(0), n = s.get(1), c = s.get(2), d = c / heads;
         NDArray qkv = this.qkv.forward(x).reshape(b, n, 3, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray q = qkv.get(0), k = qkv.get(1), v = qkv.get(2);
-        NDArray attn = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
-        return proj.forward(attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, c));
+        NDArray attn = Scalars.mul(Ops.matMul(q, k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
+        return proj.forward(Ops.matMul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c));
     }
 
     /** GLU over the token sequence (raster order): conv1(x) ⊙ sigmoid(conv2(x)), Conv1d k=3 pad 1. */

@@ -3,6 +3,7 @@ package dev.retort.distill.tat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.retort.nn.Ops;
 
 /**
  * The two terms of TaT-seg's {@code distillation_loss_all} on embedded maps q = γ(F_s), k = θ(F_t), v = φ(F_s) and
@@ -54,8 +55,8 @@ final class TatAttention {
     /** MSE(softmax(Q·Kᵀ)·V, T) for [..., tokens, d] arrays: the official {@code sub_loss}. */
     static NDArray attentionLoss(NDArray q, NDArray k, NDArray v, NDArray target) {
         int last = q.getShape().dimension() - 1;
-        NDArray affinity = q.matMul(k.swapAxes(last - 1, last)).softmax(-1);
-        return affinity.matMul(v).sub(target).square().mean();
+        NDArray affinity = Ops.matMul(q, k.swapAxes(last - 1, last)).softmax(-1);
+        return Ops.matMul(affinity, v).sub(target).square().mean();
     }
 
     /** B×C×h×w → B×g×(ph·pw)×(P·C/g): patches in raster order stacked into channels, channels split into g groups, tokens last but one. */

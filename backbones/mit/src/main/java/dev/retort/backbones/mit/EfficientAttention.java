@@ -41,8 +41,8 @@ final class EfficientAttention extends Block {
         NDArray kvIn = sr == null ? x : norm.forward(Ops.mapToTokens(sr.forward(Ops.tokensToMap(x, h, w))));
         NDArray keysValues = kv.forward(kvIn).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray keys = keysValues.get(0), values = keysValues.get(1);
-        NDArray attn = Scalars.mul(queries.matMul(keys.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
-        return proj.forward(attn.matMul(values).transpose(0, 2, 1, 3).reshape(batch, n, c));
+        NDArray attn = Scalars.mul(Ops.matMul(queries, keys.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
+        return proj.forward(Ops.matMul(attn, values).transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 
     /** On an h×w token map; the attention products themselves are not counted (mmcv). */

@@ -11,6 +11,7 @@ import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.tap.TapValues;
 import dev.retort.backbones.support.ConfiguredBackbone;
+import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ final class MitNetwork implements SegmentationNetwork {
                         + " pixels per side");
             }
         }
-        if (!image.getDataType().isFloating()) {
+        if (!Ops.isFloating(image)) {
             throw new IllegalArgumentException(config.variant() + " expects a floating-point image, got " + image.getDataType());
         }
     }

@@ -54,8 +54,8 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
         // kv output channels are [k (heads × d) | v (heads × d)]
         NDArray keysValues = kv.forward(p, source).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray k = keysValues.get(0), v = keysValues.get(1);
-        NDArray attn = Scalars.mul(query.matMul(k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
-        return proj.forward(p, attn.matMul(v).transpose(0, 2, 1, 3).reshape(batch, n, c));
+        NDArray attn = Scalars.mul(Ops.matMul(query, k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
+        return proj.forward(p, Ops.matMul(attn, v).transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 
     /** Tokens that keys and values come from, for an h × w map. */
@@ -87,8 +87,8 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
         long h = map.getShape().get(2), w = map.getShape().get(3);
         NDManager m = map.getManager();
         // Not closed here: the backward of the products reads them; they go with the caller's (per-step) manager.
-        NDArray rows = m.create(averaging(h, size), new Shape(size, h)).toType(map.getDataType(), false);
-        NDArray cols = m.create(averaging(w, size), new Shape(size, w)).toType(map.getDataType(), false);
+        NDArray rows = Ops.castLike(m.create(averaging(h, size), new Shape(size, h)), map);
+        NDArray cols = Ops.castLike(m.create(averaging(w, size), new Shape(size, w)), map);
         return rows.matMul(map.matMul(cols.transpose()));  // [size, h] · [B, C, h, w] · [w, size]
     }
 

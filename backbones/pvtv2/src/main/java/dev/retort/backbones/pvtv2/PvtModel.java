@@ -8,6 +8,7 @@ import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.backbones.support.DeclaredModel;
+import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -81,7 +82,7 @@ final class PvtModel implements DeclaredModel {
     /** Every tap of one forward pass, in {@link #taps()} order. */
     Map<String, NDArray> forward(ParameterSet p, NDArray image, boolean training) {
         checkInput(image.getShape());
-        if (!image.getDataType().isFloating()) {
+        if (!Ops.isFloating(image)) {
             throw new IllegalArgumentException(config.variant() + " expects a floating-point image, got " + image.getDataType());
         }
         Map<String, NDArray> taps = new LinkedHashMap<>();

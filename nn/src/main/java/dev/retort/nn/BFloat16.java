@@ -1,0 +1,204 @@
+package dev.retort.nn;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * bfloat16 arithmetic that DJL 0.35.1 cannot name. Its PyTorch JNI maps no DJL type to libtorch's bfloat16 (making or
+ * casting one ends the process), and its {@code toType} records no gradient; but it runs TorchScript methods with
+ * autograd on, and TorchScript can say {@code torch.to(x, 15)}. So this class writes a small TorchScript module at
+ * first use (its source below, loaded from memory; no file, no Python) whose methods cast to and from bfloat16 and do
+ * the matrix products in bfloat16, and calls them through DJL's public {@code IValueUtils}.
+ *
+ * <p>Every method takes and gives tensors on their own device (the module holds no tensor). A bfloat16 tensor reads as
+ * {@link DataType#UNKNOWN} in DJL: only pass it to operations that keep their input's type (DJL creates nothing in
+ * it), and never ask DJL to make an array of its type. The {@code *F32} products take float32, compute in bfloat16
+ * with float32 accumulation (libtorch's GEMMs accumulate in float32), and round their result back to float32, which
+ * is PyTorch autocast's rule for these operations except that the result returns to float32 at once; gradients flow
+ * through the casts to the float32 inputs.
+ */
+public final class BFloat16 {
+    /** libtorch's ScalarType numbers, as TorchScript source writes dtypes. */
+    private static final int FLOAT32 = 6, BF16 = 15;
+
+    private static final String SOURCE = """
+            class Kernels(Module):
+              __parameters__ = []
+              __buffers__ = []
+              training : bool
+              def forward(self: __torch__.Kernels, x: Tensor) -> Tensor:
+                return x
+              def to_bf16(self: __torch__.Kernels, x: Tensor) -> Tensor:
+                return torch.to(x, %1$d)
+              def to_f32(self: __torch__.Kernels, x: Tensor) -> Tensor:
+                return torch.to(x, %2$d)
+              def is_bf16(self: __torch__.Kernels, x: Tensor) -> Tensor:
+                return torch.tensor(x.dtype == %1$d)
+              def linear(self: __torch__.Kernels, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+                y = torch.linear(torch.to(x, %1$d), torch.to(w, %1$d), torch.to(b, %1$d))
+                return torch.to(y, %2$d)
+              def linear_nobias(self: __torch__.Kernels, x: Tensor, w: Tensor) -> Tensor:
+                y = torch.linear(torch.to(x, %1$d), torch.to(w, %1$d))
+                return torch.to(y, %2$d)
+              def matmul(self: __torch__.Kernels, a: Tensor, b: Tensor) -> Tensor:
+                return torch.to(torch.matmul(torch.to(a, %1$d), torch.to(b, %1$d)), %2$d)
+              def conv2d(self: __torch__.Kernels, x: Tensor, w: Tensor, b: Tensor, cfg: Tensor) -> Tensor:
+                s = int(cfg[0])
+                p = int(cfg[1])
+                g = int(cfg[2])
+                y = torch.conv2d(torch.to(x, %1$d), torch.to(w, %1$d), torch.to(b, %1$d), [s, s], [p, p], [1, 1], g)
+                return torch.to(y, %2$d)
+              def conv2d_nobias(self: __torch__.Kernels, x: Tensor, w: Tensor, cfg: Tensor) -> Tensor:
+                s = int(cfg[0])
+                p = int(cfg[1])
+                g = int(cfg[2])
+                y = torch.conv2d(torch.to(x, %1$d), torch.to(w, %1$d), None, [s, s], [p, p], [1, 1], g)
+                return torch.to(y, %2$d)
+            """.formatted(BF16, FLOAT32);
+
+    /** The module, its selectors and the convolutions' integer arguments live in one CPU manager for the process. */
+    private static final class Holder {
+        static final NDManager CPU = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+        static final PtSymbolBlock MODULE = load();
+        static final Map<String, NDArray> SELECTORS = new ConcurrentHashMap<>();
+        static final Map<List<Integer>, NDArray> CONV_ARGS = new ConcurrentHashMap<>();
+        /** The graph executor's optimiser is per thread in libtorch; it is switched off once on each calling thread. */
+        static final ThreadLocal<Boolean> PLAIN = ThreadLocal.withInitial(() -> {
+            JniUtils.setGraphExecutorOptimize(false);
+            return true;
+        });
+
+        private static PtSymbolBlock load() {
+            try {
+                return JniUtils.loadModule((PtNDManager) CPU, new ByteArrayInputStream(archive()), false, false);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private BFloat16() {}
+
+    /** A cast of a floating array to bfloat16 (DJL reads its type as UNKNOWN); recorded for autograd like any operation. */
+    public static NDArray cast(NDArray x) {
+        return call("to_bf16", x);
+    }
+
+    /** A cast of a bfloat16 (or any floating) array to float32, recorded for autograd. */
+    public static NDArray toFloat32(NDArray x) {
+        return call("to_f32", x);
+    }
+
+    /** Whether {@code x} is a bfloat16 array (DJL alone cannot tell it from other types it does not know). */
+    public static boolean is(NDArray x) {
+        if (x.getDataType() != DataType.UNKNOWN) return false;
+        try (NDArray flag = call("is_bf16", x)) {
+            return flag.getBoolean();
+        }
+    }
+
+    /** {@code x·wᵀ + b} with its product in bfloat16; float32 in and out. {@code bias} may be null. */
+    public static NDArray linearF32(NDArray x, NDArray weight, NDArray bias) {
+        return bias == null ? call("linear_nobias", x, weight) : call("linear", x, weight, bias);
+    }
+
+    /** {@code a·b} (batched as {@code torch.matmul}) in bfloat16; float32 in and out. */
+    public static NDArray matMulF32(NDArray a, NDArray b) {
+        return call("matmul", a, b);
+    }
+
+    /** A square-kernel 2-D convolution (dilation 1) in bfloat16; float32 in and out. {@code bias} may be null. */
+    public static NDArray conv2dF32(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
+        // read by the script on the CPU, so a GPU run copies nothing per call
+        NDArray args = Holder.CONV_ARGS.computeIfAbsent(List.of(stride, padding, groups),
+                k -> Holder.CPU.create(new long[] {stride, padding, groups}));
+        return bias == null ? call("conv2d_nobias", x, weight, args) : call("conv2d", x, weight, bias, args);
+    }
+
+    private static NDArray call(String method, NDArray... args) {
+        Holder.PLAIN.get();
+        NDList in = new NDList(args.length + 1);
+        for (NDArray a : args) {
+            // IValueUtils reads dotted or bracketed names as dict, list or tuple inputs: hand it an unnamed view instead
+            in.add(a.getName() == null ? a : a.reshape(a.getShape()));
+        }
+        // IValueUtils takes the method's name from an array so named; only the name is read
+        in.add(Holder.SELECTORS.computeIfAbsent(method, name -> {
+            NDArray selector = Holder.CPU.create(0f);
+            selector.setName("module_method:" + name);
+            return selector;
+        }));
+        return IValueUtils.forward(Holder.MODULE, in, true).singletonOrThrow();
+    }
+
+    /** The TorchScript archive: the source, a pickled module object with its one attribute, no constants. */
+    static byte[] archive() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+                stored(zip, "kernels/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+                stored(zip, "kernels/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+                stored(zip, "kernels/code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
+                stored(zip, "kernels/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
+                stored(zip, "kernels/data.pkl", moduleObject());
+            }
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Pickle protocol 2 of {@code __torch__.Kernels} with {@code training = False}, as TorchScript's pickler writes objects. */
+    private static byte[] moduleObject() {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.write(0x80);
+        p.write(2); // PROTO 2
+        p.writeBytes("c__torch__\nKernels\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL
+        p.write(')'); // EMPTY_TUPLE
+        p.write(0x81); // NEWOBJ
+        p.write('}'); // EMPTY_DICT
+        p.write('('); // MARK
+        byte[] name = "training".getBytes(StandardCharsets.US_ASCII);
+        p.write('X'); // BINUNICODE
+        p.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(name.length).array());
+        p.writeBytes(name);
+        p.write(0x89); // NEWFALSE
+        p.write('u'); // SETITEMS
+        p.write('b'); // BUILD
+        p.write('.'); // STOP
+        return p.toByteArray();
+    }
+
+    private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        e.setCrc(crc.getValue());
+        zip.putNextEntry(e);
+        zip.write(data);
+        zip.closeEntry();
+    }
+}
