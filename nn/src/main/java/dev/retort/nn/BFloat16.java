@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -62,6 +63,8 @@ public final class BFloat16 {
                 return torch.to(y, %2$d)
               def matmul(self: __torch__.Kernels, a: Tensor, b: Tensor) -> Tensor:
                 return torch.to(torch.matmul(torch.to(a, %1$d), torch.to(b, %1$d)), %2$d)
+              def softmax(self: __torch__.Kernels, x: Tensor, dim: Tensor) -> Tensor:
+                return torch.to(torch.softmax(x, int(dim[0]), %2$d), x.dtype)
               def conv2d(self: __torch__.Kernels, x: Tensor, w: Tensor, b: Tensor, cfg: Tensor) -> Tensor:
                 s = int(cfg[0])
                 p = int(cfg[1])
@@ -81,7 +84,7 @@ public final class BFloat16 {
         static final NDManager CPU = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         static final PtSymbolBlock MODULE = load();
         static final Map<String, NDArray> SELECTORS = new ConcurrentHashMap<>();
-        static final Map<List<Integer>, NDArray> CONV_ARGS = new ConcurrentHashMap<>();
+        static final Map<List<Long>, NDArray> INTS = new ConcurrentHashMap<>();
         /** The graph executor's optimiser is per thread in libtorch; it is switched off once on each calling thread. */
         static final ThreadLocal<Boolean> PLAIN = ThreadLocal.withInitial(() -> {
             JniUtils.setGraphExecutorOptimize(false);
@@ -129,10 +132,21 @@ public final class BFloat16 {
 
     /** A square-kernel 2-D convolution (dilation 1) in bfloat16; float32 in and out. {@code bias} may be null. */
     public static NDArray conv2dF32(NDArray x, NDArray weight, NDArray bias, int stride, int padding, int groups) {
-        // read by the script on the CPU, so a GPU run copies nothing per call
-        NDArray args = Holder.CONV_ARGS.computeIfAbsent(List.of(stride, padding, groups),
-                k -> Holder.CPU.create(new long[] {stride, padding, groups}));
+        NDArray args = ints(stride, padding, groups);
         return bias == null ? call("conv2d_nobias", x, weight, args) : call("conv2d", x, weight, bias, args);
+    }
+
+    /**
+     * Softmax along {@code axis} computed in float32 and given back in {@code x}'s type (for bfloat16 arrays, whose
+     * softmax DJL cannot call: it passes the array's type along).
+     */
+    public static NDArray softmax(NDArray x, int axis) {
+        return call("softmax", x, ints(axis));
+    }
+
+    /** Integer arguments as a small int64 array kept on the CPU, where the script reads them (a GPU run copies nothing per call). */
+    private static NDArray ints(long... values) {
+        return Holder.INTS.computeIfAbsent(Arrays.stream(values).boxed().toList(), k -> Holder.CPU.create(values));
     }
 
     private static NDArray call(String method, NDArray... args) {

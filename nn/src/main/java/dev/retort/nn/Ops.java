@@ -47,6 +47,11 @@ public final class Ops {
         return BF16_PRODUCTS.get() ? BFloat16.matMulF32(a, b) : a.matMul(b);
     }
 
+    /** Softmax along {@code axis}; a bfloat16 array's is computed in float32 and given back in bfloat16 (as under autocast). */
+    public static NDArray softmax(NDArray x, int axis) {
+        return x.getDataType() == DataType.UNKNOWN ? BFloat16.softmax(x, axis) : x.softmax(axis);
+    }
+
     /** Whether {@code x} holds floating-point numbers, bfloat16 included (which DJL reads as UNKNOWN). */
     public static boolean isFloating(NDArray x) {
         return x.getDataType().isFloating() || BFloat16.is(x);
@@ -109,10 +114,16 @@ public final class Ops {
         return Activation.gelu(x);
     }
 
-    /** Bilinear resize of an NCHW map with align_corners = false. */
+    /**
+     * Bilinear resize of an NCHW map with align_corners = false. A bfloat16 map is resized in float32 and given back in
+     * bfloat16 (libtorch 2.7.1's CPU bilinear has no bfloat16 kernel; autocast runs it in float32 as well).
+     */
     public static NDArray resizeBilinear(NDArray x, long height, long width) {
         Shape s = x.getShape();
         if (s.get(2) == height && s.get(3) == width) return x;
+        if (x.getDataType() == DataType.UNKNOWN && BFloat16.is(x)) {
+            return BFloat16.cast(BFloat16.toFloat32(x).getNDArrayInternal().interpolation(new long[] {height, width}, 1, false));
+        }
         return x.getNDArrayInternal().interpolation(new long[] {height, width}, 1, false);
     }
 

@@ -138,12 +138,27 @@ class BFloat16Test {
                 assertEquals(DataType.FLOAT32, back.getDataType());
                 assertArrayEquals(Scalars.mul(back, 2).toFloatArray(), CastWeights.toFloat32(doubled).toFloatArray());
                 assertWithin(expected, back, Scalars.mul(x.abs().matMul(w.abs().transpose()), 3 * U).add(Scalars.mul(b.abs(), 2 * U)));
+                // softmax of a bfloat16 array: computed in float32 from its (rounded) values, rounded once to bfloat16
+                NDArray logits = CastWeights.to(random(m, 16, new Shape(2, 3, 5)), DataType.BFLOAT16);
+                NDArray p = Ops.softmax(logits, -1);
+                assertTrue(BFloat16.is(p));
+                NDArray exact = CastWeights.toFloat32(logits).softmax(-1);
+                assertWithin(exact, CastWeights.toFloat32(p), Scalars.mul(exact, U));
+                // bilinear resize of a bfloat16 map: in float32, rounded once
+                NDArray resized = Ops.resizeBilinear(map16(m), 7, 5);
+                assertTrue(BFloat16.is(resized));
+                NDArray resizedExact = Ops.resizeBilinear(CastWeights.toFloat32(map16(m)), 7, 5);
+                assertWithin(resizedExact, CastWeights.toFloat32(resized), Scalars.mul(resizedExact.abs(), U));
                 // pooling builds its matrices in its input's type
                 NDArray map = CastWeights.to(random(m, 15, new Shape(1, 2, 6, 6)), DataType.BFLOAT16);
                 assertTrue(BFloat16.is(Ops.adaptiveAvgPool(map, 2, 3)));
                 assertTrue(Ops.isFloating(map) && Ops.isFloating(x) && !Ops.isFloating(m.create(new int[] {1})));
             }
         }
+    }
+
+    private static NDArray map16(NDManager m) {
+        return CastWeights.to(random(m, 17, new Shape(1, 2, 4, 3)), DataType.BFLOAT16);
     }
 
     private static void assertWithin(NDArray expected, NDArray got, NDArray bound) {

@@ -46,10 +46,10 @@ final class CastTeacher implements SegmentationNetwork {
         if (training) throw new IllegalStateException("the teacher runs in " + type + " and is frozen: it has no training forward");
         TapValues taps;
         try (CastWeights.Scope open = weights.open()) {
-            taps = net.forward(image.toType(type, false), false);
+            taps = net.forward(CastWeights.to(image, type), false);
         }
         Map<String, NDArray> float32 = new LinkedHashMap<>();
-        taps.values().forEach((name, value) -> float32.put(name, value.getDataType().isFloating() ? value.toType(DataType.FLOAT32, false) : value));
+        taps.values().forEach((name, value) -> float32.put(name, CastWeights.toFloat32(value)));
         return new TapValues(taps.network(), float32);
     }
 

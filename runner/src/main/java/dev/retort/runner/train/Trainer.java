@@ -39,6 +39,7 @@ import dev.retort.distill.support.Losses;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.nn.Ops;
+import dev.retort.nn.Scope;
 import dev.retort.datasets.Batch;
 import dev.retort.datasets.BatchLoader;
 import dev.retort.runner.eval.ConfusionMatrix;
@@ -425,6 +426,11 @@ public final class Trainer implements TrainingRun, Runnable {
         folder.notes().forEach(this::log);
 
         student = build(run.student(), "student", LoadMode.STRICT);
+        if (settings.precision().studentMixed()) {
+            log("precision bf16-mixed: the student's linear, convolution and attention products in bfloat16 from float32 master weights;"
+                    + " norms, softmax, losses and AdamW in float32");
+        }
+        settings.precision().warnings(device, Precision.cpuFlags()).forEach(this::log);
         if (run.teacher() != null) {
             teacher = settings.precision().teacher(build(run.teacher(), "teacher", LoadMode.STRICT), device);
             log("teacher " + run.teacher().variant() + ": frozen, evaluation mode (BatchNorm running statistics, no dropout),"
@@ -952,25 +958,30 @@ public final class Trainer implements TrainingRun, Runnable {
             NDArray total;
             try (GradientCollector collector = engine.newGradientCollector()) {
                 t = System.nanoTime();
-                TapValues studentTaps = student.forward(images, true);
-                NDArray logits = studentTaps.get(TapNames.LOGITS);
-                if (logits.getShape().get(2) != batch.labelHeight() || logits.getShape().get(3) != batch.labelWidth()) {
-                    logits = Ops.resizeBilinear(logits, batch.labelHeight(), batch.labelWidth());
-                }
-                NDArray ce = Losses.weightedCrossEntropy(logits, labels, classWeights, info.ignoreClass() >= info.outputs() ? info.ignoreClass() : -1);
-                timings.add("student forward", System.nanoTime() - t);
+                // bf16-mixed: products in bfloat16 for the student's and the modules' forward (their backward follows the graph)
+                TapValues studentTaps;
+                NDArray ce;
                 List<LossTerm> moduleTerms = List.of();
-                if (teacherTaps != null) {
-                    t = System.nanoTime();
-                    try {
-                        moduleTerms = moduleSet.forward(teacherTaps, studentTaps, true, sm, Probe.NONE, progress(),
-                                new Labels(labels, info.ignoreClass(), info.classes().size()));
-                    } catch (ModuleRoster.ModuleFailure f) {
-                        restoreBuffers(runningStats);
-                        moduleFailed(f);
-                        return;
+                try (Scope products = settings.precision().studentMixed() ? Ops.bf16Products() : null) {
+                    studentTaps = student.forward(images, true);
+                    NDArray logits = studentTaps.get(TapNames.LOGITS);
+                    if (logits.getShape().get(2) != batch.labelHeight() || logits.getShape().get(3) != batch.labelWidth()) {
+                        logits = Ops.resizeBilinear(logits, batch.labelHeight(), batch.labelWidth());
                     }
-                    timings.add("module forward", System.nanoTime() - t);
+                    ce = Losses.weightedCrossEntropy(logits, labels, classWeights, info.ignoreClass() >= info.outputs() ? info.ignoreClass() : -1);
+                    timings.add("student forward", System.nanoTime() - t);
+                    if (teacherTaps != null) {
+                        t = System.nanoTime();
+                        try {
+                            moduleTerms = moduleSet.forward(teacherTaps, studentTaps, true, sm, Probe.NONE, progress(),
+                                    new Labels(labels, info.ignoreClass(), info.classes().size()));
+                        } catch (ModuleRoster.ModuleFailure f) {
+                            restoreBuffers(runningStats);
+                            moduleFailed(f);
+                            return;
+                        }
+                        timings.add("module forward", System.nanoTime() - t);
+                    }
                 }
                 Objective.Loss loss = Objective.compose(ce, moduleTerms);
                 total = loss.total();
@@ -1089,7 +1100,11 @@ public final class Trainer implements TrainingRun, Runnable {
     /** Student in evaluation mode over the validation split; mIoU, per-class table, best checkpoint. */
     private void evaluate(BatchLoader valLoader) throws IOException {
         MiouConvention mode = info.miou();  // the dataset states it
-        Evaluation.Result result = Evaluation.run(student, valLoader, info, base, settings.evalBatches());
+        Evaluation.Result result;
+        // the student is evaluated in the precision it trains in
+        try (Scope products = settings.precision().studentMixed() ? Ops.bf16Products() : null) {
+            result = Evaluation.run(student, valLoader, info, base, settings.evalBatches());
+        }
         lastMiou = result.all().meanIou(mode);
         lastEvaluationTable = result.table(info, mode);
         log(String.format("evaluation at step %d (epoch %d): mIoU %.2f%%%n%s", step, epoch, 100 * lastMiou, lastEvaluationTable));

@@ -54,7 +54,7 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
         // kv output channels are [k (heads × d) | v (heads × d)]
         NDArray keysValues = kv.forward(p, source).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray k = keysValues.get(0), v = keysValues.get(1);
-        NDArray attn = Scalars.mul(Ops.matMul(query, k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)).softmax(-1);
+        NDArray attn = Ops.softmax(Scalars.mul(Ops.matMul(query, k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)), -1);
         return proj.forward(p, Ops.matMul(attn, v).transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 
