@@ -27,6 +27,7 @@ import dev.retort.safetensors.SafeTensorsException;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import java.nio.file.Files;
+import dev.retort.nn.CastWeights;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -99,6 +100,38 @@ class MitNetworkTest {
                 compared++;
             }
             assertEquals(9, compared, "features.1-4, embeds.1-4 and logits");
+        }
+    }
+
+    /**
+     * The reference weights run in bfloat16 the way a {@code teacher.precision = bf16} teacher does (weights cast
+     * once, input cast, taps back to float32): every tap is printed with its largest deviation from the float32
+     * forward, relative to the tap's largest magnitude. bfloat16's unit roundoff is 2⁻⁸ ≈ 0.39%; each of the ~40
+     * layers on a path rounds once, most errors partly cancel, and the normalisations rescale them, so a few percent
+     * is expected and 5% is the line past which a layer computes something else.
+     */
+    @Test
+    void bfloat16ForwardOfTheReferenceWeightsStaysNearFloat32() throws Exception {
+        Path io = WEIGHTS.resolveSibling("mit-b0.io.safetensors");
+        try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(io);
+             SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            net.load(WEIGHTS, LoadMode.STRICT);
+            NDArray input = golden.read("input", m);
+            TapValues fp32 = net.forward(input, false);
+            TapValues bf16;
+            try (CastWeights weights = new CastWeights(net.parameters().values().stream().map(p -> p.getArray()).toList(), DataType.BFLOAT16);
+                 CastWeights.Scope open = weights.open()) {
+                bf16 = net.forward(CastWeights.to(input, DataType.BFLOAT16), false);
+            }
+            double worst = 0;
+            for (String name : fp32.values().keySet()) {
+                NDArray expected = fp32.get(name), got = CastWeights.toFloat32(bf16.get(name));
+                double deviation = expected.sub(got).abs().max().getFloat() / expected.abs().max().getFloat();
+                System.out.printf("mit-b0 bf16 vs fp32 on the reference weights: %-10s max |Δ| = %.2f%% of max |tap|%n", name, 100 * deviation);
+                assertTrue(deviation > 0 && deviation <= 0.05, name + ": " + deviation);
+                worst = Math.max(worst, deviation);
+            }
+            System.out.printf("mit-b0 bf16 vs fp32 on the reference weights: worst %.2f%%%n", 100 * worst);
         }
     }
 
