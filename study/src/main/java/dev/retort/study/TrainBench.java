@@ -87,8 +87,10 @@ public final class TrainBench {
     /** The measurement of one run, printed. */
     public String run(Map<String, Object> base, int height, int width, int warmup, int steps) throws IOException, InterruptedException {
         Measurement m = measure(base, height, width, warmup, steps);
-        Gemm gemm = gemm(engine, precisionOf(base));
-        return format(m) + utilisation(m, gemm);
+        Gemm teacher = gemm(engine, teacherPrecision(base));
+        String student = studentPrecision(base);
+        Gemm studentGemm = student.equals(teacher.precision()) ? teacher : gemm(engine, student);
+        return format(m) + utilisation(m, teacher, studentGemm);
     }
 
     /**
@@ -179,34 +181,44 @@ public final class TrainBench {
         return b.toString();
     }
 
-    /** Achieved GFLOP/s of the teacher forward and of the step, and their ratio to the dense product rate. */
-    static String utilisation(Measurement m, Gemm gemm) {
-        StringBuilder b = new StringBuilder(String.format("  utilisation (dense %s product %dx%d on %s: %.1f GFLOP/s in this process)%n",
-                gemm.precision(), GEMM_SIDE, GEMM_SIDE, gemm.device(), gemm.gflops()));
+    /**
+     * Achieved GFLOP/s of the teacher forward against the product rate in the teacher's precision, and of the step
+     * against the rate in each precision its products run in (two when the student's differs from the teacher's).
+     */
+    static String utilisation(Measurement m, Gemm teacher, Gemm student) {
+        StringBuilder b = new StringBuilder();
+        for (Gemm g : teacher == student ? List.of(teacher) : List.of(teacher, student)) {
+            b.append(String.format("  utilisation (dense %s product %dx%d on %s: %.1f GFLOP/s in this process)%n", g.precision(), GEMM_SIDE,
+                    GEMM_SIDE, g.device(), g.gflops()));
+        }
         double teacherMs = m.phase("teacher forward");
         if (m.teacherFlops() > 0 && teacherMs > 0) {
             double rate = m.teacherFlops() / teacherMs / 1e6;
-            b.append(String.format("  %-16s %9.1f GFLOP/s  %5.1f%% of the product rate  (%.2f GFLOP per batch)%n", "teacher forward", rate,
-                    100 * rate / gemm.gflops(), m.teacherFlops() / 1e9));
+            b.append(String.format("  %-16s %9.1f GFLOP/s  %5.1f%% of the %s product rate  (%.2f GFLOP per batch)%n", "teacher forward", rate,
+                    100 * rate / teacher.gflops(), teacher.precision(), m.teacherFlops() / 1e9));
         }
         double rate = m.stepFlops() / m.stepMs() / 1e6;
-        b.append(String.format("  %-16s %9.1f GFLOP/s  %5.1f%% of the product rate  (%.2f GFLOP per step: teacher forward, student forward"
-                + " and backward as 2x forward; modules not counted)%n", "step", rate, 100 * rate / gemm.gflops(), m.stepFlops() / 1e9));
+        String shares = teacher == student ? String.format("%5.1f%% of the %s product rate", 100 * rate / teacher.gflops(), teacher.precision())
+                : String.format("%5.1f%% of the %s, %.1f%% of the %s product rate", 100 * rate / teacher.gflops(), teacher.precision(),
+                        100 * rate / student.gflops(), student.precision());
+        b.append(String.format("  %-16s %9.1f GFLOP/s  %s  (%.2f GFLOP per step: teacher forward, student forward"
+                + " and backward as 2x forward; modules not counted)%n", "step", rate, shares, m.stepFlops() / 1e9));
         return b.toString();
     }
 
     /** A dense matrix-product rate measured here and now. */
     record Gemm(String precision, String device, double gflops) {}
 
-    /**
-     * The precision a run description's products run in: bf16 when the teacher or the student ({@code bf16-mixed})
-     * computes its products in bfloat16, else {@code teacher.precision} (float32 by default).
-     */
-    static String precisionOf(Map<String, Object> description) {
+    /** The precision of the teacher's products: {@code teacher.precision}, float32 by default. */
+    static String teacherPrecision(Map<String, Object> description) {
         Object p = description.get("teacher.precision");
-        String teacher = p == null ? "fp32" : p.toString().strip();
-        Object student = description.get("precision");
-        return student != null && student.toString().strip().equals("bf16-mixed") ? "bf16" : teacher;
+        return p == null ? "fp32" : p.toString().strip();
+    }
+
+    /** The precision of the student's products: bf16 under {@code precision = bf16-mixed}, else fp32. */
+    static String studentPrecision(Map<String, Object> description) {
+        Object p = description.get("precision");
+        return p != null && p.toString().strip().equals("bf16-mixed") ? "bf16" : "fp32";
     }
 
     /**

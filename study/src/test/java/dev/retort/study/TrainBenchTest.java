@@ -2,20 +2,36 @@ package dev.retort.study;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The precision {@code kd:bench} measures its reference product in follows the run's products. */
+/** The precisions {@code kd:bench} measures its reference products in follow the run's, and a mixed step is set against both. */
 class TrainBenchTest {
     @Test
-    void referenceProductPrecisionFollowsTheRun() {
-        assertEquals("fp32", TrainBench.precisionOf(Map.of()));
-        assertEquals("fp16", TrainBench.precisionOf(Map.of("teacher.precision", "fp16")));
-        assertEquals("bf16", TrainBench.precisionOf(Map.of("teacher.precision", " bf16 ")));
-        assertEquals("bf16", TrainBench.precisionOf(Map.of("precision", "bf16-mixed")), "a bf16-mixed student's products are bfloat16");
-        assertEquals("bf16", TrainBench.precisionOf(Map.of("precision", "bf16-mixed", "teacher.precision", "fp32")));
-        assertEquals("fp32", TrainBench.precisionOf(Map.of("precision", "fp32")));
+    void referenceProductPrecisionsFollowTheTeacherAndTheStudent() {
+        assertEquals("fp32", TrainBench.teacherPrecision(Map.of()));
+        assertEquals("fp16", TrainBench.teacherPrecision(Map.of("teacher.precision", "fp16")));
+        assertEquals("bf16", TrainBench.teacherPrecision(Map.of("teacher.precision", " bf16 ")));
+        assertEquals("fp32", TrainBench.teacherPrecision(Map.of("precision", "bf16-mixed")), "a bf16-mixed student leaves the teacher in fp32");
+        assertEquals("bf16", TrainBench.studentPrecision(Map.of("precision", "bf16-mixed")));
+        assertEquals("fp32", TrainBench.studentPrecision(Map.of("precision", "fp32", "teacher.precision", "bf16")));
         assertThrows(IllegalArgumentException.class, () -> TrainBench.gemm(null, "fp8"));
+    }
+
+    @Test
+    void aMixedStepIsSetAgainstBothProductRates() {
+        TrainBench.Measurement m = new TrainBench.Measurement(null, List.of(), "cpu()", 2, 128, 256, 2, 3,
+                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, 10_000_000_000L, 3_000_000_000L);
+        String mixed = TrainBench.utilisation(m, new TrainBench.Gemm("fp32", "cpu()", 100), new TrainBench.Gemm("bf16", "cpu()", 400));
+        // teacher 10 GFLOP in 0.1 s = 100 GFLOP/s = 100% of fp32; step (10 + 3·3) GFLOP in 1 s = 19 GFLOP/s
+        assertTrue(mixed.contains("100.0 GFLOP/s  100.0% of the fp32 product rate"), mixed);
+        assertTrue(mixed.contains("19.0 GFLOP/s   19.0% of the fp32, 4.8% of the bf16 product rate"), mixed);
+        TrainBench.Gemm one = new TrainBench.Gemm("fp32", "cpu()", 100);
+        String plain = TrainBench.utilisation(m, one, one);
+        assertEquals(1, plain.split("utilisation").length - 1, plain);
+        assertTrue(plain.contains("19.0% of the fp32 product rate"), plain);
     }
 }
