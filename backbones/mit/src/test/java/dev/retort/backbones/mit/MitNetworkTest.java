@@ -80,10 +80,7 @@ class MitNetworkTest {
     /** Forward taps against the reference's golden tensors (tolerance of the fixtures: 1e-4 + 1e-3·|expected|). */
     @Test
     void everyTapMatchesTheReferenceFixture() throws Exception {
-        Path io = WEIGHTS.resolveSibling("mit-b0.io.safetensors");
-        try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(io);
-             SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
-            net.load(WEIGHTS, LoadMode.STRICT);
+        withReference((m, golden, net) -> {
             TapValues taps = net.forward(golden.read("input", m), false);
             int compared = 0;
             for (String name : golden.tensors().keySet()) {
@@ -100,7 +97,20 @@ class MitNetworkTest {
                 compared++;
             }
             assertEquals(9, compared, "features.1-4, embeds.1-4 and logits");
+        });
+    }
+
+    /** The reference MiT-B0 with the fixture's weights, and the fixture's tensors. */
+    private void withReference(ReferenceCheck check) throws Exception {
+        try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(WEIGHTS.resolveSibling("mit-b0.io.safetensors"));
+             SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
+            net.load(WEIGHTS, LoadMode.STRICT);
+            check.run(m, golden, net);
         }
+    }
+
+    private interface ReferenceCheck {
+        void run(NDManager m, SafeTensorsFile golden, SegmentationNetwork net) throws Exception;
     }
 
     /**
@@ -112,10 +122,7 @@ class MitNetworkTest {
      */
     @Test
     void bfloat16ForwardOfTheReferenceWeightsStaysNearFloat32() throws Exception {
-        Path io = WEIGHTS.resolveSibling("mit-b0.io.safetensors");
-        try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(io);
-             SegmentationNetwork net = backbone.build("mit-b0", Map.of(), m, 0)) {
-            net.load(WEIGHTS, LoadMode.STRICT);
+        withReference((m, golden, net) -> {
             NDArray input = golden.read("input", m);
             TapValues fp32 = net.forward(input, false);
             TapValues bf16;
@@ -132,7 +139,7 @@ class MitNetworkTest {
                 worst = Math.max(worst, deviation);
             }
             System.out.printf("mit-b0 bf16 vs fp32 on the reference weights: worst %.2f%%%n", 100 * worst);
-        }
+        });
     }
 
     /**
