@@ -19,11 +19,13 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import org.osgi.framework.Version;
 
 /**
  * The demo's trained teachers in the user's cache folder, each under a key of everything that determines its weights:
  * the run keys (architecture, data protocol and sizes, steps, learning rate, seed, …) and the versions of the code that
- * trains it. Files: {@code demo-teacher-<key>.safetensors}, its description {@code demo-teacher-<key>.properties}
+ * trains it, by their base version (major.minor.micro): bnd's qualifier is the build's timestamp, so a rebuild alone
+ * does not train the teacher again, while a release of a bundle or of DJL does. Files: {@code demo-teacher-<key>.safetensors}, its description {@code demo-teacher-<key>.properties}
  * (mIoU, size, what the key covers) and {@code demo-teacher-<key>.lock}, held while the teacher is trained so that a
  * second demo waits for it instead of training it again or reading half a file.
  */
@@ -49,21 +51,39 @@ final class TeacherCache {
     }
 
     /**
-     * The key of a teacher: a SHA-256 over its run description (less {@link #NOT_DETERMINING}) and the code versions,
-     * each as a sorted {@code key=value} line; 16 hexadecimal digits.
+     * The key of a teacher: a SHA-256 over its run description (less {@link #NOT_DETERMINING}) and the code versions
+     * (their base versions, see {@link #baseVersions}), each as a sorted {@code key=value} line; 16 hexadecimal digits.
      */
     static String key(Map<String, ?> description, Map<String, String> versions) {
         StringBuilder text = new StringBuilder();
         new TreeMap<>(description).forEach((k, v) -> {
             if (!NOT_DETERMINING.contains(k)) text.append("run ").append(k).append('=').append(v).append('\n');
         });
-        new TreeMap<>(versions).forEach((k, v) -> text.append("code ").append(k).append('=').append(v).append('\n'));
+        baseVersions(versions).forEach((k, v) -> text.append("code ").append(k).append('=').append(v).append('\n'));
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
         }
+    }
+
+    /**
+     * Each OSGi version without its qualifier ({@code 0.1.0.202612010150} → {@code 0.1.0}), sorted by name: the
+     * qualifier bnd writes is the build time, which says nothing about what the code computes.
+     */
+    static Map<String, String> baseVersions(Map<String, String> versions) {
+        Map<String, String> base = new TreeMap<>();
+        versions.forEach((name, version) -> {
+            Version v;
+            try {
+                v = Version.parseVersion(version);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("the version of " + name + " is not an OSGi version: '" + version + "'", e);
+            }
+            base.put(name, new Version(v.getMajor(), v.getMinor(), v.getMicro()).toString());
+        });
+        return base;
     }
 
     Path weights(String key) {
@@ -114,7 +134,7 @@ final class TeacherCache {
                     new TreeMap<>(description).forEach((k, v) -> {
                         if (!NOT_DETERMINING.contains(k)) p.setProperty("run." + k, String.valueOf(v));
                     });
-                    versions.forEach((k, v) -> p.setProperty("code." + k, v));
+                    baseVersions(versions).forEach((k, v) -> p.setProperty("code." + k, v));
                     try (Writer w = Files.newBufferedWriter(tmp)) {
                         p.store(w, "the demo's teacher " + key + ": what determined it (run keys, code versions) and its validation mIoU");
                     }

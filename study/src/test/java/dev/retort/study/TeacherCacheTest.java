@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -36,12 +37,34 @@ class TeacherCacheTest {
             assertNotEquals(base, TeacherCache.key(run, CODE), change.getKey() + " changes the teacher");
         }
         Map<String, String> newer = new HashMap<>(CODE);
-        newer.put("dev.retort.runner", "0.1.0.202612010000");
-        assertNotEquals(base, TeacherCache.key(Demo.teacherRun(1200), newer), "a rebuilt runner");
+        newer.put("dev.retort.runner", "0.1.1.202611300000");
+        assertNotEquals(base, TeacherCache.key(Demo.teacherRun(1200), newer), "a runner of another micro version");
         newer = new HashMap<>(CODE);
         newer.put("package ai.djl", "0.36.0");
         assertNotEquals(base, TeacherCache.key(Demo.teacherRun(1200), newer), "another DJL");
         assertNotEquals(base, TeacherCache.key(Demo.teacherRun(60), CODE), "a smoke run's shorter teacher is another teacher");
+    }
+
+    @Test
+    void aRebuildThatOnlyChangesTheQualifierKeepsTheKey() {
+        String base = TeacherCache.key(Demo.teacherRun(1200), CODE);
+        Map<String, String> rebuilt = new HashMap<>(CODE);
+        rebuilt.put("dev.retort.runner", "0.1.0.202612010153");  // bnd's qualifier: the build's timestamp
+        assertEquals(base, TeacherCache.key(Demo.teacherRun(1200), rebuilt));
+        rebuilt.put("dev.retort.runner", "0.1.0");
+        assertEquals(base, TeacherCache.key(Demo.teacherRun(1200), rebuilt), "no qualifier at all");
+        rebuilt.put("dev.retort.runner", "0.1.1.202611300000");
+        assertNotEquals(base, TeacherCache.key(Demo.teacherRun(1200), rebuilt), "micro 0 -> 1");
+        rebuilt.put("dev.retort.runner", "0.2.0.202611300000");
+        assertNotEquals(base, TeacherCache.key(Demo.teacherRun(1200), rebuilt), "minor 1 -> 2");
+        assertEquals(Map.of("dev.retort.runner", "0.1.0", "package ai.djl", "0.35.1"), TeacherCache.baseVersions(CODE));
+    }
+
+    @Test
+    void aVersionThatIsNotAnOsgiVersionIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TeacherCache.key(Demo.teacherRun(1200), Map.of("package ai.djl", "zero.35")));
+        assertEquals("the version of package ai.djl is not an OSGi version: 'zero.35'", e.getMessage());
     }
 
     @Test

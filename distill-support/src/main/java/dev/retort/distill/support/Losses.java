@@ -80,7 +80,8 @@ public final class Losses {
      * {@code Σ_p w[y_p]·(−log softmax(z_p)[y_p]) / Σ_p w[y_p]} over every pixel of the batch.
      *
      * @param logits  [B, K, H, W]
-     * @param labels  [B, H, W] class indices in 0..K−1 (integer type); a class with weight 0 is ignored
+     * @param labels  [B, H, W] class indices in 0..K−1 (integer type); a class with weight 0 is ignored (no pixel
+     *                of weight above 0: the loss is 0, not PyTorch's NaN)
      * @param weights [K]
      */
     public static NDArray weightedCrossEntropy(NDArray logits, NDArray labels, NDArray weights) {
@@ -98,11 +99,20 @@ public final class Losses {
             NDArray safe = labels.toType(DataType.INT64, false).mul(keep.toType(DataType.INT64, false));  // ignored → class 0, weight 0 below
             NDArray nll = nll(logits, safe);
             NDArray w = classWeights(logits, safe, weights).mul(keep.toType(DataType.FLOAT32, false));
-            return nll.mul(w).sum().div(w.sum());
+            return weightedMean(nll, w);
         }
         NDArray nll = nll(logits, labels);
         NDArray w = classWeights(logits, labels, weights);
-        return nll.mul(w).sum().div(w.sum());
+        return weightedMean(nll, w);
+    }
+
+    /**
+     * {@code Σ w·nll / Σ w}, and 0 where no pixel counts (Σ w = 0, a batch of unlabelled images, whose pixels only
+     * distillation terms read), where PyTorch's reduction would give NaN and the step would be skipped.
+     */
+    private static NDArray weightedMean(NDArray nll, NDArray w) {
+        NDArray total = w.sum();
+        return nll.mul(w).sum().div(total.add(total.eq(0).toType(total.getDataType(), false)));
     }
 
     private static NDArray nll(NDArray logits, NDArray labels) {

@@ -167,6 +167,24 @@ class LossesTest {
         }
     }
 
+    @Test
+    void weightedCrossEntropyOfABatchWithoutLabelledPixelsIsZeroWithZeroGradient() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray logits = m.create(new float[] {2f, 0f, 0f, 1f}, new Shape(1, 2, 1, 2));
+            logits.setRequiresGradient(true);
+            NDArray ignored = m.create(new long[] {1, 1}, new Shape(1, 1, 2));  // only the weight-0 class
+            NDArray weights = m.create(new float[] {3f, 0f});
+            try (GradientCollector c = engine.newGradientCollector()) {
+                NDArray loss = Losses.weightedCrossEntropy(logits, ignored, weights);
+                assertEquals(0f, loss.getFloat());
+                c.backward(loss);
+            }
+            assertArrayEquals(new float[4], logits.getGradient().toFloatArray());
+            NDArray outside = m.create(new long[] {255, 255}, new Shape(1, 1, 2));  // only the ignore label outside the classes
+            assertEquals(0f, Losses.weightedCrossEntropy(logits, outside, weights, 255).getFloat());
+        }
+    }
+
     static double[] softmax(double... z) {
         double sum = 0;
         double[] e = new double[z.length];
