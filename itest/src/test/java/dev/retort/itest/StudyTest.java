@@ -156,7 +156,7 @@ class StudyTest {
         assertTrue(cost.attentionMacs() > 0);
         String perBatch = String.format("(%.2f GFLOP per batch)", 2 * (cost.macs() + cost.attentionMacs()) / 1e9);
         assertTrue(one.contains(perBatch), perBatch + " in " + one);
-        assertTrue(Pattern.compile("step +[0-9.]+ GFLOP/s +[0-9.]+% of the product rate").matcher(one).find(), one);
+        assertTrue(Pattern.compile("step +[0-9.]+ GFLOP/s +[0-9.]+% of the fp32 product rate").matcher(one).find(), one);
 
         String methods = Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --steps 1 --methods csf,tat 32x64");
         assertTrue(methods.contains("(student)"), methods);

@@ -15,8 +15,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A run is a pure function of its run file (seed included) and the thread count: two JVMs that train the same run
@@ -29,10 +30,12 @@ class DeterminismIT {
     private static final Set<String> TIMING = Set.of("time", "images_per_s");
     private static final Type RECORD = new TypeToken<TreeMap<String, Object>>() {}.getType();
 
-    @Test
-    void twoProcessesTrainingTheSameRunFileWriteTheSameNumbers(@TempDir Path work) throws Exception {
+    /** In float32, and with a bfloat16 teacher and a bf16-mixed student (whose products run through TorchScript). */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "precision = bf16-mixed\nteacher.precision = bf16\n"})
+    void twoProcessesTrainingTheSameRunFileWriteTheSameNumbers(String precision, @TempDir Path work) throws Exception {
         // teacher, student with drop path, CSF + PEA, two loader threads, a final evaluation
-        String run = String.join("\n", "name = same", "output = out", "seed = 11",
+        String run = precision + String.join("\n", "name = same", "output = out", "seed = 11",
                 "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
                 "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 2,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
                 "student.drop_path_rate = 0.2", "modules = csf,pea",
