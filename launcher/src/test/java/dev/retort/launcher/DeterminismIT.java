@@ -53,6 +53,11 @@ class DeterminismIT {
             pb.destroyForcibly().waitFor();
         }
 
+        if (!precision.isEmpty()) {
+            String log = Files.readString(a.resolve("log.txt"));
+            assertTrue(log.contains("precision bf16-mixed: the student's linear, convolution and attention products in bfloat16")
+                    && log.contains("forward without gradient in bfloat16"), log);
+        }
         List<Map<String, Object>> first = numbers(a.resolve("out/metrics.jsonl")), second = numbers(b.resolve("out/metrics.jsonl"));
         assertEquals(12, first.stream().filter(r -> r.get("type").equals("STEP")).count(), "one STEP record per step: " + first);
         assertEquals(1, first.stream().filter(r -> r.get("type").equals("EVALUATION")).count(), "one evaluation: " + first);
