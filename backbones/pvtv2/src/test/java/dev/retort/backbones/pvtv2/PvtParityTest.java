@@ -14,6 +14,7 @@ import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.tap.TapValues;
+import dev.retort.nn.CastWeights;
 import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.nio.file.Path;
@@ -90,5 +91,31 @@ class PvtParityTest {
         groups.forEach((k, v) -> System.out.printf("  group %-16s worst max|err| %.3e  (%5.1f%% of tolerance)%n", k, v[0], 100 * v[1]));
         assertEquals(golden, compared);
         assertTrue(failures.isEmpty(), "out of tolerance: " + failures);
+    }
+
+    /**
+     * The reference weights run in bfloat16 as a {@code teacher.precision = bf16} teacher does (weights cast once, input
+     * cast, taps back to float32), through PVTv2's layers and the Semantic FPN head: each tap's largest deviation
+     * from float32, as a share of its largest magnitude, is printed and within 5%
+     * (bfloat16's unit roundoff is 2⁻⁸ ≈ 0.39% per rounding; see {@code MitNetworkTest} for the same check on MiT).
+     */
+    @Test
+    void bfloat16ForwardOfTheReferenceWeightsStaysNearFloat32() throws Exception {
+        try (SafeTensorsFile g = SafeTensorsFile.open(FIXTURES.resolve("pvtv2-b0.io.safetensors")); NDManager m = engine.newBaseManager();
+             SegmentationNetwork net = new PvtBackbone().build("pvtv2-b0", Map.of("num_classes", g.info("logits").shape()[1]), m, 0)) {
+            net.load(FIXTURES.resolve("pvtv2-b0.weights.safetensors"), LoadMode.STRICT);
+            NDArray input = g.read("input", m);
+            TapValues fp32 = net.forward(input, false), bf16;
+            try (CastWeights weights = new CastWeights(net.parameters().values().stream().map(Parameter::getArray).toList(), DataType.BFLOAT16);
+                 CastWeights.Scope open = weights.open()) {
+                bf16 = net.forward(CastWeights.to(input, DataType.BFLOAT16), false);
+            }
+            for (String name : fp32.values().keySet()) {
+                NDArray expected = fp32.get(name), got = CastWeights.toFloat32(bf16.get(name));
+                double deviation = expected.sub(got).abs().max().getFloat() / expected.abs().max().getFloat();
+                System.out.printf("pvtv2-b0 bf16 vs fp32 on the reference weights: %-10s max |Δ| = %.2f%% of max |tap|%n", name, 100 * deviation);
+                assertTrue(deviation > 0 && deviation <= 0.05, name + ": " + deviation);
+            }
+        }
     }
 }
