@@ -121,7 +121,7 @@ public final class Ops {
     public static NDArray resizeBilinear(NDArray x, long height, long width) {
         Shape s = x.getShape();
         if (s.get(2) == height && s.get(3) == width) return x;
-        if (x.getDataType() == DataType.UNKNOWN && BFloat16.is(x)) {
+        if (BFloat16.is(x)) {
             return BFloat16.cast(BFloat16.toFloat32(x).getNDArrayInternal().interpolation(new long[] {height, width}, 1, false));
         }
         return x.getNDArrayInternal().interpolation(new long[] {height, width}, 1, false);

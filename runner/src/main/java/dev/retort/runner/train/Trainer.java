@@ -962,7 +962,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 TapValues studentTaps;
                 NDArray ce;
                 List<LossTerm> moduleTerms = List.of();
-                try (Scope products = settings.precision().studentMixed() ? Ops.bf16Products() : null) {
+                try (Scope products = settings.precision().studentProducts()) {
                     studentTaps = student.forward(images, true);
                     NDArray logits = studentTaps.get(TapNames.LOGITS);
                     if (logits.getShape().get(2) != batch.labelHeight() || logits.getShape().get(3) != batch.labelWidth()) {
@@ -1102,7 +1102,7 @@ public final class Trainer implements TrainingRun, Runnable {
         MiouConvention mode = info.miou();  // the dataset states it
         Evaluation.Result result;
         // the student is evaluated in the precision it trains in
-        try (Scope products = settings.precision().studentMixed() ? Ops.bf16Products() : null) {
+        try (Scope products = settings.precision().studentProducts()) {
             result = Evaluation.run(student, valLoader, info, base, settings.evalBatches());
         }
         lastMiou = result.all().meanIou(mode);
