@@ -17,7 +17,7 @@
  * {@code Ops.isFloating}, {@code Ops.castLike}; {@code CastWeights.to}, {@code CastWeights.toFloat32}; {@code CastWeights}
  * casts to bfloat16.
  */
-@Version("2.2.0")
+@Version("2.3.0")
 @Export
 package dev.retort.nn;
 

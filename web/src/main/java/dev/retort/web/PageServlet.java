@@ -1,5 +1,6 @@
 package dev.retort.web;
 
+import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -31,11 +32,20 @@ final class PageServlet extends HttpServlet {
     }
 
     @Override
-    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        if (!hosts.allows(req.getHeader("Host"))) {
+    protected void service(HttpServletRequest req, HttpServletResponse resp) throws ServletException, IOException {
+        if (!hosts.allows(req.getHeader("Host"))) {  // every method, OPTIONS and TRACE included
             resp.sendError(403, "this server answers loopback host names only (localhost, 127.0.0.1)");
             return;
         }
+        if (req.getMethod().equals("TRACE")) {
+            resp.sendError(405, "TRACE is not served");
+            return;
+        }
+        super.service(req, resp);
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         String path = req.getRequestURI();
         if (path.equals("/index.html")) path = "/";
         Asset a = assets.get(path);

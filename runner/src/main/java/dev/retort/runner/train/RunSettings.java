@@ -6,11 +6,11 @@ import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.Optimisation;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunPlan;
+import dev.retort.nn.KeyFile;
 import dev.retort.nn.Keys;
 import dev.retort.runner.teachercache.CacheSettings;
 import dev.retort.nn.Settings;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +19,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -67,12 +66,8 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     /** The keys of a run file, unchecked. */
     static Map<String, Object> readFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such run file");
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file)) {
-            p.load(r);
-        }
         Map<String, Object> m = new TreeMap<>();
-        p.forEach((k, v) -> m.put(k.toString().strip(), v.toString().strip()));
+        for (KeyFile.Entry e : KeyFile.read(file)) m.put(e.key(), e.value());  // a key given twice is refused, naming both lines
         return m;
     }
 

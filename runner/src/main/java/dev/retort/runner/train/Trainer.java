@@ -415,13 +415,9 @@ public final class Trainer implements TrainingRun, Runnable {
         deviceName = device.toString();
         base = engine.newBaseManager(device);
         if (folder == null) folder = RunFolder.claim(settings.output(), resume, overwrite);
-        int dropped = resume != null ? folder.truncateMetrics(RunFolder.checkpointStep(resume)) : 0;
-        metrics = new MetricsLog(settings.output(), resume != null);
+        // a resumed run's files change only once its checkpoint is accepted (restore): a refused resume keeps their history
+        metrics = resume != null ? MetricsLog.held(settings.output()) : new MetricsLog(settings.output(), false);
         metrics.writeRunFile(settings.toFileText());
-        if (resume != null) {
-            metrics.log("---- resumed from " + resume + " at step " + RunFolder.checkpointStep(resume) + "; lines above logged after that"
-                    + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
-        }
         log("run " + id + " on " + device + " -> " + settings.output());
         folder.notes().forEach(this::log);
 
@@ -1142,6 +1138,9 @@ public final class Trainer implements TrainingRun, Runnable {
     private void restore(Path file) throws IOException {
         Checkpoints.State s = Checkpoints.read(file, student, moduleSet == null ? Map.of() : moduleSet.parameters(),
                 moduleSet == null ? Map.of() : moduleSet.references(), optimizer);
+        int dropped = folder.truncateMetrics(s.step());
+        metrics.release("---- resumed from " + file + " at step " + s.step() + "; lines above logged after that"
+                + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
         step = s.step();
         bestMiou = s.bestMiou();
         log("resumed from " + file + " at step " + step);
