@@ -119,20 +119,39 @@ final class CommandRunner {
     }
 
     /**
-     * The message of an exception and its causes, one line. A user error (a bad argument or state, the commands'
-     * way of answering "no") reads as its message alone; other exceptions keep their type, which then says what
-     * went wrong. A cause whose message the text already holds adds nothing and is left out.
+     * The message of an exception and its causes, one line, for the user: messages only, never a class name unless
+     * {@code -Dretort.debug=true} (which also prints the trace). The JDK's file-system errors, whose message is a bare
+     * path, are said in words; a cause whose message the text already holds adds nothing and is left out; an error
+     * with no message at all says it is an internal one and how to see it.
      */
     static String describe(Throwable t) {
+        boolean debug = Boolean.getBoolean("retort.debug");
         StringBuilder b = new StringBuilder();
         for (Throwable c = t; c != null; c = c.getCause()) {
-            String m = c.getMessage();
-            if (m != null && !m.isBlank() && b.indexOf(m) >= 0) continue;
+            String m = message(c);
+            if (m == null || b.indexOf(m) >= 0) {
+                if (c.getCause() == c) break;
+                continue;
+            }
             if (b.length() > 0) b.append(" <- ");
-            boolean answer = c instanceof IllegalArgumentException || c instanceof IllegalStateException;
-            b.append(m == null || m.isBlank() ? c.getClass().getSimpleName() : answer ? m : c.getClass().getSimpleName() + ": " + m);
+            b.append(debug ? c.getClass().getName() + ": " + m : m);
             if (c.getCause() == c) break;
         }
+        if (b.length() == 0) b.append("an internal error without a message (run with -Dretort.debug=true to see its trace)");
         return b.toString();
+    }
+
+    private static String message(Throwable t) {
+        if (t instanceof java.nio.file.FileSystemException f) {
+            String what = t instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
+                    : t instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : t instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                    : t instanceof java.nio.file.NotDirectoryException ? "not a folder"
+                    : t instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty" : f.getReason() != null ? f.getReason() : "file-system error";
+            return (f.getFile() == null ? "" : f.getFile() + ": ") + what;
+        }
+        if (t instanceof OutOfMemoryError) return "out of memory (" + t.getMessage() + "): give the JVM more heap (-Xmx)";
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? null : m;
     }
 }

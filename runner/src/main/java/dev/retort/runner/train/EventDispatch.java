@@ -31,7 +31,7 @@ final class EventDispatch implements AutoCloseable {
             try {
                 listener.onEvent(event);
             } catch (RuntimeException e) {
-                System.err.println("retort: run listener " + listener + " failed on " + event.type() + ": " + e);
+                System.err.println("retort: run listener " + listener + " failed on " + event.type() + ": " + Failures.describe(e));
             }
         });
     }

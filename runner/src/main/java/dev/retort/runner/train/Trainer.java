@@ -400,6 +400,7 @@ public final class Trainer implements TrainingRun, Runnable {
             failure = t;
             state = RunState.FAILED;
             log("FAILED at step " + step + ": " + describe(t));
+            if (Boolean.getBoolean(Failures.DEBUG)) t.printStackTrace(log);
             event(RunEvent.Type.FAILED, Map.of(), describe(t));
         } finally {
             if (ended == null) ended = Instant.now();
@@ -1184,11 +1185,12 @@ public final class Trainer implements TrainingRun, Runnable {
         return String.format("[%s %s] %s", id, LocalTime.now().format(TIME), line);
     }
 
-    /** A failure in one line: user errors (bad arguments, states) by their message alone, others with their type. */
+    /**
+     * A failure in one line, for the user: its message, never its class name (nor a trace) unless
+     * {@code -Dretort.debug=true}. File-system errors, whose message is a bare path, say what happened to the path.
+     */
     static String describe(Throwable t) {
-        String m = t.getMessage();
-        if (m != null && (t instanceof IllegalArgumentException || t instanceof IllegalStateException)) return m;
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+        return Failures.describe(t);
     }
 
     private void closeAll() {
