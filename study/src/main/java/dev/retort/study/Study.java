@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.retort.nn.KeyFile;
+import dev.retort.nn.Names;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunPlan;
@@ -100,7 +101,7 @@ public final class Study {
         for (Map.Entry<Integer, Map<String, Object>> e : overrides.entrySet()) {
             Map<String, Object> m = new TreeMap<>(base);
             m.putAll(e.getValue());
-            String name = String.valueOf(m.getOrDefault("name", "arm-" + e.getKey()));
+            String name = Names.check(file.getFileName() + " arm " + e.getKey() + ": name", String.valueOf(m.getOrDefault("name", "arm-" + e.getKey())));
             m.put("name", name.replaceAll("[^A-Za-z0-9._-]", "_"));
             m.put("output", output.resolve("arm-" + e.getKey()).toString());
             // Arms that share teacher, data and module configuration share a module's preparation (MasKD's tokens):

@@ -22,7 +22,7 @@ final class MetricsLog implements AutoCloseable {
     private BufferedWriter metrics;
     private BufferedWriter log;
     /** While held: what was logged so far, and the run file to write; null once the files are open. */
-    private List<String> heldMetrics = new ArrayList<>(), heldLog = new ArrayList<>();
+    private List<String> heldMetrics, heldLog;
     private String heldRunFile;
 
     /** @param append continue the files of an earlier run (a resumed run); otherwise they start empty */
@@ -33,6 +33,8 @@ final class MetricsLog implements AutoCloseable {
 
     private MetricsLog(Path dir) {
         this.dir = dir;
+        this.heldMetrics = new ArrayList<>();
+        this.heldLog = new ArrayList<>();
     }
 
     /** A log that writes nothing into {@code dir} until {@link #release}: the lines meanwhile are kept in memory. */

@@ -445,6 +445,11 @@ public final class Trainer implements TrainingRun, Runnable {
              BatchLoader loader = new BatchLoader(train, run.optimisation().batchSize(), false, settings.threads(), settings.prefetch());
              BatchLoader valLoader = new BatchLoader(val, run.optimisation().batchSize(), false, settings.threads(), settings.prefetch())) {
             info = train.info();
+            if (run.optimisation().batchSize() > train.size()) {
+                // the loader would give one short batch an epoch: not the run the file describes
+                throw new IllegalArgumentException("batch_size " + run.optimisation().batchSize() + " is larger than the training split ("
+                        + train.size() + " samples in " + run.data().trainSplit() + "): set batch_size to at most " + train.size());
+            }
             trainSource = train;
             valSource = val;
             skippedReported = train.skipped();
