@@ -83,7 +83,9 @@ public final class SafeTensorsFile implements AutoCloseable {
             if (!parsed.isJsonObject()) throw new SafeTensorsException(path + ": header is not a JSON object");
             header = parsed.getAsJsonObject();
         } catch (JsonParseException e) {
-            throw new SafeTensorsException(path + ": header is not valid JSON: " + e.getMessage(), e);
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();  // gson's own message, without its class name
+            throw new SafeTensorsException(path + ": header is not valid JSON (" + root.getMessage() + ")", e);
         }
         long dataStart = 8 + headerLength;
         long dataSize = size - dataStart;

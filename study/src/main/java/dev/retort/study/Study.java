@@ -94,6 +94,10 @@ public final class Study {
             if (before != null) throw KeyFile.duplicate(file.toString(), same, before, e);
         }
         if (overrides.isEmpty()) throw new IllegalArgumentException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
+        // names first: they are printed below (and in every message about an arm)
+        for (Map.Entry<Integer, Map<String, Object>> e : overrides.entrySet()) {
+            Names.check(file.getFileName() + " arm " + e.getKey() + ": name", String.valueOf(e.getValue().getOrDefault("name", base.getOrDefault("name", "arm-" + e.getKey()))));
+        }
         // every key is checked where the user wrote it: a base key by its name, an arm's key as arm.N.<key>
         runner.requireKnownKeys(file.getFileName().toString(), "", base.keySet());
         overrides.forEach((n, keys) -> runner.requireKnownKeys(file.getFileName() + " arm " + n, "arm." + n + ".", keys.keySet()));
@@ -101,7 +105,7 @@ public final class Study {
         for (Map.Entry<Integer, Map<String, Object>> e : overrides.entrySet()) {
             Map<String, Object> m = new TreeMap<>(base);
             m.putAll(e.getValue());
-            String name = Names.check(file.getFileName() + " arm " + e.getKey() + ": name", String.valueOf(m.getOrDefault("name", "arm-" + e.getKey())));
+            String name = String.valueOf(m.getOrDefault("name", "arm-" + e.getKey()));
             m.put("name", name.replaceAll("[^A-Za-z0-9._-]", "_"));
             m.put("output", output.resolve("arm-" + e.getKey()).toString());
             // Arms that share teacher, data and module configuration share a module's preparation (MasKD's tokens):
