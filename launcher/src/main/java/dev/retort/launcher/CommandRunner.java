@@ -56,6 +56,10 @@ final class CommandRunner {
                 return Main.OK;
             } catch (InvocationTargetException e) {
                 out.flush();
+                if (notFitting(e.getCause())) {
+                    usage(session, commandLine);
+                    return Main.COMMAND_FAILED;
+                }
                 err.println("retort: " + commandLine + ": " + describe(e.getCause()));
                 if (Boolean.getBoolean("retort.debug")) e.getCause().printStackTrace(err);
                 return Main.COMMAND_FAILED;
@@ -68,6 +72,27 @@ final class CommandRunner {
         } finally {
             context.ungetService(ref);
         }
+    }
+
+    /** Gogo's answer when the words given fit none of a command's signatures (an option twice, an argument too many or missing). */
+    private static boolean notFitting(Throwable t) {
+        return t instanceof IllegalArgumentException && t.getMessage() != null && t.getMessage().startsWith("Cannot coerce ");
+    }
+
+    /** Says that the arguments do not fit and prints the command's usage (Gogo's {@code help}), instead of Gogo's signature list. */
+    private void usage(Object session, String commandLine) throws ReflectiveOperationException {
+        String word = firstWord(commandLine);
+        err.println("retort: " + commandLine + ": the arguments do not fit " + word + " (an option given twice, an argument missing or too many);"
+                + " each option is given once (--set takes one list: --set iterations=20,seed=3). Usage:");
+        err.flush();
+        try {
+            Object help = method(session, "execute", CharSequence.class).invoke(session, "help " + word);
+            if (help != null) err.println(method(session, "format", Object.class, int.class).invoke(session, help, INSPECT));
+        } catch (InvocationTargetException none) {
+            err.println("  (no usage available: try 'help' in the shell)");
+        }
+        out.flush();
+        err.flush();
     }
 
     /** Commands of bundles come up asynchronously (DS); wait for a scoped command to be registered. */
