@@ -224,7 +224,8 @@
     if (r.status !== 200) return;
     const study = await r.json();
     $('study').hidden = false;
-    $('study-folder').textContent = study.folder;
+    $('study-folder').textContent = study.folder + ((study.skipped || []).length
+      ? ' — skipped: ' + study.skipped.map(x => x.file + ' (' + x.problem + ')').join('; ') : '');
     const body = $('study-table').tBodies[0];
     body.innerHTML = '';
     const tables = [];
