@@ -83,7 +83,9 @@ class FailureMessagesIT {
                 "--set takes one list");
         assertTrue(twice.contains("--resume") && twice.contains("--overwrite"), "the usage lists the options: " + twice);
         // a checkpoint that is not one
-        Files.write(work.resolve("garbage.safetensors"), "\u0010\0\0\0\0\0\0\0{\"w\": not json}".getBytes(StandardCharsets.ISO_8859_1));
+        byte[] header = "{\"w\": not json}".getBytes(StandardCharsets.UTF_8);
+        Files.write(work.resolve("garbage.safetensors"), ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(header.length).put(header).array());
         failed(run(work, "kd:train", "--resume", "garbage.safetensors", "full.cfg"), "garbage.safetensors", "header is not valid JSON");
     }
 
