@@ -33,12 +33,13 @@ final class PageServlet extends HttpServlet {
 
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws ServletException, IOException {
+        // plain answers of our own: the container's error page would echo the request's URI, foreign host name and all
         if (!hosts.allows(req.getHeader("Host"))) {  // every method, OPTIONS and TRACE included
-            resp.sendError(403, "this server answers loopback host names only (localhost, 127.0.0.1)");
+            plain(resp, 403, "this server answers loopback host names only (localhost, 127.0.0.1)");
             return;
         }
         if (req.getMethod().equals("TRACE")) {
-            resp.sendError(405, "TRACE is not served");
+            plain(resp, 405, "TRACE is not served");
             return;
         }
         super.service(req, resp);
@@ -69,5 +70,13 @@ final class PageServlet extends HttpServlet {
         resp.setHeader("X-Content-Type-Options", "nosniff");
         resp.setContentLength(body.length);
         resp.getOutputStream().write(body);
+    }
+
+    private static void plain(HttpServletResponse resp, int status, String message) throws IOException {
+        resp.setStatus(status);
+        resp.setContentType("text/plain;charset=utf-8");
+        resp.setHeader("Cache-Control", "no-store");
+        resp.setHeader("X-Content-Type-Options", "nosniff");
+        resp.getWriter().write(message + "\n");
     }
 }
