@@ -56,14 +56,14 @@ final class CommandRunner {
                 return Main.OK;
             } catch (InvocationTargetException e) {
                 out.flush();
-                err.println("retort: " + commandLine + ": " + describe(e.getCause()));
+                err.println("retort: " + commandLine + ": " + FailureText.describe(context, e.getCause()));
                 if (Boolean.getBoolean("retort.debug")) e.getCause().printStackTrace(err);
                 return Main.COMMAND_FAILED;
             } finally {
                 method(session, "close").invoke(session);
             }
         } catch (ReflectiveOperationException e) {
-            err.println("retort: cannot drive Gogo: " + describe(e));
+            err.println("retort: cannot drive Gogo: " + FailureText.beforeRuntime(e));
             return Main.CANNOT_START;
         } finally {
             context.ungetService(ref);
@@ -116,23 +116,5 @@ final class CommandRunner {
         Method m = target.getClass().getMethod(name, params);
         m.setAccessible(true);
         return m;
-    }
-
-    /**
-     * The message of an exception and its causes, one line. A user error (a bad argument or state, the commands'
-     * way of answering "no") reads as its message alone; other exceptions keep their type, which then says what
-     * went wrong. A cause whose message the text already holds adds nothing and is left out.
-     */
-    static String describe(Throwable t) {
-        StringBuilder b = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            String m = c.getMessage();
-            if (m != null && !m.isBlank() && b.indexOf(m) >= 0) continue;
-            if (b.length() > 0) b.append(" <- ");
-            boolean answer = c instanceof IllegalArgumentException || c instanceof IllegalStateException;
-            b.append(m == null || m.isBlank() ? c.getClass().getSimpleName() : answer ? m : c.getClass().getSimpleName() + ": " + m);
-            if (c.getCause() == c) break;
-        }
-        return b.toString();
     }
 }

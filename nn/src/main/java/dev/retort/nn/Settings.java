@@ -1,5 +1,6 @@
 package dev.retort.nn;
 
+import dev.retort.api.error.RetortConfigException;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -167,11 +168,13 @@ public final class Settings {
         Keys.requireKnown(owner, prefix, values.keySet(), known);
     }
 
+    /** A user error ({@link RetortConfigException}): "{@code owner}: {@code key} must be {@code expected}, got '{@code got}'". */
     public IllegalArgumentException error(String key, String expected, Object got) {
-        return new IllegalArgumentException(owner + ": " + key + " must be " + expected + ", got '" + got + "'");
+        return new RetortConfigException(owner + ": " + key + " must be " + expected + ", got '" + got + "'");
     }
 
+    /** A user error ({@link RetortConfigException}): "{@code owner}: {@code message}". */
     public IllegalArgumentException invalid(String message) {
-        return new IllegalArgumentException(owner + ": " + message);
+        return new RetortConfigException(owner + ": " + message);
     }
 }

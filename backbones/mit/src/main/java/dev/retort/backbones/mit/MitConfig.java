@@ -2,6 +2,7 @@ package dev.retort.backbones.mit;
 
 import static dev.retort.backbones.support.Architecture.join;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.backbones.support.Architecture;
 import dev.retort.backbones.support.BackboneConfig;
 import java.util.Arrays;
@@ -27,10 +28,10 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     MitConfig {
         int n = embedDims.length;
-        if (n == 0) throw new IllegalArgumentException(variant + ": embed_dims is empty");
+        if (n == 0) throw new RetortConfigException(variant + ": embed_dims is empty");
         for (int[] a : List.of(depths, heads, srRatios, mlpRatios, patchSizes, strides)) {
             if (a.length != n) {
-                throw new IllegalArgumentException(variant + ": embed_dims, depths, num_heads, sr_ratios, mlp_ratios, patch_sizes"
+                throw new RetortConfigException(variant + ": embed_dims, depths, num_heads, sr_ratios, mlp_ratios, patch_sizes"
                         + " and strides need one value per stage (" + n + "), got " + describe(embedDims, depths, heads, srRatios,
                         mlpRatios, patchSizes, strides));
             }
@@ -38,18 +39,18 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         for (int s = 0; s < n; s++) {
             if (embedDims[s] <= 0 || depths[s] < 0 || heads[s] <= 0 || srRatios[s] <= 0 || mlpRatios[s] <= 0
                     || patchSizes[s] <= 0 || strides[s] <= 0) {
-                throw new IllegalArgumentException(variant + ": stage " + (s + 1) + " has a non-positive size");
+                throw new RetortConfigException(variant + ": stage " + (s + 1) + " has a non-positive size");
             }
             if (embedDims[s] % heads[s] != 0) {
-                throw new IllegalArgumentException(variant + ": stage " + (s + 1) + " embed dim " + embedDims[s]
+                throw new RetortConfigException(variant + ": stage " + (s + 1) + " embed dim " + embedDims[s]
                         + " is not divisible by its " + heads[s] + " heads");
             }
         }
         if (inChannels <= 0 || decoderDim <= 0 || classes <= 0) {
-            throw new IllegalArgumentException(variant + ": in_channels, decoder_dim and num_classes must be > 0");
+            throw new RetortConfigException(variant + ": in_channels, decoder_dim and num_classes must be > 0");
         }
         if (dropPathRate < 0 || dropPathRate >= 1 || headDropout < 0 || headDropout >= 1) {
-            throw new IllegalArgumentException(variant + ": drop_path_rate and head_dropout must be in [0, 1)");
+            throw new RetortConfigException(variant + ": drop_path_rate and head_dropout must be in [0, 1)");
         }
         embedDims = embedDims.clone();
         depths = depths.clone();
@@ -81,13 +82,13 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
     static MitConfig of(String variant, Map<String, ?> overrides) {
         MitConfig base = PRESETS.get(variant);
         if (base == null) {
-            throw new IllegalArgumentException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
+            throw new RetortConfigException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
         }
         if (overrides == null || overrides.isEmpty()) return base;
         Set<String> unknown = overrides.keySet().stream().filter(k -> !KEYS.contains(k) && !ignoredKey(k))
                 .collect(Collectors.toCollection(TreeSet::new));
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(variant + ": unknown configuration keys " + unknown + " (known: " + KEYS + ")");
+            throw new RetortConfigException(variant + ": unknown configuration keys " + unknown + " (known: " + KEYS + ")");
         }
         return new MitConfig(variant,
                 integer(overrides, "in_channels", base.inChannels),
@@ -151,7 +152,7 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         try {
             return Integer.parseInt(v.toString().trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
+            throw new RetortConfigException(key + " must be an integer, got '" + v + "'");
         }
     }
 
@@ -162,7 +163,7 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         try {
             return Double.parseDouble(v.toString().trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a number, got '" + v + "'");
+            throw new RetortConfigException(key + " must be a number, got '" + v + "'");
         }
     }
 
@@ -178,7 +179,7 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
             String s = v.toString().replace("[", "").replace("]", "").trim();
             return Arrays.stream(s.split("[,\\s]+")).mapToInt(Integer::parseInt).toArray();
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new IllegalArgumentException(key + " must be a list of integers, got '" + v + "'");
+            throw new RetortConfigException(key + " must be a list of integers, got '" + v + "'");
         }
     }
 
