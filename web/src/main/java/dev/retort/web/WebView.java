@@ -98,7 +98,8 @@ public class WebView {
             release();
             return was ? "web view stopped" : "the web view was not running";
         }
-        if (args.length > 1) throw new RetortConfigException("kd:web takes one port, got " + String.join(" ", args));
+        if (args.length > 1) throw new RetortConfigException("kd:web takes one port, got " + String.join(" ", args)
+                + "; usage: kd:web [--host ADDR] [--study DIR] [--stop] [port]");
         int port = args.length == 0 ? DEFAULT_PORT : port(args[0]);
         InetAddress address = address(host);
         Path studyFolder = study.isBlank() ? null : Path.of(study).toAbsolutePath().normalize();
