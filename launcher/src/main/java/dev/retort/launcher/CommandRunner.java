@@ -6,7 +6,10 @@ import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
@@ -19,7 +22,9 @@ import org.osgi.framework.ServiceReference;
  */
 final class CommandRunner {
     private static final String PROCESSOR = "org.apache.felix.service.command.CommandProcessor";
-    private static final int INSPECT = 0;  // Converter.INSPECT: the full rendering of a result
+    private static final int INSPECT = 0;
+    /** The class of Gogo's runtime that binds a command's words to a method's parameters. */
+    private static final String GOGO_BINDER = "org.apache.felix.gogo.runtime.Reflective";  // Converter.INSPECT: the full rendering of a result
 
     private final BundleContext context;
     private final PrintStream out;
@@ -47,6 +52,16 @@ final class CommandRunner {
             Method create = method(processor, "createSession", InputStream.class, OutputStream.class, OutputStream.class);
             Object session = create.invoke(processor, InputStream.nullInputStream(), out, err);
             try {
+                Optional<List<CommandArguments.Call>> calls = CommandArguments.calls(commandLine);
+                boolean misfit = false;
+                for (CommandArguments.Call call : calls.orElse(List.of())) {
+                    Optional<String> why = CommandArguments.misfit(context, call);
+                    if (why.isEmpty()) continue;
+                    err.println("retort: " + call.command() + ": " + why.get() + "; usage:");
+                    err.println(usage(session, call.command()));
+                    misfit = true;
+                }
+                if (misfit) return Main.COMMAND_FAILED;  // nothing of the line has run
                 Object result = method(session, "execute", CharSequence.class).invoke(session, commandLine);
                 if (result != null) {
                     Object text = method(session, "format", Object.class, int.class).invoke(session, result, INSPECT);
@@ -56,43 +71,49 @@ final class CommandRunner {
                 return Main.OK;
             } catch (InvocationTargetException e) {
                 out.flush();
-                if (notFitting(e.getCause())) {
-                    usage(session, commandLine);
+                if (isBindingFailure(e.getCause())) {
+                    // Gogo found no signature for the words (a form the check above does not read): the usage instead
+                    err.println("retort: " + commandLine + ": the arguments fit no form of the command; usage:");
+                    for (CommandArguments.Call call : calls(commandLine)) err.println(usage(session, call.command()));
                     return Main.COMMAND_FAILED;
                 }
-                err.println("retort: " + commandLine + ": " + describe(e.getCause()));
+                err.println("retort: " + commandLine + ": " + FailureText.describe(context, e.getCause()));
                 if (Boolean.getBoolean("retort.debug")) e.getCause().printStackTrace(err);
                 return Main.COMMAND_FAILED;
             } finally {
                 method(session, "close").invoke(session);
             }
         } catch (ReflectiveOperationException e) {
-            err.println("retort: cannot drive Gogo: " + describe(e));
+            err.println("retort: cannot drive Gogo: " + FailureText.beforeRuntime(e));
             return Main.CANNOT_START;
         } finally {
             context.ungetService(ref);
         }
     }
 
-    /** Gogo's answer when the words given fit none of a command's signatures (an option twice, an argument too many or missing). */
-    private static boolean notFitting(Throwable t) {
-        return t instanceof IllegalArgumentException && t.getMessage() != null && t.getMessage().startsWith("Cannot coerce ");
+    /** Gogo's own answer when no signature of a command takes the words: thrown by its reflective binder itself. */
+    static boolean isBindingFailure(Throwable t) {
+        StackTraceElement[] trace = t.getStackTrace();
+        return t instanceof IllegalArgumentException && trace.length > 0 && trace[0].getClassName().equals(GOGO_BINDER);
     }
 
-    /** Says that the arguments do not fit and prints the command's usage (Gogo's {@code help}), instead of Gogo's signature list. */
-    private void usage(Object session, String commandLine) throws ReflectiveOperationException {
-        String word = firstWord(commandLine);
-        err.println("retort: " + commandLine + ": the arguments do not fit " + word + " (an option given twice, an argument missing or too many);"
-                + " each option is given once (--set takes one list: --set iterations=20,seed=3). Usage:");
-        err.flush();
+    /** What {@code help <command>} prints: the command's forms, options and parameters. */
+    private String usage(Object session, String command) {
         try {
-            Object help = method(session, "execute", CharSequence.class).invoke(session, "help " + word);
-            if (help != null) err.println(method(session, "format", Object.class, int.class).invoke(session, help, INSPECT));
-        } catch (InvocationTargetException none) {
-            err.println("  (no usage available: try 'help' in the shell)");
+            Object help = method(session, "execute", CharSequence.class).invoke(session, "help " + command);
+            return String.valueOf(help).stripTrailing();
+        } catch (ReflectiveOperationException e) {
+            return "(see help " + command + ")";
         }
-        out.flush();
-        err.flush();
+    }
+
+    private static List<CommandArguments.Call> calls(String commandLine) {
+        List<CommandArguments.Call> scoped = new ArrayList<>();
+        for (String part : commandLine.split("[;|]")) {
+            String word = firstWord(part);
+            if (word.matches("[a-z]+:[a-z-]+")) scoped.add(new CommandArguments.Call(word, List.of()));
+        }
+        return scoped;
     }
 
     /** Commands of bundles come up asynchronously (DS); wait for a scoped command to be registered. */
@@ -141,42 +162,5 @@ final class CommandRunner {
         Method m = target.getClass().getMethod(name, params);
         m.setAccessible(true);
         return m;
-    }
-
-    /**
-     * The message of an exception and its causes, one line, for the user: messages only, never a class name unless
-     * {@code -Dretort.debug=true} (which also prints the trace). The JDK's file-system errors, whose message is a bare
-     * path, are said in words; a cause whose message the text already holds adds nothing and is left out; an error
-     * with no message at all says it is an internal one and how to see it.
-     */
-    static String describe(Throwable t) {
-        boolean debug = Boolean.getBoolean("retort.debug");
-        StringBuilder b = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            String m = message(c);
-            if (m == null || b.indexOf(m) >= 0) {
-                if (c.getCause() == c) break;
-                continue;
-            }
-            if (b.length() > 0) b.append(" <- ");
-            b.append(debug ? c.getClass().getName() + ": " + m : m);
-            if (c.getCause() == c) break;
-        }
-        if (b.length() == 0) b.append("an internal error without a message (run with -Dretort.debug=true to see its trace)");
-        return b.toString();
-    }
-
-    private static String message(Throwable t) {
-        if (t instanceof java.nio.file.FileSystemException f) {
-            String what = t instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
-                    : t instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : t instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
-                    : t instanceof java.nio.file.NotDirectoryException ? "not a folder"
-                    : t instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty" : f.getReason() != null ? f.getReason() : "file-system error";
-            return (f.getFile() == null ? "" : f.getFile() + ": ") + what;
-        }
-        if (t instanceof OutOfMemoryError) return "out of memory (" + t.getMessage() + "): give the JVM more heap (-Xmx)";
-        String m = t.getMessage();
-        return m == null || m.isBlank() ? null : m;
     }
 }

@@ -79,9 +79,8 @@ class FailureMessagesIT {
             assertEquals(List.of("metrics.jsonl", "notes.txt"), files.map(p -> p.getFileName().toString()).sorted().toList(), "no lock file left");
         }
         // an option given twice: the command's usage, not Gogo's signature list
-        String twice = failed(run(work, "kd:train", "--set", "iterations=3", "--set", "seed=4", "full.cfg"), "the arguments do not fit kd:train",
-                "--set takes one list");
-        assertTrue(twice.contains("--resume") && twice.contains("--overwrite"), "the usage lists the options: " + twice);
+        String twice = failed(run(work, "kd:train", "--set", "iterations=3", "--set", "seed=4", "full.cfg"), "usage");
+        assertTrue(twice.contains("--set") && twice.contains("--resume") && twice.contains("--overwrite"), "the usage lists the options: " + twice);
         // a checkpoint that is not one
         byte[] header = "{\"w\": not json}".getBytes(StandardCharsets.UTF_8);
         Files.write(work.resolve("garbage.safetensors"), ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN)

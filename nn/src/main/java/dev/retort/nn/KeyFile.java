@@ -1,5 +1,6 @@
 package dev.retort.nn;
 
+import dev.retort.api.error.RetortConfigException;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
@@ -35,8 +36,8 @@ public final class KeyFile {
     }
 
     /** The error for a key given twice (also for keys a caller treats as the same, e.g. arm.1.x and arm.01.x). */
-    public static IllegalArgumentException duplicate(String file, String key, Entry first, Entry second) {
-        return new IllegalArgumentException(file + ": " + key + " is given twice, on line " + first.line() + " ("
+    public static RetortConfigException duplicate(String file, String key, Entry first, Entry second) {
+        return new RetortConfigException(file + ": " + key + " is given twice, on line " + first.line() + " ("
                 + first.key() + " = " + first.value() + ") and on line " + second.line() + " (" + second.key() + " = " + second.value()
                 + "); keep one");
     }

@@ -1,5 +1,6 @@
 package dev.retort.nn;
 
+import dev.retort.api.error.RetortConfigException;
 /**
  * The characters a run's or an arm's name may hold. A name becomes a folder ({@code runs/<name>}), a prefix of every
  * {@code train.log} line and a cell of a results table, so it may hold letters and digits (any script), spaces and
@@ -14,22 +15,22 @@ public final class Names {
     private Names() {}
 
     /**
-     * Returns {@code name} when it is one; otherwise an {@link IllegalArgumentException} names {@code what}, the
+     * Returns {@code name} when it is one; otherwise a {@link RetortConfigException} (a user error) names {@code what}, the
      * first character that is not allowed (by its code, as it may not print) and what is allowed.
      */
     public static String check(String what, String name) {
-        if (name.isBlank()) throw new IllegalArgumentException(what + " must not be empty");
-        if (name.length() > MAX_LENGTH) throw new IllegalArgumentException(what + " has " + name.length() + " characters, at most " + MAX_LENGTH);
+        if (name.isBlank()) throw new RetortConfigException(what + " must not be empty");
+        if (name.length() > MAX_LENGTH) throw new RetortConfigException(what + " has " + name.length() + " characters, at most " + MAX_LENGTH);
         for (int i = 0; i < name.length(); ) {
             int c = name.codePointAt(i);
             if (!(Character.isLetterOrDigit(c) || c == ' ' || PUNCTUATION.indexOf(c) >= 0)) {
-                throw new IllegalArgumentException(String.format("%s holds the character U+%04X at position %d; a name may hold letters, digits,"
+                throw new RetortConfigException(String.format("%s holds the character U+%04X at position %d; a name may hold letters, digits,"
                         + " spaces and %s only (no control or invisible characters, no path separators)", what, c, i + 1, PUNCTUATION));
             }
             i += Character.charCount(c);
         }
         if (name.startsWith(".") || name.startsWith(" ") || name.endsWith(" ")) {
-            throw new IllegalArgumentException(what + " '" + name + "' must not start with a dot or start or end with a space");
+            throw new RetortConfigException(what + " '" + name + "' must not start with a dot or start or end with a space");
         }
         return name;
     }

@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import dev.retort.nn.KeyFile;
 import dev.retort.nn.Names;
 import dev.retort.api.backbone.Backbone;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunPlan;
 import dev.retort.api.run.RunRequest;
@@ -83,7 +84,7 @@ public final class Study {
                 try {
                     arm = Integer.parseInt(key.substring(4, dot));
                 } catch (NumberFormatException tooLong) {
-                    throw new IllegalArgumentException(file + " line " + e.line() + ": " + key + ": the arm number is too large");
+                    throw new RetortConfigException(file + " line " + e.line() + ": " + key + ": the arm number is too large");
                 }
                 same = "arm." + arm + key.substring(dot);
                 overrides.computeIfAbsent(arm, k -> new TreeMap<>()).put(key.substring(dot + 1), value);
@@ -93,7 +94,7 @@ public final class Study {
             KeyFile.Entry before = seen.putIfAbsent(same, e);
             if (before != null) throw KeyFile.duplicate(file.toString(), same, before, e);
         }
-        if (overrides.isEmpty()) throw new IllegalArgumentException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
+        if (overrides.isEmpty()) throw new RetortConfigException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
         // names first: they are printed below (and in every message about an arm)
         for (Map.Entry<Integer, Map<String, Object>> e : overrides.entrySet()) {
             Names.check(file.getFileName() + " arm " + e.getKey() + ": name", String.valueOf(e.getValue().getOrDefault("name", base.getOrDefault("name", "arm-" + e.getKey()))));
@@ -118,7 +119,7 @@ public final class Study {
             try {
                 arms.add(new Arm(e.getKey(), name, runner.plan(m), configuration));
             } catch (IllegalArgumentException bad) {
-                throw new IllegalArgumentException(file.getFileName() + " arm " + e.getKey() + " (" + name + "): " + bad.getMessage(), bad);
+                throw new RetortConfigException(file.getFileName() + " arm " + e.getKey() + " (" + name + "): " + bad.getMessage(), bad);
             }
         }
         return arms;
@@ -198,7 +199,7 @@ public final class Study {
                 }
             }
             if (!bad.isEmpty()) {
-                throw new IllegalArgumentException("merge refused, nothing was written: " + bad.size() + " bad row file" + (bad.size() == 1 ? "" : "s")
+                throw new RetortConfigException("merge refused, nothing was written: " + bad.size() + " bad row file" + (bad.size() == 1 ? "" : "s")
                         + " (fix or delete " + (bad.size() == 1 ? "it" : "them") + ", or run the arm again):\n  " + String.join("\n  ", bad));
             }
         }

@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.Failures;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
 import java.util.concurrent.ExecutorService;
