@@ -85,7 +85,8 @@ public final class SafeTensorsFile implements AutoCloseable {
         } catch (JsonParseException e) {
             Throwable root = e;
             while (root.getCause() != null && root.getCause() != root) root = root.getCause();  // gson's own message, without its class name
-            throw new SafeTensorsException(path + ": header is not valid JSON (" + root.getMessage() + ")", e);
+            String why = String.valueOf(root.getMessage()).lines().findFirst().orElse("").strip();  // without gson's troubleshooting link
+            throw new SafeTensorsException(path + ": header is not valid JSON (" + why + ")");
         }
         long dataStart = 8 + headerLength;
         long dataSize = size - dataStart;

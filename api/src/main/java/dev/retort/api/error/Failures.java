@@ -30,6 +30,8 @@ public interface Failures {
         StringBuilder b = new StringBuilder();
         for (Throwable c = t; c != null; c = c.getCause()) {
             String m = message(c);
+            // a wrapper made as new X(cause) has the cause's toString(), type and all, as its message: the cause says it
+            if (m != null && c.getCause() != null && m.equals(c.getCause().toString())) m = null;
             if (m != null && b.indexOf(m) >= 0) {
                 if (c.getCause() == c) break;
                 continue;

@@ -45,5 +45,8 @@ class FailuresTest {
         assertEquals("an internal error without a message (run with -Dretort.debug=true to see its type and trace)",
                 Failures.describe(new NullPointerException()));
         assertEquals("boom", Failures.describe(new java.lang.reflect.InvocationTargetException(new IllegalStateException("boom"))));
+        // new RuntimeException(cause) takes the cause's toString(), type and all, as its message: left to the cause
+        assertEquals("bad header <- Unterminated object", Failures.describe(new IOException("bad header",
+                new RuntimeException(new java.io.EOFException("Unterminated object")))));
     }
 }
