@@ -19,7 +19,7 @@
  * <p>2.3: a bad value or key read through {@link dev.retort.nn.Settings} or {@link dev.retort.nn.Keys} is a
  * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
  */
-@Version("2.3.0")
+@Version("2.4.0")
 @Export
 package dev.retort.nn;
 
