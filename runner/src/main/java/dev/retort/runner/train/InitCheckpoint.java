@@ -75,23 +75,24 @@ final class InitCheckpoint {
             log.accept("init: no " + prefix + "* tensors in " + file + ": the " + role + " keeps its " + (role.equals("teacher") ? "weights" : "initialisation or weights"));
             return;
         }
-        List<String> problems = new ArrayList<>();
-        for (String k : mine) if (!params.containsKey(k.substring(prefix.length()))) problems.add("unexpected " + keys.get(k));
+        List<String> problems = new ArrayList<>(), unexpected = new ArrayList<>(), missing = new ArrayList<>();
+        for (String k : mine) if (!params.containsKey(k.substring(prefix.length()))) unexpected.add(keys.get(k));
         Map<Parameter, float[]> values = new LinkedHashMap<>();
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 String key = keys.get(prefix + e.getKey());
                 if (key == null) {
-                    problems.add("missing " + prefix + e.getKey());
+                    missing.add(prefix + e.getKey());
                     continue;
                 }
                 float[] v = read(f, key, e.getValue(), problems);
                 if (v != null) values.put(e.getValue(), v);
             }
         }
+        if (!unexpected.isEmpty()) problems.add(unexpected.size() + " tensors the " + role + " does not have: " + head(unexpected));
+        if (!missing.isEmpty()) problems.add(missing.size() + " of its " + params.size() + " tensors missing: " + head(missing));
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("init = " + file + " does not fit the " + role + ": " + problems.size() + " problem(s): "
-                    + String.join("; ", problems.subList(0, Math.min(12, problems.size()))) + (problems.size() > 12 ? "; …" : ""));
+            throw new IllegalArgumentException("init = " + file + " does not fit the " + role + " (nothing was loaded): " + String.join("; ", problems));
         }
         values.forEach((p, v) -> p.getArray().set(FloatBuffer.wrap(v)));
         mine.forEach(used::add);
@@ -164,6 +165,10 @@ final class InitCheckpoint {
             }
         }
         return v;
+    }
+
+    private static String head(List<String> keys) {
+        return String.join(", ", keys.subList(0, Math.min(6, keys.size()))) + (keys.size() > 6 ? ", …" : "");
     }
 
     /** Keys grouped by their first two segments, e.g. {@code skfs.0.* (10)}. */
