@@ -3,6 +3,7 @@ package dev.retort.parity;
 import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.parity.ParityCase;
 import dev.retort.api.parity.ParityCases;
 import dev.retort.api.parity.ParityComputation;
@@ -41,7 +42,7 @@ public class ParityCommand {
     public String parity(@Descriptor("directory holding the fixture files, or a directory of such directories (e.g. ../shared/fixtures)") String directory)
             throws IOException {
         Path dir = Path.of(directory).toAbsolutePath();
-        if (!Files.isDirectory(dir)) throw new IllegalArgumentException("kd:parity: " + dir + " is not a directory");
+        if (!Files.isDirectory(dir)) throw new RetortConfigException("kd:parity: " + dir + " is not a directory");
         ParityCheck check = new ParityCheck(Tolerance.FIXTURES);
         List<ParityCheck.Report> reports = new ArrayList<>();
         StringBuilder out = new StringBuilder();
@@ -63,7 +64,7 @@ public class ParityCommand {
                     TreeSet<String> known = new TreeSet<>();
                     services.cases().forEach(c -> known.add(c.fixture()));
                     computations.all(null).forEach(c -> known.add(c.fixture()));
-                    throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors, module fixture or trajectory, nor a folder"
+                    throw new RetortConfigException("kd:parity: " + dir + " holds no <variant>.io.safetensors, module fixture or trajectory, nor a folder"
                             + " that does (" + (known.isEmpty() ? "no parity case is registered" : "the registered parity cases check " + String.join(", ", known)) + ")");
                 }
                 if (!unknown.isEmpty()) out.append("not checked (no fixture kd:parity knows): ").append(String.join(", ", unknown)).append('\n');

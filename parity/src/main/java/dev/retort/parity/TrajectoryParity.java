@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.CheckpointKeys;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunRequest;
@@ -78,7 +79,7 @@ public final class TrajectoryParity {
     static Map<String, Object> description(Path dir, Path output) throws IOException {
         JsonObject s = JsonParser.parseString(Files.readString(dir.resolve(SUMMARY))).getAsJsonObject();
         List<String> unknown = s.keySet().stream().filter(k -> !SUMMARY_KEYS.contains(k)).sorted().toList();
-        if (!unknown.isEmpty()) throw new IllegalArgumentException(SUMMARY + ": keys this replay does not understand: " + unknown);
+        if (!unknown.isEmpty()) throw new RetortConfigException(SUMMARY + ": keys this replay does not understand: " + unknown);
         Map<String, Object> d = new TreeMap<>();
         d.put("name", "trajectory-" + dir.getFileName());
         d.put("output", output.toString());
@@ -90,7 +91,7 @@ public final class TrajectoryParity {
             JsonObject net = required(s, role).getAsJsonObject();
             for (String k : net.keySet()) {
                 String key = NETWORK_KEYS.get(k);
-                if (key == null) throw new IllegalArgumentException(SUMMARY + ": " + role + "." + k + " is not a setting this replay understands");
+                if (key == null) throw new RetortConfigException(SUMMARY + ": " + role + "." + k + " is not a setting this replay understands");
                 d.put(role + "." + key, net.get(k).isJsonArray() ? join(net.get(k).getAsJsonArray()) : net.get(k).getAsString());
             }
             d.put(role + ".num_classes", classes);
@@ -129,7 +130,7 @@ public final class TrajectoryParity {
                 if (f.contains(k)) return (int) f.info(k).shape()[0];
             }
         }
-        throw new IllegalArgumentException(INITIAL + ": no skfs.0.conv1.0.weight to read CSF's mid channels from");
+        throw new RetortConfigException(INITIAL + ": no skfs.0.conv1.0.weight to read CSF's mid channels from");
     }
 
     /** One replay: its result, the terms it reported per step, its log's init and data lines, its wall time. */
@@ -228,7 +229,7 @@ public final class TrajectoryParity {
         try (SafeTensorsFile f = SafeTensorsFile.open(batches)) {
             for (String k : f.tensors().keySet()) {
                 long[] shape = f.info(k).shape();
-                if (shape.length == 0 || shape[0] < 1) throw new IllegalArgumentException(BATCHES + ": " + k + " has no batch dimension");
+                if (shape.length == 0 || shape[0] < 1) throw new RetortConfigException(BATCHES + ": " + k + " has no batch dimension");
                 int b = (int) shape[0];
                 if (f.info(k).dtype().floating()) {
                     float[] v = f.readFloats(k), r = new float[v.length];
@@ -349,7 +350,7 @@ public final class TrajectoryParity {
 
     private static JsonElement required(JsonObject s, String key) {
         JsonElement e = s.get(key);
-        if (e == null || e.isJsonNull()) throw new IllegalArgumentException(SUMMARY + ": no '" + key + "'");
+        if (e == null || e.isJsonNull()) throw new RetortConfigException(SUMMARY + ": no '" + key + "'");
         return e;
     }
 

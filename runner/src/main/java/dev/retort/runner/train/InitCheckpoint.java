@@ -2,6 +2,7 @@ package dev.retort.runner.train;
 
 import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.CheckpointKeys;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -51,13 +52,13 @@ final class InitCheckpoint {
                 bare = bare.substring(0, bare.indexOf('.') + 1) + CheckpointKeys.withoutDataParallel(rest);
             }
             String earlier = keys.put(bare, k);
-            if (earlier != null) throw new IllegalArgumentException("init = " + file + ": holds both " + earlier + " and " + k + " (the same tensor with and without 'module.')");
+            if (earlier != null) throw new RetortConfigException("init = " + file + ": holds both " + earlier + " and " + k + " (the same tensor with and without 'module.')");
         }
     }
 
     /** Indexes the file's tensors (nothing is loaded yet). */
     static InitCheckpoint open(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("init = " + file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new RetortConfigException("init = " + file + ": no such file");
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             return new InitCheckpoint(file, f);
         }
@@ -92,7 +93,7 @@ final class InitCheckpoint {
         if (!unexpected.isEmpty()) problems.add(unexpected.size() + " tensors the " + role + " does not have: " + head(unexpected));
         if (!missing.isEmpty()) problems.add(missing.size() + " of its " + params.size() + " tensors missing: " + head(missing));
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("init = " + file + " does not fit the " + role + " (nothing was loaded): " + String.join("; ", problems));
+            throw new RetortConfigException("init = " + file + " does not fit the " + role + " (nothing was loaded): " + String.join("; ", problems));
         }
         values.forEach((p, v) -> p.getArray().set(FloatBuffer.wrap(v)));
         mine.forEach(used::add);
@@ -122,7 +123,7 @@ final class InitCheckpoint {
                 got.computeIfAbsent(module, m -> new ArrayList<>()).add(reference);
             }
         }
-        if (!problems.isEmpty()) throw new IllegalArgumentException("init = " + file + " does not fit the modules: " + String.join("; ", problems));
+        if (!problems.isEmpty()) throw new RetortConfigException("init = " + file + " does not fit the modules: " + String.join("; ", problems));
         values.forEach((p, v) -> p.getArray().set(FloatBuffer.wrap(v)));
         Set<String> modules = new java.util.TreeSet<>(got.keySet());
         modules.addAll(fresh.keySet());

@@ -4,6 +4,7 @@ import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.datasets.CityscapesClasses;
 import dev.retort.datasets.Protocols;
 import dev.retort.nn.Settings;
@@ -52,7 +53,7 @@ public class BatchFileDataset implements SegmentationDataset {
         Protocols.check(request.protocol());
         Settings options = new Settings(NAME, request.options());
         options.requireKnown("data.", OPTIONS);
-        if (request.root() == null) throw new IllegalArgumentException(NAME + " needs data.root = a safetensors file of images.<t> and labels.<t>");
+        if (request.root() == null) throw new RetortConfigException(NAME + " needs data.root = a safetensors file of images.<t> and labels.<t>");
         if (!Files.isRegularFile(request.root())) throw new IOException(NAME + ": data.root " + request.root() + " is not a file");
         DatasetInfo info = info(request.protocol(), null);
         float[] weights = null;

@@ -3,6 +3,7 @@ package dev.retort.datasets.batchfile;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -95,7 +96,7 @@ final class BatchFileSource implements SampleSource {
             }
         }
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(BatchFileDataset.NAME + ": " + file + ": " + problems.size() + " bad entr" + (problems.size() == 1 ? "y" : "ies")
+            throw new RetortConfigException(BatchFileDataset.NAME + ": " + file + ": " + problems.size() + " bad entr" + (problems.size() == 1 ? "y" : "ies")
                     + ": " + String.join("; ", problems.subList(0, Math.min(20, problems.size()))) + (problems.size() > 20 ? "; …" : ""));
         }
         return new BatchFileSource(info, List.copyOf(samples));
