@@ -153,6 +153,21 @@ class LossesTest {
         return sum / (planes * outH * outW);
     }
 
+    /** A 1×3 map against a 2×3 one would broadcast in the arithmetic; each loss that compares maps refuses it instead. */
+    @Test
+    void mapsOfDifferentSizesAreRefusedNotBroadcast() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray s = m.zeros(new Shape(1, 2, 1, 3)), t = m.ones(new Shape(1, 2, 2, 3));
+            String tail = " differ in shape, (1, 2, 1, 3) and (1, 2, 2, 3); the student's and the teacher's maps must have the same size";
+            assertEquals("mse: the compared arrays" + tail, assertThrows(IllegalArgumentException.class, () -> Losses.mse(s, t)).getMessage());
+            assertEquals("mse: the compared arrays" + tail, assertThrows(IllegalArgumentException.class, () -> Losses.hcl(s, t)).getMessage());
+            assertEquals("kl divergence: the compared arrays" + tail,
+                    assertThrows(IllegalArgumentException.class, () -> Losses.klDivergence(s, t, 1)).getMessage());
+            assertEquals("channel-wise divergence: the compared arrays" + tail,
+                    assertThrows(IllegalArgumentException.class, () -> Losses.channelWiseDivergence(s, t, 1)).getMessage());
+        }
+    }
+
     /** MSE between the means of level×level blocks of two [1, 2, 4, 4] maps. */
     private static double mseOfMeans(float[] a, float[] b, int level) {
         int block = 4 / level;
