@@ -27,7 +27,7 @@ import java.util.Map;
  */
 public final class TorchCheckpoint implements TensorSource {
     /** Largest pickle read into memory (state dicts of the largest published models take a few MB). */
-    public static final long MAX_PICKLE_BYTES = 256L << 20;
+    public static final long MAX_PICKLE_BYTES = 64L << 20;
     /** The legacy format's magic number, the first pickle of such a file. */
     static final BigInteger LEGACY_MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
     private static final long LEGACY_PROTOCOL = 1001;
