@@ -61,13 +61,13 @@ class CorruptedCheckpointsTest {
     }
 
     /**
-     * Cut positions, longest first: every byte of small files; of larger ones every byte of the first and last 16 KB
-     * (pickles, first storages; zip directory) and every 1009th byte between (storage records).
+     * Cut positions, longest first: every byte of small files; of larger ones every byte of the first and last 2 KB
+     * (header, pickle start; zip end records) and every 211th byte between (pickles, storage records, zip directory).
      */
     static List<Integer> cuts(int length) {
         List<Integer> out = new ArrayList<>();
         for (int i = length - 1; i >= 0; i--) {
-            if (length <= 8192 || i < 16384 || i >= length - 16384 || i % 1009 == 0) out.add(i);
+            if (length <= 8192 || i < 2048 || i >= length - 2048 || i % 211 == 0) out.add(i);
         }
         return out;
     }
