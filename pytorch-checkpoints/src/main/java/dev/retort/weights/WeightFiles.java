@@ -39,6 +39,16 @@ public final class WeightFiles {
         return openFile(path);
     }
 
+    /**
+     * {@code source} without nn.DataParallel's {@code module.} prefix when every key has it (as TransKD's checkpoints
+     * trained on several GPUs do), else {@code source} itself.
+     */
+    public static TensorSource withoutDataParallel(TensorSource source) {
+        String prefix = "module.";
+        boolean all = !source.tensors().isEmpty() && source.tensors().keySet().stream().allMatch(k -> k.startsWith(prefix));
+        return all ? new WithoutPrefix(source, prefix) : source;
+    }
+
     /** Opens one file: safetensors or a PyTorch checkpoint. */
     static TensorSource openFile(Path file) throws IOException {
         byte[] head = head(file);
