@@ -1,9 +1,12 @@
 package dev.retort.pytorch;
 
-import java.io.IOException;
+import dev.retort.api.error.RetortConfigException;
 
-/** A PyTorch checkpoint that cannot be used; the message names the file and the problem. */
-public class CheckpointException extends IOException {
+/**
+ * A PyTorch checkpoint that cannot be used (refused, truncated, corrupted); the message names the file and the problem.
+ * A user error: Retort prints it as its message alone.
+ */
+public class CheckpointException extends RetortConfigException {
     private static final long serialVersionUID = 1L;
 
     public CheckpointException(String message) {

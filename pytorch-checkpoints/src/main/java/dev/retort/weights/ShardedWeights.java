@@ -47,8 +47,7 @@ final class ShardedWeights implements TensorSource {
             JsonElement e = JsonParser.parseString(Files.readString(index, StandardCharsets.UTF_8));
             if (!e.isJsonObject()) throw new WeightsException(index + ": not a JSON object");
             root = e.getAsJsonObject();
-        } catch (JsonParseException | IOException e) {
-            if (e instanceof WeightsException w) throw w;
+        } catch (JsonParseException e) {
             throw new WeightsException(index + ": not valid JSON (" + e.getMessage() + ")");
         }
         if (!root.has("weight_map") || !root.get("weight_map").isJsonObject()) {

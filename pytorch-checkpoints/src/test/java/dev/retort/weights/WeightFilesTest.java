@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.pytorch.CheckpointException;
 import dev.retort.pytorch.TorchCheckpoint;
 import dev.retort.safetensors.DType;
@@ -154,7 +155,7 @@ class WeightFilesTest {
     }
 
     private static void assertRefused(Path p, String... words) {
-        IOException e = assertThrows(IOException.class, () -> {
+        RetortConfigException e = assertThrows(RetortConfigException.class, () -> {
             try (TensorSource s = WeightFiles.open(p)) {
                 s.tensors();
             }

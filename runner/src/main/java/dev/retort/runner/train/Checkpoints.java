@@ -3,6 +3,7 @@ package dev.retort.runner.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsWriter;
 import dev.retort.safetensors.TensorSource;
@@ -51,7 +52,7 @@ final class Checkpoints {
         try (TensorSource f = WeightFiles.open(checkpoint)) {
             String text = f.metadata().get("retort.run");
             if (text == null) {
-                throw new IllegalArgumentException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata: it is a " + f.format()
+                throw new RetortConfigException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata: it is a " + f.format()
                         + "), so it names no run, variant or dataset; load it as a run's teacher.weights or student.weights instead");
             }
             Properties p = new Properties();
@@ -114,7 +115,7 @@ final class Checkpoints {
                 moments.put(k, new Moments(m, v, steps.length == 1 ? steps[0] : 0));
             }
             if (!bad.isEmpty()) {
-                throw new IllegalArgumentException(f.path() + " is refused: " + bad.size() + " tensor(s) hold values a run cannot continue from: "
+                throw new RetortConfigException(f.path() + " is refused: " + bad.size() + " tensor(s) hold values a run cannot continue from: "
                         + String.join(", ", bad.subList(0, Math.min(12, bad.size()))) + (bad.size() > 12 ? ", … (" + (bad.size() - 12) + " more)" : ""));
             }
             // Everything was read and checked: only now touch the run.

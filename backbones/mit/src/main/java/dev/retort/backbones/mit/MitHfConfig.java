@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.retort.api.backbone.LoadMode;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.safetensors.TensorSource;
 import dev.retort.weights.WeightFiles;
 import java.util.ArrayList;
@@ -25,13 +26,13 @@ final class MitHfConfig {
         JsonObject c;
         try {
             JsonElement e = JsonParser.parseString(text);
-            if (!e.isJsonObject()) throw new IllegalArgumentException("not a JSON object");
+            if (!e.isJsonObject()) throw new RetortConfigException("not a JSON object");
             c = e.getAsJsonObject();
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException(source.path() + ": its config.json is not valid JSON (" + e.getMessage() + ")");
+            throw new RetortConfigException(source.path() + ": its config.json is not valid JSON (" + e.getMessage() + ")");
         }
         if (c.has("model_type") && !"segformer".equals(c.get("model_type").getAsString())) {
-            throw new IllegalArgumentException(source.path() + ": its config.json is for model_type '" + c.get("model_type").getAsString()
+            throw new RetortConfigException(source.path() + ": its config.json is for model_type '" + c.get("model_type").getAsString()
                     + "', not a SegFormer: it cannot be " + variant);
         }
         List<String> differences = new ArrayList<>();
@@ -49,7 +50,7 @@ final class MitHfConfig {
         for (Map.Entry<String, MitConfig> p : MitConfig.PRESETS.entrySet()) {
             if (matches(c, "hidden_sizes", p.getValue().embedDims()) && matches(c, "depths", p.getValue().depths())) like = " (it describes " + p.getKey() + ")";
         }
-        throw new IllegalArgumentException(source.path() + ": its config.json describes another network than " + variant + like + ": "
+        throw new RetortConfigException(source.path() + ": its config.json describes another network than " + variant + like + ": "
                 + String.join("; ", differences));
     }
 
