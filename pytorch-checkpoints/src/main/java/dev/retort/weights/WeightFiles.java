@@ -33,8 +33,9 @@ public final class WeightFiles {
         if (!Files.exists(path)) throw new WeightsException(path + ": no such file or folder");
         if (path.getFileName().toString().endsWith(".index.json")) {
             Path config = path.toAbsolutePath().getParent().resolve("config.json");
+            String text = Files.isRegularFile(config) ? config(config) : null;
             ShardedWeights s = ShardedWeights.open(path);
-            return Files.isRegularFile(config) ? new SourceView(s, path, s.format(), Map.of(HF_CONFIG, Files.readString(config))) : s;
+            return text != null ? new SourceView(s, path, s.format(), Map.of(HF_CONFIG, text)) : s;
         }
         return openFile(path);
     }
@@ -58,21 +59,28 @@ public final class WeightFiles {
             throw new WeightsException(file + ": a tar archive, the checkpoint format of PyTorch before 0.4, which PyTorch itself no longer loads"
                     + " safely (torch.load(weights_only=True) refuses it); re-save it with a current torch.save");
         }
-        throw new WeightsException(file + ": not a weights file Retort reads (its first bytes are "
-                + HexFormat.ofDelimiter(" ").formatHex(head, 0, Math.min(8, head.length)) + "): expected safetensors, a PyTorch checkpoint"
+        throw new WeightsException(file + ": not a weights file Retort reads (" + (head.length == 0 ? "it is empty"
+                : "its first bytes are " + HexFormat.ofDelimiter(" ").formatHex(head, 0, Math.min(8, head.length))) + "): expected safetensors, a PyTorch checkpoint"
                 + " (zip or legacy format, .pth/.pth.tar/.bin), a Hugging Face model folder or a *.index.json shard index");
     }
 
     private static TensorSource openFolder(Path dir) throws IOException {
         Path config = dir.resolve("config.json");
+        Map<String, String> extra = Files.isRegularFile(config) ? Map.of(HF_CONFIG, config(config)) : Map.of();
         for (String name : HF_WEIGHTS) {
             Path f = dir.resolve(name);
             if (!Files.isRegularFile(f)) continue;
             TensorSource s = name.endsWith(".index.json") ? ShardedWeights.open(f) : openFile(f);
             String format = "Hugging Face model folder (" + name + ", " + s.format() + ")";
-            return new SourceView(s, dir, format, Files.isRegularFile(config) ? Map.of(HF_CONFIG, Files.readString(config)) : Map.of());
+            return new SourceView(s, dir, format, extra);
         }
         throw new WeightsException(dir + ": a folder without model weights (looked for " + String.join(", ", HF_WEIGHTS) + ")");
+    }
+
+    /** A model's config.json: a few kB; anything past 16 MB is not one. */
+    private static String config(Path file) throws IOException {
+        if (Files.size(file) > 16L << 20) throw new WeightsException(file + ": " + Files.size(file) + " bytes is not a model's config.json");
+        return Files.readString(file);
     }
 
     /** The first bytes of a file (up to 512). */
