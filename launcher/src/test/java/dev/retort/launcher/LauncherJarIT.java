@@ -99,6 +99,10 @@ class LauncherJarIT {
         assertTrue(describe.out().contains("format: PyTorch zip checkpoint") && describe.out().contains("tensors taken from 'state_dict'")
                 && describe.out().contains("tensors: 205") && describe.out().contains("key prefix student.")
                 && describe.out().contains("fits: none of the registered variants"), describe.out());
+        Path b0 = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.weights.safetensors");
+        Result fits = retort(work, "", "kd:weights", b0.toString());
+        assertEquals(0, fits.exit(), fits.out() + fits.err());
+        assertTrue(fits.out().contains("format: safetensors") && fits.out().contains("fits: mit-b0 (whole network, reference naming)"), fits.out());
         Result hostile = retort(work, "", "kd:weights", "mit-b0", dir.resolve("hostile-os-system.pth").toString());
         assertNotEquals(0, hostile.exit());
         assertTrue(hostile.err().contains("it names the global posix.system") && hostile.err().contains("nothing in the file was run")

@@ -74,11 +74,24 @@ public class ModelCommands {
                           String file) throws IOException {
         Path path = Path.of(file);
         StringBuilder out = new StringBuilder(path.toString()).append('\n');
+        long values = 0;
         try (TensorSource s = WeightFiles.open(path)) {
             WeightsDescription.lines(s).forEach(l -> out.append("  ").append(l).append('\n'));
+            for (var t : s.tensors().values()) if (t.dtype().floating()) values += t.elements();
         }
         List<String> fits = new ArrayList<>();
         for (String variant : Backbones.known(context)) {
+            // Cheap first: a file with fewer values than the variant's encoder (its "stage" parts) cannot fit it; only
+            // the others are built and tried.
+            Map<String, Object> config = networkConfig(variant, path);
+            long encoder;
+            try {
+                encoder = Backbones.with(context, variant, b -> b.cost(variant, config, 64, 64).parts().stream()
+                        .filter(p -> p.name().startsWith("stage")).mapToLong(ModelCost.Part::parameters).sum()).orElse(0L);
+            } catch (IllegalArgumentException e) {
+                continue;  // the file's classifier gives a configuration this variant does not take: it does not fit
+            }
+            if (values < encoder) continue;
             String fit = withNetwork(variant, path, net -> {
                 for (LoadMode mode : List.of(LoadMode.STRICT, LoadMode.ENCODER_ONLY)) {
                     try {
