@@ -30,7 +30,7 @@ import java.util.Map;
  * that carries checksums ({@link Checksums#KEY}, every file Retort writes) has each tensor's bytes checked against its
  * CRC32C whenever they are read: a mismatch is refused, naming the file and the tensor.
  */
-public final class SafeTensorsFile implements AutoCloseable {
+public final class SafeTensorsFile implements TensorSource {
     /** Largest header accepted (the format's own reference implementation uses the same bound). */
     public static final long MAX_HEADER_BYTES = 100L << 20;
 
@@ -160,8 +160,14 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
     }
 
+    @Override
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String format() {
+        return "safetensors";
     }
 
     /** Tensors by name, sorted by name. */
