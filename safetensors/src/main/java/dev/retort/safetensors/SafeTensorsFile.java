@@ -181,6 +181,7 @@ public final class SafeTensorsFile implements TensorSource {
     }
 
     /** Whether the file carries tensor checksums (files written by Retort do; older ones and other tools' do not). */
+    @Override
     public boolean hasChecksums() {
         return checksums != null;
     }
@@ -191,6 +192,7 @@ public final class SafeTensorsFile implements TensorSource {
      *
      * @throws SafeTensorsException naming the file and the first tensor whose bytes do not match
      */
+    @Override
     public void verify() throws IOException {
         if (checksums == null) return;
         for (TensorInfo t : tensors.values()) bytes(t);

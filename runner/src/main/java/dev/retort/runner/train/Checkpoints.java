@@ -80,7 +80,7 @@ final class Checkpoints {
             List<String> bad = new ArrayList<>(), notes = new ArrayList<>();
             // every tensor against its checksum, those the run does not read too: a damaged file is refused whole
             f.verify();
-            if (!f.hasChecksums()) notes.add(file + " carries no checksums (written before Retort checksummed its files): its bytes cannot be verified");
+            if (!f.hasChecksums() && f.format().equals("safetensors")) notes.add(file + " carries no checksums (written before Retort checksummed its files): its bytes cannot be verified");
             Map<Parameter, float[]> values = new LinkedHashMap<>();
             for (Map.Entry<String, Parameter> e : student.parameters().entrySet()) {
                 String key = "student." + e.getKey();
