@@ -61,28 +61,30 @@ class StudyTest {
                 "arm.2.name = CSF only", "arm.2.modules = csf",
                 "arm.3.name = TransKD-Base", "arm.3.modules = csf,pea", "arm.3.module.pea.weights = 0.1,0.1,0.5,2.0", "arm.3.lr = 5e-4", ""));
         Path out = dir.resolve("study");
-        List<Study.Arm> arms = Study.arms(ablation, out, runner);
-        assertEquals(3, arms.size());
-        assertEquals(Map.of("weights", "0.1,0.1,0.5,2.0"), arms.get(2).plan().config().modules().get(1).config());
+        Study.Ablation study = Study.read(ablation, out, runner);
+        assertEquals(3, study.arms().size());
+        assertEquals(List.of(5L), study.seeds(), "the run's seed when the file lists no seeds");
+        assertEquals(Map.of("weights", "0.1,0.1,0.5,2.0"), study.cells().get(2).plan().config().modules().get(1).config());
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-        for (Study.Arm arm : arms) Study.run(arm, runner, context, out, quiet);
+        for (Study.Cell cell : study.cells()) Study.run(cell, runner, context, false, out, quiet, null);
         try (var files = Files.list(out.resolve("rows"))) {  // rows are JSON and named so
-            assertEquals(List.of("arm-001.json", "arm-002.json", "arm-003.json"), files.map(f -> f.getFileName().toString()).sorted().toList());
+            assertEquals(List.of("arm-001-seed-5.json", "arm-002-seed-5.json", "arm-003-seed-5.json"), files.map(f -> f.getFileName().toString()).sorted().toList());
         }
-        List<Study.Row> rows = Study.merge(out, arms);
+        List<Study.Row> rows = Study.merge(study);
         assertEquals(List.of("student", "CSF only", "TransKD-Base"), rows.stream().map(Study.Row::name).toList());
         assertEquals(0, rows.get(0).extraParams());
         assertTrue(rows.get(2).extraParams() > rows.get(1).extraParams());
         assertEquals(rows.get(0).params(), rows.get(2).params(), "the deployed student is the same");
         assertEquals(4, rows.get(1).losses().size());
         String md = Files.readString(out.resolve("results.md"));
-        assertTrue(md.contains("| 3 | TransKD-Base | csf+pea | lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0 |") && md.contains("Per-class IoU"), md);
-        assertTrue(md.contains("| 1 | student | none | – |"), md);
+        assertTrue(md.contains("| 3 | TransKD-Base | csf+pea | lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0 | 5 |") && md.contains("Per-class IoU"), md);
+        assertTrue(md.contains("| 1 | student | none | – | 5 |"), md);
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
         assertEquals(4, csv.size());
         // per-class columns in the dataset's class order, the same for every arm (each arm's IoU came from its run's result)
         List<String> classes = synthetic.info().classes();
-        assertEquals(classes.stream().map(c -> "iou:" + c).toList(), List.of(csv.get(0).split(",")).subList(11, 11 + classes.size()), csv.get(0));
+        // arm,name,modules,configuration,seeds,miou_mean,miou_std,miou:seed=5,gain_mean,gain_std,gain_verdict,gain_p,params,gflops,extra_params,ms_per_step,wall_s,steps
+        assertEquals(classes.stream().map(c -> "iou:" + c).toList(), List.of(csv.get(0).split(",")).subList(18, 18 + classes.size()), csv.get(0));
         for (Study.Row r : rows) assertEquals(classes, List.copyOf(r.iou().keySet()));
         assertTrue(csv.get(3).contains("\"lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0\""), csv.get(3));
         for (Study.Row r : rows) {
@@ -96,10 +98,10 @@ class StudyTest {
 
         // a merge while arms have no row fails naming them, and leaves the last complete table alone
         String complete = Files.readString(out.resolve("results.md"));
-        Files.delete(out.resolve("rows/arm-001.json"));
-        Files.delete(out.resolve("rows/arm-003.json"));
-        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> Study.merge(out, arms));
-        assertTrue(missing.getMessage().startsWith("arms 1, 3 of 3 have no row in "), missing.getMessage());
+        Files.delete(out.resolve("rows/arm-001-seed-5.json"));
+        Files.delete(out.resolve("rows/arm-003-seed-5.json"));
+        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> Study.merge(study));
+        assertTrue(missing.getMessage().startsWith("cells 1 (arm 1, seed 5), 3 (arm 3, seed 5) of 3 have no row in "), missing.getMessage());
         assertEquals(complete, Files.readString(out.resolve("results.md")));
     }
 
@@ -124,13 +126,12 @@ class StudyTest {
         Files.writeString(ablation, base(dir) + String.join("\n", "iterations = 2", "eval_every = 2", "module.maskd.prepare_steps = 3",
                 "arm.1.name = maskd", "arm.1.modules = maskd", "arm.2.name = maskd-lr", "arm.2.modules = maskd", "arm.2.lr = 5e-4", ""));
         Path out = dir.resolve("study");
-        List<Study.Arm> arms = Study.arms(ablation, out, runner);
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-        for (Study.Arm arm : arms) Study.run(arm, runner, context, out, quiet);
+        for (Study.Cell cell : Study.read(ablation, out, runner).cells()) Study.run(cell, runner, context, false, out, quiet, null);
         try (var cached = Files.list(out.resolve(Study.PREPARATIONS))) {
             assertEquals(1, cached.filter(f -> f.getFileName().toString().startsWith("maskd-")).count(), "one preparation in the study folder");
         }
-        String first = Files.readString(out.resolve("arm-1/train.log")), second = Files.readString(out.resolve("arm-2/train.log"));
+        String first = Files.readString(out.resolve("arm-1-seed-5/train.log")), second = Files.readString(out.resolve("arm-2-seed-5/train.log"));
         assertTrue(first.contains("preparing maskd before it distils") && !first.contains("reused from"), first);
         assertTrue(second.contains("preparation of maskd reused from " + out.resolve(Study.PREPARATIONS)) && !second.contains("preparing maskd before"), second);
     }

@@ -40,7 +40,7 @@ final class StudyStatus {
         StringBuilder b = new StringBuilder("study " + out + " (" + study.file().getFileName() + "): " + study.cells().size() + " cells, "
                 + study.arms().size() + " arms × seeds " + study.seeds() + (array == null ? "" : "; SLURM array " + array + ", merge job " + merge) + "\n");
         if (array != null && scheduler.isEmpty()) b.append("  (squeue/sacct know none of the study's jobs now: states below come from the folders)\n");
-        int done = 0;
+        int done = 0, stopped = 0;
         for (Study.Cell c : study.cells()) {
             String state;
             Optional<Study.Row> row = Study.existingRow(out, c);
@@ -55,9 +55,11 @@ final class StudyStatus {
             } else if (locked(folder)) {
                 state = "running (its folder is locked by a process" + owner(folder) + ")" + checkpointNote(folder);
             } else if (Files.isRegularFile(folder.resolve("last.safetensors"))) {
+                stopped++;
                 state = "stopped with a checkpoint" + checkpointNote(folder) + (queued != null ? " — SLURM: " + queued.toLowerCase() : "")
                         + "; running the cell again resumes it" + tails(folder, array, c);
             } else if (Files.isDirectory(folder) || queued != null) {
+                stopped++;
                 state = "failed" + (queued != null ? " (SLURM: " + queued.toLowerCase() + ")" : "") + tails(folder, array, c);
             } else {
                 state = "not started";
@@ -68,7 +70,7 @@ final class StudyStatus {
         if (merge != null && scheduler.containsKey(merge)) b.append("; merge job ").append(merge).append(": ").append(scheduler.get(merge).toLowerCase());
         boolean merged = Files.exists(out.resolve("results.md"));
         b.append(merged ? "; results.md is written" : "").append('\n');
-        if (done < study.cells().size()) {
+        if (stopped > 0) {
             b.append("run a cell again: kd:ablate --cell N --out ").append(out).append(' ').append(study.file())
                     .append(" (it resumes from its checkpoint), then kd:ablate --merge --out ").append(out).append(' ').append(study.file()).append('\n');
         }

@@ -96,7 +96,7 @@ final class Json {
     }
 
     /**
-     * A study folder's finished arms ({@code rows/arm-NNN.json}, as {@code kd:ablate} writes them), in arm order; each
+     * A study folder's finished cells ({@code rows/arm-NNN-seed-S.json}, as {@code kd:ablate} writes them), in arm order; each
      * arm's {@code losses} and {@code ce_losses} thinned to at most {@link #MAX_CURVE_POINTS} points, with
      * {@code loss_stride} saying how many steps apart they are.
      */
@@ -108,7 +108,7 @@ final class Json {
         if (Files.isDirectory(dir)) {
             List<Path> files;
             try (Stream<Path> list = Files.list(dir)) {
-                files = list.filter(p -> p.getFileName().toString().matches("arm-\\d+\\.(json|csv)")).sorted().toList();
+                files = list.filter(p -> p.getFileName().toString().matches("arm-\\d+(-seed-\\d+)?\\.(json|csv)")).sorted().toList();
             }
             for (Path f : files) {
                 JsonElement parsed;
