@@ -105,6 +105,56 @@ class StudyTest {
         assertEquals(complete, Files.readString(out.resolve("results.md")));
     }
 
+    /**
+     * seeds = …: every arm with every seed, cells numbered arm by arm; a seed gives every arm the same data and
+     * initialisation; the table has every seed's value and the paired gain over the baseline; a cell with its row is
+     * not run again, and a row of another study in the folder is refused.
+     */
+    @Test
+    void seedsAreAStudyDimensionWithPairedGains(@TempDir Path dir) throws Exception {
+        Path ablation = dir.resolve("seeds.cfg");
+        Files.writeString(ablation, base(dir).replace("seed = 5\n", "").replace("iterations = 4", "iterations = 2").replace("eval_every = 4", "eval_every = 2")
+                + String.join("\n", "seeds = 11, 12, 13",
+                "baseline = student", "arm.1.name = student", "arm.1.modules = none", "arm.2.name = higher lr", "arm.2.modules = none", "arm.2.lr = 3e-3", ""));
+        Path out = dir.resolve("study");
+        Study.Ablation study = Study.read(ablation, out, runner);
+        assertEquals(List.of(11L, 12L, 13L), study.seeds());
+        assertEquals(6, study.cells().size());
+        Study.Cell fourth = study.cell(4);
+        assertEquals(2, fourth.arm().index());
+        assertEquals(11L, fourth.seed());
+        assertEquals(11L, fourth.plan().config().seed());
+        assertEquals(out.resolve("arm-2-seed-11"), fourth.plan().output());
+        assertEquals(List.of(study.cell(5)), study.cells(2, 12L));
+        var outside = assertThrows(IllegalArgumentException.class, () -> study.cell(7));
+        assertTrue(outside.getMessage().contains("cells are 1..6 (2 arms × 3 seeds, numbered arm by arm)"), outside.getMessage());
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        for (Study.Cell cell : study.cells()) Study.run(cell, runner, context, false, out, quiet, null);
+        List<Study.Row> rows = Study.merge(study);
+        // the same seed: the same first batch and initialisation in both arms (the learning rate acts after the first loss)
+        assertEquals(rows.get(0).losses().get(0), rows.get(3).losses().get(0));
+        assertTrue(!rows.get(0).losses().get(0).equals(rows.get(1).losses().get(0)), "another seed, another start");
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| 1 | student | none | – | 11, 12, 13 | "), md);
+        assertTrue(md.contains("Paired gain over 'student'") && md.matches("(?s).*\\| 2 \\| higher lr \\| [+-]\\d+\\.\\d\\d ± \\d+\\.\\d\\d \\| .*"), md);
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        assertTrue(csv.get(0).startsWith("arm,name,modules,configuration,seeds,miou_mean,miou_std,miou:seed=11,miou:seed=12,miou:seed=13,gain_mean"), csv.get(0));
+        assertEquals(3, csv.size());
+
+        // a cell with its row is not run again; a folder's rows of another file are refused
+        assertTrue(Study.existingRow(out, study.cell(1)).isPresent());
+        Path other = dir.resolve("other.cfg");
+        Files.writeString(other, Files.readString(ablation).replace("arm.2.lr = 3e-3", "arm.2.lr = 1e-4"));
+        Study.Ablation changed = Study.read(other, out, runner);
+        var mixed = assertThrows(IllegalStateException.class, () -> Study.existingRow(out, changed.cell(4)));
+        assertTrue(mixed.getMessage().contains("is the row of another study"), mixed.getMessage());
+        var perArmSeed = assertThrows(IllegalArgumentException.class, () -> {
+            Files.writeString(other, Files.readString(ablation) + "arm.1.seed = 4\n");
+            Study.read(other, out, runner);
+        });
+        assertTrue(perArmSeed.getMessage().contains("arm.1.seed is the study's, not an arm's"), perArmSeed.getMessage());
+    }
+
     @Test
     void anAblationFileNamesBadKeysWhereTheyAreWritten(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("grid.cfg");

@@ -90,50 +90,72 @@ class SlurmStudyIT {
     }
 
     /**
-     * scontrol requeue while a cell trains: SLURM sends SIGTERM to the task's processes, Retort checkpoints at the
-     * step boundary and exits 143, SLURM starts the task again, and the cell resumes from its last.safetensors; its
-     * row's losses, every step, equal those of the same cell run once without interruption.
+     * A cell stopped twice while it trains resumes each time with the losses of an uninterrupted run. First
+     * {@code scontrol requeue} (what pre-emption does): SLURM sends SIGTERM to the task's processes, Retort checkpoints
+     * at the step boundary and exits 143, SLURM starts the task again. Then {@code scancel --batch --signal=USR1} (what
+     * {@code --signal=B:USR1@120} sends before a time limit): the script asks Retort to checkpoint and requeues its own
+     * task. The row's losses, every step, equal those of the same cell run once without interruption.
      */
     @Test
     void aPreemptedCellResumesWithTheLossesOfAnUninterruptedRun(@TempDir Path work) throws Exception {
-        int steps = 120;
+        int steps = 150;
         Files.write(work.resolve("grid.cfg"), grid(steps, List.of("arm.1.name = student", "arm.1.modules = none")));
         Result submit = Retort.run(work, "", "kd:ablate", "--slurm", "--sbatch", "--cpus-per-task=1 --mem=1500M", "--out", "study", "grid.cfg");
         assertEquals(0, submit.exit(), submit.out() + submit.err());
         String array = group(submit.out(), "array job (\\d+)"), merge = group(submit.out(), "merge job (\\d+)");
-        Path metrics = work.resolve("study/arm-1-seed-3/metrics.jsonl");
-        long deadline = System.currentTimeMillis() + WAIT_MS;
-        while (stepsLogged(metrics) < 20) {
-            if (System.currentTimeMillis() > deadline) fail("the cell never trained 20 steps; " + status(work) + slurmLogs(work.resolve("study/slurm")));
-            Thread.sleep(200);
-        }
+        Path metrics = work.resolve("study/arm-1-seed-3/metrics.jsonl"), trainLog = work.resolve("study/arm-1-seed-3/train.log");
+        awaitSteps(work, metrics, 20);
         Exec requeue = exec(List.of("scontrol", "requeue", array + "_1"));
         assertEquals(0, requeue.status, requeue.out);
+        long deadline = System.currentTimeMillis() + WAIT_MS;
+        while (!(Files.exists(trainLog) && Files.readString(trainLog).contains("---- resumed from"))) {
+            if (System.currentTimeMillis() > deadline) fail("the requeued cell did not resume; " + status(work) + slurmLogs(work.resolve("study/slurm")));
+            Thread.sleep(200);
+        }
+        int first = resumedAt(Files.readString(trainLog)).get(0);
+        awaitSteps(work, metrics, first + 20);
+        Exec usr1 = exec(List.of("scancel", "--batch", "--signal=USR1", array + "_1"));
+        assertEquals(0, usr1.status, usr1.out);
         awaitGone(merge);
+
         String log = Files.readString(work.resolve("study/slurm/cell-" + array + "_1.out"));
-        String train = Files.readString(work.resolve("study/arm-1-seed-3/train.log"));
         Path row = work.resolve("study/rows/arm-001-seed-3.json");
-        assertTrue(Files.exists(row), "no row after the requeue; " + status(work) + log);
-        assertTrue(log.contains("attempt 1") && log.contains("attempt 2"), "the task ran twice: " + log);
+        assertTrue(Files.exists(row), "no row after the requeues; " + status(work) + log);
+        assertTrue(log.contains("attempt 1,") && log.contains("attempt 2,") && log.contains("attempt 3,"), "the task ran three times: " + log);
         assertTrue(log.contains("SIGTERM: stopping the run at its next step boundary") && log.contains("exit status 143"), log);
-        Matcher resumed = Pattern.compile("---- resumed from \\S+last\\.safetensors at step (\\d+)").matcher(train);
-        assertTrue(resumed.find(), train);
-        int at = Integer.parseInt(resumed.group(1));
-        assertTrue(at >= 20 && at < steps, "resumed at step " + at);
-        assertTrue(log.contains("resuming from"), log);
+        assertTrue(log.contains("checkpointed before the time limit; requeueing " + array + "_1"), log);
+        List<Integer> at = resumedAt(Files.readString(trainLog));
+        assertEquals(2, at.size(), "two resumes: " + at);
+        assertTrue(at.get(0) >= 20 && at.get(1) >= at.get(0) + 20 && at.get(1) < steps, "resumed at steps " + at);
 
         // the same cell, uninterrupted, in another study folder (the same machine and thread count)
         Result reference = Retort.run(work, "", "kd:ablate", "--cell", "1", "--out", "reference", "grid.cfg");
         assertEquals(0, reference.exit(), reference.out() + reference.err());
         List<Double> interrupted = losses(row), whole = losses(work.resolve("reference/rows/arm-001-seed-3.json"));
         assertEquals(steps, whole.size());
-        assertEquals(whole, interrupted, "losses of the cell resumed at step " + at + " against the uninterrupted run");
-        System.out.printf("SlurmStudyIT: cell requeued at step %d of %d resumed from its checkpoint; all %d losses equal the uninterrupted run's%n",
-                at, steps, steps);
+        assertEquals(whole, interrupted, "losses of the cell resumed at steps " + at + " against the uninterrupted run");
+        System.out.printf("SlurmStudyIT: cell stopped at steps %s of %d (scontrol requeue, then USR1 before a time limit) and resumed from its"
+                + " checkpoint each time; all %d losses equal the uninterrupted run's%n", at, steps, steps);
         // a cell that has its row is not run again
         Result again = Retort.run(work, "", "kd:ablate", "--cell", "1", "--out", "study", "grid.cfg");
         assertEquals(0, again.exit(), again.out() + again.err());
         assertTrue(again.out().contains("has its row") && again.out().contains("not run again"), again.out());
+    }
+
+    private static void awaitSteps(Path work, Path metrics, int steps) throws Exception {
+        long deadline = System.currentTimeMillis() + WAIT_MS;
+        while (stepsLogged(metrics) < steps) {
+            if (System.currentTimeMillis() > deadline) fail("the cell never logged " + steps + " steps; " + status(work) + slurmLogs(work.resolve("study/slurm")));
+            Thread.sleep(100);
+        }
+    }
+
+    /** The steps of train.log's resume markers, in order. */
+    private static List<Integer> resumedAt(String trainLog) {
+        List<Integer> at = new ArrayList<>();
+        Matcher m = Pattern.compile("---- resumed from \\S+last\\.safetensors at step (\\d+)").matcher(trainLog);
+        while (m.find()) at.add(Integer.parseInt(m.group(1)));
+        return at;
     }
 
     /** A tiny student-only grid: 32×64 synthetic scenes, a student a few channels wide, one thread, every step logged. */
