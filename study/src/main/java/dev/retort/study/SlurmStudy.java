@@ -132,10 +132,14 @@ final class SlurmStudy {
         return s.toString();
     }
 
-    /** Options as #SBATCH lines: an option with the words after it that are its value ({@code -p gpu}). */
+    /**
+     * Options as #SBATCH lines: an option with the words after it that are its value ({@code -p gpu}); a word with a
+     * space in double quotes, as sbatch reads them ({@code --comment "two words"}, {@code --comment="two words"}).
+     */
     static List<String> grouped(List<String> words) {
         List<String> lines = new ArrayList<>();
-        for (String w : words) {
+        for (String word : words) {
+            String w = !word.matches(".*\\s.*") ? word : word.matches("--[A-Za-z-]+=.*") ? word.replaceFirst("=(.*)", "=\"$1\"") : "\"" + word + "\"";
             if (w.startsWith("-") || lines.isEmpty()) lines.add(w);
             else lines.set(lines.size() - 1, lines.get(lines.size() - 1) + " " + w);
         }
