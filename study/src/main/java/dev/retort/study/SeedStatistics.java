@@ -1,5 +1,6 @@
 package dev.retort.study;
 
+import dev.retort.api.error.RetortConfigException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -25,7 +26,7 @@ public final class SeedStatistics {
     private SeedStatistics() {}
 
     static double mean(double[] v) {
-        if (v.length == 0) throw new IllegalArgumentException("no values");
+        if (v.length == 0) throw new RetortConfigException("no values");
         return Arrays.stream(v).sum() / v.length;
     }
 
@@ -88,7 +89,7 @@ public final class SeedStatistics {
     /** The per-seed gain of {@code arm} over {@code baseline}; both list the same seeds in the same order. */
     static Gain gain(double[] baseline, double[] arm) {
         if (baseline.length != arm.length || baseline.length == 0) {
-            throw new IllegalArgumentException("the arms need the same seeds: " + baseline.length + " vs " + arm.length + " values");
+            throw new RetortConfigException("the arms need the same seeds: " + baseline.length + " vs " + arm.length + " values");
         }
         double[] d = new double[baseline.length];
         for (int i = 0; i < d.length; i++) d[i] = arm[i] - baseline[i];
@@ -141,7 +142,7 @@ public final class SeedStatistics {
         for (Study.Row r : rows) byArm.computeIfAbsent(r.arm(), a -> new ArrayList<>()).add(r);
         List<Study.Row> base = null;
         if (baseline != null) {
-            base = byArm.values().stream().filter(l -> l.get(0).name().equals(baseline)).findFirst().orElseThrow(() -> new IllegalArgumentException(
+            base = byArm.values().stream().filter(l -> l.get(0).name().equals(baseline)).findFirst().orElseThrow(() -> new RetortConfigException(
                     "baseline = " + baseline + " names no arm (arms: " + byArm.values().stream().map(l -> l.get(0).name()).toList() + ")"));
         }
         List<ArmSummary> out = new ArrayList<>();

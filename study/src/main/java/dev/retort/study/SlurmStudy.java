@@ -1,5 +1,6 @@
 package dev.retort.study;
 
+import dev.retort.api.error.RetortConfigException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +66,7 @@ final class SlurmStudy {
 
     /** Writes the scripts and, unless a dry run, submits them. */
     static Submission submit(Study.Ablation study, Options options, List<String> retort) throws IOException, InterruptedException {
-        if (options.throttle() < 0) throw new IllegalArgumentException("--throttle must be >= 0 (0: no limit), got " + options.throttle());
+        if (options.throttle() < 0) throw new RetortConfigException("--throttle must be >= 0 (0: no limit), got " + options.throttle());
         Path dir = Files.createDirectories(folder(study.output()));
         Path cells = dir.resolve("cells.sh"), merge = dir.resolve("merge.sh");
         writeScript(cells, cellsScript(study, options, retort));
@@ -233,14 +234,14 @@ final class SlurmStudy {
                 w.append(c);
             }
         }
-        if (quote != 0) throw new IllegalArgumentException("--sbatch: unbalanced " + quote + " in '" + line + "'");
+        if (quote != 0) throw new RetortConfigException("--sbatch: unbalanced " + quote + " in '" + line + "'");
         if (any || w.length() > 0) words.add(w.toString());
         for (String o : words) {
             if (o.startsWith("--array") || o.startsWith("-a") && !o.startsWith("--")) {
-                throw new IllegalArgumentException("--sbatch " + o + ": the array is the study's cells (one task per cell); limit how many run at once with --throttle N");
+                throw new RetortConfigException("--sbatch " + o + ": the array is the study's cells (one task per cell); limit how many run at once with --throttle N");
             }
             if (o.startsWith("--dependency") || o.startsWith("--output") || o.startsWith("--job-name")) {
-                throw new IllegalArgumentException("--sbatch " + o + ": kd:ablate sets it (the merge's dependency, the logs in <out>/slurm/, the job name)");
+                throw new RetortConfigException("--sbatch " + o + ": kd:ablate sets it (the merge's dependency, the logs in <out>/slurm/, the job name)");
             }
         }
         return words;

@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.retort.api.backbone.Backbone;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunPlan;
 import dev.retort.api.run.RunRequest;
@@ -88,7 +89,7 @@ public final class Study {
         /** The cell of that number. */
         public Cell cell(int number) {
             if (number < 1 || number > cells.size()) {
-                throw new IllegalArgumentException("no cell " + number + " in " + file.getFileName() + ": cells are 1.." + cells.size()
+                throw new RetortConfigException("no cell " + number + " in " + file.getFileName() + ": cells are 1.." + cells.size()
                         + " (" + arms.size() + " arm" + (arms.size() == 1 ? "" : "s") + " × " + seeds.size() + " seed" + (seeds.size() == 1 ? "" : "s")
                         + ", numbered arm by arm)");
             }
@@ -98,9 +99,9 @@ public final class Study {
         /** The cells of arm {@code arm} (its index in the file), all its seeds or only {@code seed}. */
         public List<Cell> cells(int arm, Long seed) {
             if (arms.stream().noneMatch(a -> a.index() == arm)) {
-                throw new IllegalArgumentException("no arm " + arm + " in " + file.getFileName() + " (arms: " + arms.stream().map(Arm::index).toList() + ")");
+                throw new RetortConfigException("no arm " + arm + " in " + file.getFileName() + " (arms: " + arms.stream().map(Arm::index).toList() + ")");
             }
-            if (seed != null && !seeds.contains(seed)) throw new IllegalArgumentException("no seed " + seed + " in " + file.getFileName() + " (seeds: " + seeds + ")");
+            if (seed != null && !seeds.contains(seed)) throw new RetortConfigException("no seed " + seed + " in " + file.getFileName() + " (seeds: " + seeds + ")");
             return cells.stream().filter(c -> c.arm().index() == arm && (seed == null || c.seed() == seed)).toList();
         }
     }
@@ -145,18 +146,18 @@ public final class Study {
                 base.put(key, value);
             }
         }
-        if (overrides.isEmpty()) throw new IllegalArgumentException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
+        if (overrides.isEmpty()) throw new RetortConfigException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
         String seedList = (String) base.remove(SEEDS), baseline = (String) base.remove(BASELINE);
         overrides.forEach((n, keys) -> {
             for (String own : List.of(SEEDS, BASELINE, "seed")) {
                 if (keys.containsKey(own)) {
-                    throw new IllegalArgumentException(fileName + " arm " + n + ": arm." + n + "." + own + " is the study's, not an arm's: every arm runs"
+                    throw new RetortConfigException(fileName + " arm " + n + ": arm." + n + "." + own + " is the study's, not an arm's: every arm runs"
                             + " with every seed of 'seeds = …' (the same seeds pair the arms' figures); set seeds (and baseline) once, without arm." + n + ".");
                 }
             }
         });
         if (seedList != null && base.containsKey("seed")) {
-            throw new IllegalArgumentException(fileName + ": both seed = " + base.get("seed") + " and seeds = " + seedList + "; give seeds alone");
+            throw new RetortConfigException(fileName + ": both seed = " + base.get("seed") + " and seeds = " + seedList + "; give seeds alone");
         }
         // every key is checked where the user wrote it: a base key by its name, an arm's key as arm.N.<key>
         runner.requireKnownKeys(fileName, "", base.keySet());
@@ -178,7 +179,7 @@ public final class Study {
         }
         List<Long> seeds = seedList != null ? seeds(fileName, seedList) : List.of(plan(arms.get(0), null, output, runner, fileName).config().seed());
         if (baseline != null && arms.stream().noneMatch(a -> a.name().equals(baseline))) {
-            throw new IllegalArgumentException(fileName + ": baseline = " + baseline + " names no arm (arm names: " + arms.stream().map(Arm::name).toList() + ")");
+            throw new RetortConfigException(fileName + ": baseline = " + baseline + " names no arm (arm names: " + arms.stream().map(Arm::name).toList() + ")");
         }
         List<Cell> cells = new ArrayList<>();
         for (Arm a : arms) {
@@ -195,10 +196,10 @@ public final class Study {
             try {
                 seed = Long.parseLong(s.strip());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(fileName + ": seeds must be integers separated by commas, e.g. seeds = 1,2,3; got '" + list + "'");
+                throw new RetortConfigException(fileName + ": seeds must be integers separated by commas, e.g. seeds = 1,2,3; got '" + list + "'");
             }
-            if (seed < 0) throw new IllegalArgumentException(fileName + ": seeds must be >= 0, got " + seed);
-            if (seeds.contains(seed)) throw new IllegalArgumentException(fileName + ": seed " + seed + " is listed twice in seeds = " + list);
+            if (seed < 0) throw new RetortConfigException(fileName + ": seeds must be >= 0, got " + seed);
+            if (seeds.contains(seed)) throw new RetortConfigException(fileName + ": seed " + seed + " is listed twice in seeds = " + list);
             seeds.add(seed);
         }
         return List.copyOf(seeds);
@@ -216,7 +217,7 @@ public final class Study {
         try {
             return runner.plan(m);
         } catch (IllegalArgumentException bad) {
-            throw new IllegalArgumentException(fileName + " arm " + a.index() + " (" + a.name() + "): " + bad.getMessage(), bad);
+            throw new RetortConfigException(fileName + " arm " + a.index() + " (" + a.name() + "): " + bad.getMessage(), bad);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.retort.study;
 
 import ai.djl.engine.Engine;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.Runner;
 import dev.retort.nn.Keys;
 import java.io.IOException;
@@ -57,7 +58,7 @@ public class StudyCommands {
             Path dir = Path.of(file).toAbsolutePath();
             Path recorded = dir.resolve(StudyFolder.ABLATION);
             if (!Files.isRegularFile(recorded)) {
-                throw new IllegalArgumentException(dir + " is not a study folder: it has no " + StudyFolder.ABLATION + " (kd:ablate --status takes the folder of kd:ablate --out)");
+                throw new RetortConfigException(dir + " is not a study folder: it has no " + StudyFolder.ABLATION + " (kd:ablate --status takes the folder of kd:ablate --out)");
             }
             return StudyStatus.report(Study.read(recorded, dir, runner));
         }
@@ -65,9 +66,9 @@ public class StudyCommands {
         Path output = out.isEmpty() ? Path.of("ablation", f.getFileName().toString().replaceFirst("\\.[^.]*$", "")).toAbsolutePath() : Path.of(out).toAbsolutePath();
         Study.Ablation study = Study.read(f, output, runner);
         if (merge) return table(output, Study.merge(study));
-        if (dryRun && !slurm) throw new IllegalArgumentException("--dry-run goes with --slurm (it writes the job scripts without submitting them)");
-        if (slurm && (cell > 0 || arm > 0 || !seed.isEmpty())) throw new IllegalArgumentException("--slurm submits every cell; --cell, --arm and --seed run cells here");
-        if (cell > 0 && (arm > 0 || !seed.isEmpty())) throw new IllegalArgumentException("give --cell N, or --arm N [--seed S], not both");
+        if (dryRun && !slurm) throw new RetortConfigException("--dry-run goes with --slurm (it writes the job scripts without submitting them)");
+        if (slurm && (cell > 0 || arm > 0 || !seed.isEmpty())) throw new RetortConfigException("--slurm submits every cell; --cell, --arm and --seed run cells here");
+        if (cell > 0 && (arm > 0 || !seed.isEmpty())) throw new RetortConfigException("give --cell N, or --arm N [--seed S], not both");
         StudyFolder.record(study);
         if (slurm) {
             SlurmStudy.Options options = new SlurmStudy.Options(SlurmStudy.words(sbatch), mergeSbatch.isBlank() ? null : SlurmStudy.words(mergeSbatch),
@@ -78,7 +79,7 @@ public class StudyCommands {
         List<Study.Cell> cells = cell > 0 ? List.of(study.cell(cell)) : arm > 0 ? study.cells(arm, null).stream().filter(c -> s == null || c.seed() == s).toList()
                 : s != null ? study.cells().stream().filter(c -> c.seed() == s).toList() : study.cells();
         if (arm > 0 && s != null && cells.isEmpty()) study.cells(arm, s);  // says which seeds there are
-        if (cells.isEmpty()) throw new IllegalArgumentException("no seed " + s + " in " + f.getFileName() + " (seeds: " + study.seeds() + ")");
+        if (cells.isEmpty()) throw new RetortConfigException("no seed " + s + " in " + f.getFileName() + " (seeds: " + study.seeds() + ")");
         StringBuilder done = new StringBuilder();
         for (Study.Cell c : cells) {
             Optional<Study.Row> had = Study.existingRow(output, c);
@@ -101,7 +102,7 @@ public class StudyCommands {
         try {
             return Long.parseLong(seed.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--seed must be an integer, got '" + seed + "'");
+            throw new RetortConfigException("--seed must be an integer, got '" + seed + "'");
         }
     }
 
@@ -128,7 +129,7 @@ public class StudyCommands {
                         @Descriptor("one run per method alone, and a student-only run") @Parameter(names = "--methods", absentValue = "") String methods,
                         @Descriptor("input size HxW") String size) throws IOException, InterruptedException {
         int[] hw = parseSize(size);
-        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
+        if (steps < 1) throw new RetortConfigException("--steps must be at least 1, got " + steps);
         Map<String, Object> settings = run.isEmpty() ? TrainBench.defaultRun() : runner.readRunFile(Path.of(run).toAbsolutePath());
         if (!set.isEmpty()) {
             Map<String, Object> overrides = Keys.overrides(set);
@@ -147,7 +148,7 @@ public class StudyCommands {
             String[] hw = size.strip().split("\\s*[xX]\\s*");
             return new int[] {Integer.parseInt(hw[0]), Integer.parseInt(hw[1])};
         }
-        throw new IllegalArgumentException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
+        throw new RetortConfigException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
     }
 
     @Descriptor("benchmark the default TransKD-Base pair at 128x256")
