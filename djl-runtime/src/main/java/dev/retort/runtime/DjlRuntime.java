@@ -47,8 +47,8 @@ public final class DjlRuntime {
         System.setProperty("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
         setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        // On a machine without a GPU DJL warns about the CUDA driver on every start; that is not news.
-        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+        // CudaUtils' warnings (driver refused, no device) are what a CUDA user needs to read; the CPU build never asks it
+        // (DJL checks the engine's CUDA capability first), so nothing is silenced.
         String cache = System.getProperty(CACHE_DIR);
         if (cache == null || cache.isBlank()) cache = System.getenv(CACHE_DIR);
         if (cache == null || cache.isBlank()) {
@@ -64,7 +64,9 @@ public final class DjlRuntime {
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(DjlRuntime.class.getClassLoader());
         try {
-            return Engine.getEngine(ENGINE);
+            Engine engine = Engine.getEngine(ENGINE);
+            Libtorch.verifyLoaded();
+            return engine;
         } finally {
             thread.setContextClassLoader(previous);
         }

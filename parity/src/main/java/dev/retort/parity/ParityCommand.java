@@ -48,15 +48,15 @@ public class ParityCommand {
             List<ParityCase> cases = new ArrayList<>();
             caseServices.all(null).forEach(s -> cases.addAll(s.cases()));
             List<ParityComputation> computed = computations.all(null).stream()
-                    .filter(c -> Files.isRegularFile(dir.resolve(c.fixture() + ".io.safetensors"))).toList();
+                    .filter(c -> Files.isRegularFile(dir.resolve(c.fixture() + (c.singleFile() ? ".safetensors" : ".io.safetensors")))).toList();
             List<String> computedFixtures = computed.stream().map(ParityComputation::fixture).distinct().toList();
             List<String> variants = ParityCheck.backboneVariants(dir, cases).stream().filter(v -> !computedFixtures.contains(v)).toList();
             List<String> moduleFixtures = ParityCheck.moduleFixtures(dir, cases);
-            if (variants.isEmpty() && moduleFixtures.isEmpty() && computed.isEmpty()) {
+            if (variants.isEmpty() && moduleFixtures.isEmpty() && computed.isEmpty()) {  // e.g. only <fixture>.safetensors that nothing reads
                 TreeSet<String> known = new TreeSet<>();
                 cases.forEach(c -> known.add(c.fixture()));
                 computations.all(null).forEach(c -> known.add(c.fixture()));
-                throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors or module fixture ("
+                throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors, module fixture or fixture a parity computation reads ("
                         + (known.isEmpty() ? "no parity case is registered" : "the registered parity cases check " + String.join(", ", known)) + ")");
             }
             for (String variant : variants) {

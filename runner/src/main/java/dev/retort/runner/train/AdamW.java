@@ -2,35 +2,47 @@ package dev.retort.runner.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
-import dev.retort.nn.Scalars;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import dev.retort.nn.MultiTensor;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * AdamW as PyTorch's {@code torch.optim.AdamW} (betas 0.9/0.999, eps 1e-8, decoupled weight decay, bias
- * correction), over parameters named by checkpoint key. Parameters may join or leave between steps (module swaps):
- * a joining parameter starts with zero moments and its own step count.
+ * AdamW as PyTorch's {@code torch.optim.AdamW} (decoupled weight decay, bias correction, amsgrad off; betas
+ * 0.9/0.999 and eps 1e-8 unless told otherwise), over parameters named by checkpoint key. Parameters may join or leave
+ * between steps (module swaps): a joining parameter starts with zero moments and its own step count.
+ *
+ * <p>A step is one native call for all parameters (and, once per parameter array, a call that finds whether it has a
+ * gradient): PyTorch's multi-tensor AdamW ({@link MultiTensor#adamw}, what {@code torch.optim.AdamW(foreach=True)}
+ * runs), operation for operation, so that it follows PyTorch's trajectories. The finite check of the gradients is one flag computed on the device
+ * and read once; the offenders are named only when it says there are some. Zeroing is one call too.
  */
 final class AdamW {
-    static final float BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f;
-
     private final NDManager manager;
-    private final double weightDecay;
+    private final double weightDecay, beta1, beta2, eps;
     private final Map<String, NDArray> m = new HashMap<>();
     private final Map<String, NDArray> v = new HashMap<>();
+    /** Step counts: host numbers (the update takes its bias corrections from them; checkpoints keep them). */
     private final Map<String, Long> t = new HashMap<>();
     private Map<String, Parameter> params = new LinkedHashMap<>();
+    /** Parameters seen with a defined gradient, with the array that had it (a parameter given a new array is asked again). */
+    private final Map<String, NDArray> withGradient = new HashMap<>();
 
     AdamW(NDManager manager, double weightDecay) {
+        this(manager, weightDecay, 0.9, 0.999, 1e-8);
+    }
+
+    AdamW(NDManager manager, double weightDecay, double beta1, double beta2, double eps) {
         this.manager = manager;
         this.weightDecay = weightDecay;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
     }
 
     /** Sets the trainable parameters; state of parameters no longer present is released. */
@@ -48,11 +60,7 @@ final class AdamW {
             if (p.requiresGradient()) next.put(k, p);
         });
         for (String gone : params.keySet()) {
-            if (!next.containsKey(gone) && !keep.contains(gone)) {
-                close(m.remove(gone));
-                close(v.remove(gone));
-                t.remove(gone);
-            }
+            if (!next.containsKey(gone) && !keep.contains(gone)) forget(gone);
         }
         params = next;
     }
@@ -61,68 +69,62 @@ final class AdamW {
         return params;
     }
 
-    /** One update with learning rate {@code lr}; parameters without a gradient this step are left alone. */
+    /** One update with learning rate {@code lr}; parameters without a gradient (never reached by a backward) are left alone. */
     void step(double lr) {
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            String key = e.getKey();
-            NDArray w = e.getValue().getArray();
-            if (!w.hasGradient()) continue;
-            NDArray mk = m.computeIfAbsent(key, k -> zerosLike(w)), vk = v.computeIfAbsent(key, k -> zerosLike(w));
-            long step = t.merge(key, 1L, Long::sum);
-            // Every temporary (and this step's handle on the gradient, whose storage stays the parameter's) is
-            // attached to a scratch manager, so nothing accumulates across steps.
-            try (NDManager scratch = manager.newSubManager()) {
-                NDArray g = w.getGradient();
-                g.attach(scratch);
-                Scalars.muli(mk, BETA1).addi(Scalars.mul(g, 1 - BETA1));
-                Scalars.muli(vk, BETA2).addi(Scalars.muli(g.square(), 1 - BETA2));
-                double bias1 = 1 - Math.pow(BETA1, step), bias2 = 1 - Math.pow(BETA2, step);
-                Scalars.muli(w, (float) (1 - lr * weightDecay));
-                NDArray denom = vk.sqrt();
-                denom.attach(scratch);
-                Scalars.addi(Scalars.divi(denom, (float) Math.sqrt(bias2)), EPS);
-                NDArray update = mk.div(denom);
-                update.attach(scratch);
-                w.subi(Scalars.muli(update, (float) (lr / bias1)));
-            }
+        List<String> unknown = params.keySet().stream().filter(k -> withGradient.get(k) != params.get(k).getArray()).toList();
+        if (!unknown.isEmpty()) {
+            // a gradient, once defined, stays defined (zeroing fills it): each parameter array is asked once
+            List<NDArray> arrays = unknown.stream().map(k -> params.get(k).getArray()).toList();
+            unknown.forEach(withGradient::remove);
+            for (long i : MultiTensor.withGradient(arrays)) withGradient.put(unknown.get((int) i), arrays.get((int) i));
         }
+        List<String> keys = params.keySet().stream().filter(withGradient::containsKey).toList();
+        List<NDArray> ws = new ArrayList<>(keys.size()), ms = new ArrayList<>(keys.size()), vs = new ArrayList<>(keys.size());
+        double[] steps = new double[keys.size()];
+        for (int i = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            NDArray w = params.get(key).getArray();
+            ws.add(w);
+            ms.add(m.computeIfAbsent(key, k -> zerosLike(w)));
+            vs.add(v.computeIfAbsent(key, k -> zerosLike(w)));
+            steps[i] = t.getOrDefault(key, 0L) + 1;
+        }
+        MultiTensor.adamw(ws, ms, vs, steps, lr, beta1, beta2, weightDecay, eps);
+        keys.forEach(k -> t.merge(k, 1L, Long::sum));
     }
 
-    /** Parameters whose gradient holds NaN or infinite values (an update with them would poison the weights). */
+    /**
+     * A one-element boolean array on the device, true when every gradient is finite; nothing is read (a caller may
+     * stack it with the loss terms into the step's one read).
+     */
+    NDArray allFiniteGradients(NDManager into) {
+        return MultiTensor.allFiniteGradients(arrays(), into);
+    }
+
+    /**
+     * Parameters whose gradient holds NaN or infinite values (an update with them would poison the weights): one read
+     * of one flag; the per-parameter flags are read only when it is false.
+     */
     List<String> nonFiniteGradients() {
         List<String> bad = new ArrayList<>();
+        if (params.isEmpty()) return bad;
         try (NDManager scratch = manager.newSubManager()) {
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                NDArray w = e.getValue().getArray();
-                if (!w.hasGradient()) continue;
-                NDArray g = w.getGradient();
-                g.attach(scratch);
-                if (g.isNaN().logicalOr(g.isInfinite()).any().getBoolean()) bad.add(e.getKey());
-            }
+            if (allFiniteGradients(scratch).getBoolean()) return bad;
+            boolean[] finite = MultiTensor.finiteGradients(arrays(), scratch).toBooleanArray();
+            int i = 0;
+            for (String key : params.keySet()) if (!finite[i++]) bad.add(key);
         }
         return bad;
     }
 
-    /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies). */
+    /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies), in one call. */
     void zeroGradients() {
-        try (NDManager scratch = manager.newSubManager()) {
-            for (Parameter p : params.values()) {
-                NDArray w = p.getArray();
-                if (!w.hasGradient()) continue;
-                NDArray g = w.getGradient();
-                g.attach(scratch);  // the handle and the scalar set() creates are released with the scratch manager
-                g.set(new NDIndex("..."), 0f);
-            }
-        }
+        MultiTensor.zeroGradients(arrays());
     }
 
     /** Releases the state of these parameters (their module is gone: a module built anew starts from zero moments). */
     void release(Collection<String> keys) {
-        for (String k : keys) {
-            close(m.remove(k));
-            close(v.remove(k));
-            t.remove(k);
-        }
+        keys.forEach(this::forget);
     }
 
     /** Moments and step counts by parameter key, for checkpoints. */
@@ -146,6 +148,19 @@ final class AdamW {
         close(m.put(key, manager.create(first, w.getShape())));
         close(v.put(key, manager.create(second, w.getShape())));
         t.put(key, steps);
+    }
+
+    private List<NDArray> arrays() {
+        List<NDArray> ws = new ArrayList<>(params.size());
+        params.values().forEach(p -> ws.add(p.getArray()));
+        return ws;
+    }
+
+    private void forget(String key) {
+        close(m.remove(key));
+        close(v.remove(key));
+        t.remove(key);
+        withGradient.remove(key);
     }
 
     private NDArray zerosLike(NDArray w) {
