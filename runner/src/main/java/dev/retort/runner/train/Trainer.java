@@ -38,6 +38,7 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.Losses;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
+import dev.retort.nn.Devices;
 import dev.retort.nn.Ops;
 import dev.retort.nn.Scope;
 import dev.retort.datasets.Batch;
@@ -411,7 +412,7 @@ public final class Trainer implements TrainingRun, Runnable {
         RunConfig run = settings.run();
         checkModules(settings, services.distillers());
         Engine engine = services.engine();
-        Device device = device(engine, run.device());
+        Device device = Devices.resolve(engine, run.device(), this::log);
         deviceName = device.toString();
         base = engine.newBaseManager(device);
         if (folder == null) folder = RunFolder.claim(settings.output(), resume, overwrite);
@@ -540,16 +541,6 @@ public final class Trainer implements TrainingRun, Runnable {
             log(role + " " + ref.variant() + ": initialised from seed (no weights)");
         }
         return net;
-    }
-
-    private static Device device(Engine engine, String spec) {
-        if (spec.equals("cpu")) return Device.cpu();
-        if (spec.startsWith("gpu")) {
-            int n = spec.contains(":") ? Integer.parseInt(spec.substring(4)) : 0;
-            if (n >= engine.getGpuCount()) throw new IllegalArgumentException("device " + spec + ": " + engine.getGpuCount() + " GPU(s) found");
-            return Device.gpu(n);
-        }
-        return engine.getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();
     }
 
     /** Polynomial decay, power 1: lr·(1 − e/decay_steps) per epoch (reference), or per iteration. */
