@@ -43,11 +43,14 @@ final class Doctor {
     private final Engine engine;
     private final Map<String, Object> natives;
     private final PrintStream progress;
+    /** Run keys that keep a tiny run tiny with the distillers present (e.g. a preparation phase cut to 2 steps). */
+    private final Map<String, Object> shorten;
     private final List<Check> checks = new ArrayList<>();
     private final StringBuilder out = new StringBuilder();
 
-    Doctor(Runner runner, Engine engine, Map<String, Object> natives, PrintStream progress) {
+    Doctor(Runner runner, Engine engine, Map<String, Object> natives, Map<String, Object> shorten, PrintStream progress) {
         this.runner = runner;
+        this.shorten = Map.copyOf(shorten);
         this.engine = engine;
         this.natives = natives;
         this.progress = progress;
@@ -156,6 +159,7 @@ final class Doctor {
                 "teacher.decoder_dim", 32));
         d.putAll(Map.of("student", "mit-b0", "student.embed_dims", "8,16,24,32", "student.depths", "1,1,1,1", "student.num_heads", "1,2,3,4",
                 "student.decoder_dim", 16));
+        d.putAll(shorten);
         if (!stochastic) d.putAll(Map.of("student.drop_path_rate", 0, "student.head_dropout", 0, "teacher.drop_path_rate", 0, "teacher.head_dropout", 0));
         TrainingRun run = runner.start(new RunRequest(d, null, false, null, null, 1));
         RunResult r = run.completion().toCompletableFuture().join();
