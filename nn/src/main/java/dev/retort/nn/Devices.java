@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.engine.StandardCapabilities;
 import ai.djl.util.cuda.CudaUtils;
+import dev.retort.api.error.RetortConfigException;
 import java.util.function.Consumer;
 
 /**
@@ -17,14 +18,14 @@ public final class Devices {
     /**
      * @param spec {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
      * @param warn where the fallback to the CPU is said
-     * @throws IllegalArgumentException for a GPU that is not there (naming how many there are)
+     * @throws RetortConfigException for a GPU that is not there (naming how many there are)
      */
     public static Device resolve(Engine engine, String spec, Consumer<String> warn) {
         if (spec.equals("cpu")) return Device.cpu();
         int gpus = gpuCount(engine);
         if (spec.startsWith("gpu")) {
             int n = spec.contains(":") ? Integer.parseInt(spec.substring(4)) : 0;
-            if (n >= gpus) throw new IllegalArgumentException("device " + spec + ": " + gpus + " GPU(s) found" + (engine.hasCapability(StandardCapabilities.CUDA)
+            if (n >= gpus) throw new RetortConfigException("device " + spec + ": " + gpus + " GPU(s) found" + (engine.hasCapability(StandardCapabilities.CUDA)
                     ? "" : " (the libtorch in use is a CPU build: see kd:info's natives line)"));
             return Device.gpu(n);
         }

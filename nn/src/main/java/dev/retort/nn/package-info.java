@@ -16,10 +16,12 @@
  * <p>2.2: {@link dev.retort.nn.BFloat16}, {@link dev.retort.nn.Scope}; {@code Ops.bf16Products}, {@code Ops.matMul},
  * {@code Ops.isFloating}, {@code Ops.castLike}; {@code CastWeights.to}, {@code CastWeights.toFloat32}; {@code CastWeights}
  * casts to bfloat16.
- * <p>2.3: {@link dev.retort.nn.MultiTensor} (AdamW, finite flags and zeroing over all parameters in one call),
- * {@link dev.retort.nn.Devices} (a run's device setting, with the CPU fallback said).
+ * <p>2.3: a bad value or key read through {@link dev.retort.nn.Settings} or {@link dev.retort.nn.Keys} is a
+ * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
+ * <p>2.4: {@link dev.retort.nn.MultiTensor} (AdamW, finite flags and zeroing over all parameters in one call),
+ * {@link dev.retort.nn.Devices} (a run's device setting, with the CPU fallback said), {@link dev.retort.nn.DeviceSync}.
  */
-@Version("2.3.0")
+@Version("2.4.0")
 @Export
 package dev.retort.nn;
 

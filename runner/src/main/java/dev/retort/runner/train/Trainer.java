@@ -24,6 +24,8 @@ import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.TrainingProgress;
 import dev.retort.api.distill.Probe;
 import dev.retort.api.distill.Reconfiguration;
+import dev.retort.api.error.Failures;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.RunConfig;
@@ -292,11 +294,11 @@ public final class Trainer implements TrainingRun, Runnable {
         services.distillers().forEach(r -> known.add(r.name()));
         List<String> list = settings.run().modules().stream().map(ModuleRef::distiller).toList();
         if (!known.contains(module) && !list.contains(module)) {
-            throw new IllegalArgumentException("unknown module " + module + " (known: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
+            throw new RetortConfigException("unknown module " + module + " (known: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
         }
-        if (settings.run().teacher() == null) throw new IllegalArgumentException(id + " has no teacher: it uses no modules");
+        if (settings.run().teacher() == null) throw new RetortConfigException(id + " has no teacher: it uses no modules");
         if (!settings.followRegistry() && !list.contains(module)) {
-            throw new IllegalArgumentException(module + " is not in this run's module list (" + (list.isEmpty() ? "none" : String.join(", ", list)) + ")");
+            throw new RetortConfigException(module + " is not in this run's module list (" + (list.isEmpty() ? "none" : String.join(", ", list)) + ")");
         }
     }
 
@@ -469,7 +471,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 log("data.on_error = skip: " + train.skipped() + " train and " + val.skipped() + " validation samples left out when the splits were opened");
             }
             if (student.spec().classes() != info.outputs()) {
-                throw new IllegalArgumentException("student " + run.student().variant() + " has " + student.spec().classes() + " outputs but "
+                throw new RetortConfigException("student " + run.student().variant() + " has " + student.spec().classes() + " outputs but "
                         + dataset.name() + " (" + run.data().protocol() + " protocol) needs " + info.outputs() + "; set student.num_classes = " + info.outputs());
             }
             classWeights = base.create(info.classWeights());
@@ -612,16 +614,16 @@ public final class Trainer implements TrainingRun, Runnable {
             Distiller d = byName.get(name);
             if (d == null) {
                 String hint = dev.retort.nn.Keys.suggestion(name, byName.keySet());
-                throw new IllegalArgumentException("unknown module " + name + (hint == null ? "" : " (did you mean " + hint + "?)")
+                throw new RetortConfigException("unknown module " + name + (hint == null ? "" : " (did you mean " + hint + "?)")
                         + (requested.contains(name) ? " in modules = " + settings.source().get("modules") : " in module." + name + ".* keys")
                         + "; registered: " + (byName.isEmpty() ? "none" : String.join(", ", byName.keySet())));
             }
             if (d.rejection().isPresent()) {
-                if (requested.contains(name)) throw new IllegalArgumentException("module " + name + ": configuration rejected: " + d.rejection().get());
+                if (requested.contains(name)) throw new RetortConfigException("module " + name + ": configuration rejected: " + d.rejection().get());
                 continue;  // not needed by this run: its section cannot be checked against a configuration that is not in force
             }
             if (requested.contains(name) && !d.enabled()) {
-                throw new IllegalArgumentException("module " + name + " is in modules = " + settings.source().get("modules")
+                throw new RetortConfigException("module " + name + " is in modules = " + settings.source().get("modules")
                         + " but its configuration disables it (enabled = false)");
             }
             d.validate(e.getValue());
@@ -643,7 +645,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 try {
                     built.add(factory(scratch).build(byName.get(m.distiller()), m.config()));
                 } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("module " + m.distiller() + " is in this run's module list but cannot be built: " + e.getMessage(), e);
+                    throw new RetortConfigException("module " + m.distiller() + " is in this run's module list but cannot be built: " + e.getMessage(), e);
                 }
             }
             ModuleRoster.of(built);
@@ -1189,11 +1191,9 @@ public final class Trainer implements TrainingRun, Runnable {
         return String.format("[%s %s] %s", id, LocalTime.now().format(TIME), line);
     }
 
-    /** A failure in one line: user errors (bad arguments, states) by their message alone, others with their type. */
+    /** A failure in one line, as everywhere in Retort ({@link Failures#describe}). */
     static String describe(Throwable t) {
-        String m = t.getMessage();
-        if (m != null && (t instanceof IllegalArgumentException || t instanceof IllegalStateException)) return m;
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+        return Failures.describe(t);
     }
 
     private void closeAll() {
