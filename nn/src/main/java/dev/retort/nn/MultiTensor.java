@@ -21,7 +21,7 @@ import java.util.List;
  * <p>Gradients are read inside the script ({@code p.grad}); the flags and the zeroing pass over a parameter whose
  * gradient is undefined, and {@link #withGradient} finds those that have one, for the update to skip the others as
  * PyTorch's optimizers skip a parameter whose {@code grad} is {@code None}. All tensors of one call must share one
- * device and one floating type (the fused kernel's rule).
+ * device and one floating type (the multi-tensor kernels group by both; Retort's parameters are float32 on one device).
  */
 public final class MultiTensor {
     private static final String SOURCE = """
