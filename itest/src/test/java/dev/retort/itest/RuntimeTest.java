@@ -41,7 +41,7 @@ import org.osgi.test.junit5.service.ServiceExtension;
 /** The assembled runtime, inside a real Felix framework. */
 @ExtendWith({BundleContextExtension.class, ServiceExtension.class})
 class RuntimeTest {
-    private static final String DATASETS = "datasets (5)";
+    private static final String DATASETS = "datasets (6)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 
     @InjectBundleContext
@@ -273,6 +273,14 @@ class RuntimeTest {
         String dir = System.getProperty("retort.fixtures") + "/transkd-parity";
         String out = kd("kd:parity " + dir);
         assertTrue(out.contains("mit-b0") && out.contains("transkd-modules") && out.contains("PASS: 2/2 fixture sets"), out);
+        assertFalse(out.contains("FAIL"), out);
+    }
+
+    /** PVTv2-B0 + Semantic FPN at 88×120, whose stage maps are not halvings of each other (the FPN resizes 3×4 → 6×8 → 11×15). */
+    @Test
+    void kdParityPassesOnThePvtv2FixturesAtAnOddSizeInsideOsgi() throws Exception {
+        String out = kd("kd:parity " + System.getProperty("retort.fixtures") + "/pvtv2-parity-odd");
+        assertTrue(out.contains("pvtv2-b0") && out.contains("PASS: 21/21 tensors") && out.contains("PASS: 1/1 fixture sets"), out);
         assertFalse(out.contains("FAIL"), out);
     }
 

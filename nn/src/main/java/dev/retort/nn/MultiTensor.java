@@ -19,8 +19,8 @@ import java.util.List;
  * they run as methods of a TorchScript module written in memory ({@link ScriptModule}), with autograd off.
  *
  * <p>Gradients are read inside the script ({@code p.grad}); the flags and the zeroing pass over a parameter whose
- * gradient is undefined, and {@link #withGradient} finds those that have one, for the update to skip the others as
- * PyTorch's optimizers skip a parameter whose {@code grad} is {@code None}. All tensors of one call must share one
+ * gradient is undefined, and {@link #takingPart} finds those an update concerns, as PyTorch's optimizers skip a
+ * parameter whose {@code grad} is {@code None}. All tensors of one call must share one
  * device and one floating type (the multi-tensor kernels group by both; Retort's parameters are float32 on one device).
  */
 public final class MultiTensor {
@@ -50,12 +50,24 @@ public final class MultiTensor {
                 torch._foreach_add_(denom, eps)
                 torch._foreach_addcdiv_(params, exp_avgs, denom, step_size)
                 return len(params)
-              def with_gradient(self: __torch__.MultiTensor, params: List[Tensor]) -> List[int]:
+              def taking_part(self: __torch__.MultiTensor, params: List[Tensor], known: List[bool]) -> List[int]:
                 found = annotate(List[int], [])
+                asked = annotate(List[int], [])
+                flags = annotate(List[Tensor], [])
                 for i in range(len(params)):
-                  if ops.prim.AutogradAnyNonZero(params[i].grad):
-                    found.append(i)
-                return found
+                  g = params[i].grad
+                  if ops.prim.AutogradAnyNonZero(g):
+                    if known[i]:
+                      found.append(i)
+                    else:
+                      asked.append(i)
+                      flags.append(torch.any(torch.ne(g, 0.0)))
+                if len(flags) > 0:
+                  nonzero = torch.stack(flags).cpu()
+                  for j in range(len(asked)):
+                    if bool(nonzero[j]):
+                      found.append(asked[j])
+                return sorted(found)
               def all_finite(self: __torch__.MultiTensor, params: List[Tensor]) -> Tensor:
                 gs = annotate(List[Tensor], [])
                 for p in params:
@@ -100,7 +112,7 @@ public final class MultiTensor {
 
     /**
      * One AdamW step of {@code torch.optim.AdamW} over {@code params}, every one of which must have a gradient
-     * ({@link #withGradient}), in place: parameters, first and second moments. It is PyTorch's multi-tensor
+     * ({@link #takingPart}), in place: parameters, first and second moments. It is PyTorch's multi-tensor
      * ({@code foreach}) AdamW operation for operation (decoupled decay {@code p·(1 − lr·wd)}, first moment
      * {@code m·β1 + (1 − β1)·g} as mul then add, second {@code v·β2 + (1 − β2)·g²}, bias corrections in double,
      * {@code p − lr/bc1 · m / (√v/√bc2 + eps)}), so that it follows PyTorch's trajectories to float32 rounding; libtorch's
@@ -125,11 +137,18 @@ public final class MultiTensor {
         }
     }
 
-    /** The indices of the arrays of {@code params} whose gradient is defined (PyTorch's {@code grad is not None}); nothing is read from the device. */
-    public static long[] withGradient(List<NDArray> params) {
+    /**
+     * The indices of the arrays of {@code params} that take part in this update, as PyTorch's optimizers decide it: a
+     * parameter whose gradient is undefined ({@code grad is None}) never does; one with optimizer state
+     * ({@code known[i]}) does; one without state does once its gradient is non-zero somewhere (a gradient that is
+     * exactly zero everywhere, from a branch the loss does not use, is PyTorch's None). The non-zero flags of the
+     * parameters without state are read to the host in one copy, only when there are such parameters.
+     */
+    public static long[] takingPart(List<NDArray> params, boolean[] known) {
+        if (params.size() != known.length) throw new IllegalArgumentException("takingPart: " + params.size() + " parameters, " + known.length + " flags");
         if (params.isEmpty()) return new long[0];
         Holder.PLAIN.get();
-        try (IValue p = list(params); IValue out = IValueUtils.runMethod(Holder.MODULE, "with_gradient", p)) {
+        try (IValue p = list(params); IValue k = IValue.listFrom(known); IValue out = IValueUtils.runMethod(Holder.MODULE, "taking_part", p, k)) {
             return out.toLongArray();
         }
     }

@@ -41,7 +41,7 @@ class MultiTensorTest {
     }
 
     @Test
-    void adamwFollowsPyTorchsFormulasAndAParameterWithoutGradientIsFound() {
+    void adamwFollowsPyTorchsFormulasAndAParameterWithoutGradientTakesNoPart() {
         double lr = 1e-2, b1 = 0.9, b2 = 0.999, wd = 0.05, eps = 1e-8;
         Random r = new Random(5);
         try (NDManager m = engine.newBaseManager()) {
@@ -70,8 +70,8 @@ class MultiTensorTest {
                     for (int j = 0; j < g[i].length; j++) g[i][j] = (float) (r.nextGaussian() * Math.pow(10, step % 3 - 1));
                 }
                 setGradients(m, ps.subList(0, 2), g);
-                long[] with = MultiTensor.withGradient(ps);
-                assertArrayEquals(new long[] {0, 1}, with, "the third parameter has no gradient");
+                assertArrayEquals(new long[] {0, 1}, MultiTensor.takingPart(ps, new boolean[3]), "the third parameter has no gradient");
+                assertArrayEquals(new long[] {0, 1}, MultiTensor.takingPart(ps, new boolean[] {true, true, true}), "not even with state");
                 MultiTensor.adamw(ps.subList(0, 2), ms.subList(0, 2), vs.subList(0, 2), new double[] {step, step}, lr, b1, b2, wd, eps);
                 double bc1 = 1 - Math.pow(b1, step), bc2 = 1 - Math.pow(b2, step);
                 for (int i = 0; i < 2; i++) {
@@ -88,6 +88,22 @@ class MultiTensorTest {
             }
             assertArrayEquals(new float[] {(float) w[2][0], (float) w[2][1]}, new float[] {ps.get(2).toFloatArray()[0], ps.get(2).toFloatArray()[1]},
                     "a parameter without gradient is left alone");
+        }
+    }
+
+    /** A gradient that is exactly zero everywhere is PyTorch's None for a parameter without state, and a gradient like any other once it has state. */
+    @Test
+    void aZeroGradientTakesPartOnlyWithState() {
+        try (NDManager m = engine.newBaseManager()) {
+            List<NDArray> ps = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                NDArray p = m.ones(new Shape(2));
+                p.setRequiresGradient(true);
+                ps.add(p);
+            }
+            setGradients(m, ps, new float[][] {{0, 0}, {0, 1e-30f}, {0, 0}});
+            assertArrayEquals(new long[] {1}, MultiTensor.takingPart(ps, new boolean[] {false, false, false}));
+            assertArrayEquals(new long[] {1, 2}, MultiTensor.takingPart(ps, new boolean[] {false, false, true}));
         }
     }
 

@@ -19,8 +19,8 @@ import java.util.Set;
  * 0.9/0.999 and eps 1e-8 unless told otherwise), over parameters named by checkpoint key. Parameters may join or leave
  * between steps (module swaps): a joining parameter starts with zero moments and its own step count.
  *
- * <p>A step is one native call for all parameters (and, once per parameter array, a call that finds whether it has a
- * gradient): PyTorch's multi-tensor AdamW ({@link MultiTensor#adamw}, what {@code torch.optim.AdamW(foreach=True)}
+ * <p>A step is two native calls for all parameters: which take part ({@link MultiTensor#takingPart}), then PyTorch's
+ * multi-tensor AdamW ({@link MultiTensor#adamw}, what {@code torch.optim.AdamW(foreach=True)}
  * runs), operation for operation, so that it follows PyTorch's trajectories. The finite check of the gradients is one flag computed on the device
  * and read once; the offenders are named only when it says there are some. Zeroing is one call too.
  */
@@ -47,8 +47,6 @@ final class AdamW {
     /** Step counts: host numbers (the update takes its bias corrections from them; checkpoints keep them). */
     private final Map<String, Long> t = new HashMap<>();
     private Map<String, Parameter> params = new LinkedHashMap<>();
-    /** Parameters seen with a defined gradient, with the array that had it (a parameter given a new array is asked again). */
-    private final Map<String, NDArray> withGradient = new HashMap<>();
 
     AdamW(NDManager manager, double weightDecay) {
         this(manager, weightDecay, 0.9, 0.999, 1e-8);
@@ -86,24 +84,25 @@ final class AdamW {
         return params;
     }
 
-    /** One update with learning rate {@code lr}; parameters without a gradient (never reached by a backward) are left alone. */
+    /**
+     * One update with learning rate {@code lr}. A parameter that has taken part in no step yet (its gradient undefined,
+     * or exactly zero everywhere, e.g. CSF's BatchNorm-free {@code fc1} branch, used only for a batch of one) is left
+     * alone, weight decay included, as PyTorch leaves a parameter whose {@code .grad} is still None; from its first
+     * non-zero gradient on (it then has state) it is updated at every step, as PyTorch updates one whose gradient was zeroed.
+     */
     void step(double lr) {
         if (route == Kernel.PER_OPERATION) {
             stepPerOperation(lr);
             return;
         }
-        List<String> unknown = params.keySet().stream().filter(k -> withGradient.get(k) != params.get(k).getArray()).toList();
-        if (!unknown.isEmpty()) {
-            // a gradient, once defined, stays defined (zeroing fills it): each parameter array is asked once
-            List<NDArray> arrays = unknown.stream().map(k -> params.get(k).getArray()).toList();
-            unknown.forEach(withGradient::remove);
-            for (long i : MultiTensor.withGradient(arrays)) withGradient.put(unknown.get((int) i), arrays.get((int) i));
-        }
-        List<String> keys = params.keySet().stream().filter(withGradient::containsKey).toList();
-        List<NDArray> ws = new ArrayList<>(keys.size()), ms = new ArrayList<>(keys.size()), vs = new ArrayList<>(keys.size());
-        double[] steps = new double[keys.size()];
-        for (int i = 0; i < keys.size(); i++) {
-            String key = keys.get(i);
+        List<String> all = new ArrayList<>(params.keySet());
+        boolean[] known = new boolean[all.size()];
+        for (int i = 0; i < known.length; i++) known[i] = m.containsKey(all.get(i));
+        long[] part = MultiTensor.takingPart(arrays(), known);
+        List<NDArray> ws = new ArrayList<>(part.length), ms = new ArrayList<>(part.length), vs = new ArrayList<>(part.length);
+        double[] steps = new double[part.length];
+        for (int i = 0; i < part.length; i++) {
+            String key = all.get((int) part[i]);
             NDArray w = params.get(key).getArray();
             ws.add(w);
             ms.add(m.computeIfAbsent(key, k -> zerosLike(w)));
@@ -111,7 +110,7 @@ final class AdamW {
             steps[i] = t.getOrDefault(key, 0L) + 1;
         }
         MultiTensor.adamw(ws, ms, vs, steps, lr, beta1, beta2, weightDecay, eps);
-        keys.forEach(k -> t.merge(k, 1L, Long::sum));
+        for (long i : part) t.merge(all.get((int) i), 1L, Long::sum);
     }
 
     /**
@@ -168,6 +167,7 @@ final class AdamW {
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             String key = e.getKey();
             NDArray w = e.getValue().getArray();
+            if (!m.containsKey(key) && !touched(w)) continue;
             NDArray mk = m.computeIfAbsent(key, k -> zerosLike(w)), vk = v.computeIfAbsent(key, k -> zerosLike(w));
             long step = t.merge(key, 1L, Long::sum);
             try (NDManager scratch = manager.newSubManager()) {
@@ -215,6 +215,17 @@ final class AdamW {
         t.put(key, steps);
     }
 
+    /** Whether a parameter's gradient is non-zero somewhere (the per-operation route's test of taking part). */
+    private boolean touched(NDArray w) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray g = w.getGradient();
+            g.attach(scratch);
+            NDArray any = g.abs().max();
+            any.attach(scratch);
+            return any.getFloat() != 0f;
+        }
+    }
+
     private List<NDArray> arrays() {
         List<NDArray> ws = new ArrayList<>(params.size());
         params.values().forEach(p -> ws.add(p.getArray()));
@@ -225,7 +236,6 @@ final class AdamW {
         close(m.remove(key));
         close(v.remove(key));
         t.remove(key);
-        withGradient.remove(key);
     }
 
     private NDArray zerosLike(NDArray w) {
