@@ -40,6 +40,8 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.Losses;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
+import dev.retort.nn.DeviceSync;
+import dev.retort.nn.Devices;
 import dev.retort.nn.Ops;
 import dev.retort.nn.Scope;
 import dev.retort.datasets.Batch;
@@ -109,6 +111,8 @@ public final class Trainer implements TrainingRun, Runnable {
     private final List<Double> losses = Collections.synchronizedList(new ArrayList<>());
     private final List<Double> ceLosses = Collections.synchronizedList(new ArrayList<>());
     private final Timings timings = new Timings();
+    /** Whether timed phases end with a device synchronisation (benchmarks only: a training step must not wait on the host). */
+    private volatile boolean syncPhases;
     /** Consecutive non-finite steps after which 'skip' gives up: the parameters themselves are then beyond repair. */
     static final int NON_FINITE_LIMIT = 20;
     private int nonFiniteInARow;
@@ -366,9 +370,19 @@ public final class Trainer implements TrainingRun, Runnable {
         return timings;
     }
 
-    /** Restarts the step timings when the run reaches {@code step} (benchmarks skip the warm-up). */
+    /**
+     * Restarts the step timings when the run reaches {@code step} (benchmarks skip the warm-up), and from then on ends
+     * every timed phase with a device synchronisation, so that a GPU's phase times measure work, not enqueueing.
+     */
     public void resetTimingsAt(long step) {
         timingsFrom = step;
+        syncPhases = true;
+    }
+
+    /** Adds a phase's time since {@code start}; for a benchmark, after the device has done the phase's work (nothing on the CPU). */
+    private void phaseEnd(String phase, long start, NDArray onDevice) {
+        if (syncPhases) DeviceSync.await(onDevice);
+        timings.add(phase, System.nanoTime() - start);
     }
 
     public boolean finished() {
@@ -414,7 +428,7 @@ public final class Trainer implements TrainingRun, Runnable {
         RunConfig run = settings.run();
         checkModules(settings, services.distillers());
         Engine engine = services.engine();
-        Device device = device(engine, run.device());
+        Device device = Devices.resolve(engine, run.device(), this::log);
         deviceName = device.toString();
         base = engine.newBaseManager(device);
         if (folder == null) folder = RunFolder.claim(settings.output(), resume, overwrite);
@@ -565,16 +579,6 @@ public final class Trainer implements TrainingRun, Runnable {
             log(role + " " + ref.variant() + ": initialised from seed (no weights)");
         }
         return net;
-    }
-
-    private static Device device(Engine engine, String spec) {
-        if (spec.equals("cpu")) return Device.cpu();
-        if (spec.startsWith("gpu")) {
-            int n = spec.contains(":") ? Integer.parseInt(spec.substring(4)) : 0;
-            if (n >= engine.getGpuCount()) throw new RetortConfigException("device " + spec + ": " + engine.getGpuCount() + " GPU(s) found");
-            return Device.gpu(n);
-        }
-        return engine.getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();
     }
 
     /** Polynomial decay, power 1: lr·(1 − e/decay_steps) per epoch (reference), or per iteration; constant for decay_steps 0. */
@@ -978,7 +982,7 @@ public final class Trainer implements TrainingRun, Runnable {
                     ? teacherPass.forward(teacher, images, batch, epoch, modules.stream().map(Active::module).toList(), sm) : null;
             // The training forward updates BatchNorm running statistics in place before the loss can be checked.
             List<NDArray[]> runningStats = snapshotBuffers(sm);
-            timings.add("teacher forward", System.nanoTime() - t);
+            phaseEnd("teacher forward", t, images);
             Map<String, Double> terms = new LinkedHashMap<>();
             Map<String, Double> weights = new LinkedHashMap<>();
             NDArray total;
@@ -995,7 +999,7 @@ public final class Trainer implements TrainingRun, Runnable {
                         logits = Ops.resizeBilinear(logits, batch.labelHeight(), batch.labelWidth());
                     }
                     ce = Losses.weightedCrossEntropy(logits, labels, classWeights, info.ignoreClass() >= info.outputs() ? info.ignoreClass() : -1);
-                    timings.add("student forward", System.nanoTime() - t);
+                    phaseEnd("student forward", t, images);
                     if (teacherTaps != null) {
                         t = System.nanoTime();
                         try {
@@ -1006,7 +1010,7 @@ public final class Trainer implements TrainingRun, Runnable {
                             moduleFailed(f);
                             return;
                         }
-                        timings.add("module forward", System.nanoTime() - t);
+                        phaseEnd("module forward", t, images);
                     }
                 }
                 Objective.Loss loss = Objective.compose(ce, moduleTerms);
@@ -1021,7 +1025,7 @@ public final class Trainer implements TrainingRun, Runnable {
                 }
                 t = System.nanoTime();
                 collector.backward(total);
-                timings.add("backward", System.nanoTime() - t);
+                phaseEnd("backward", t, images);
             }
             List<String> badGradients = optimizer.nonFiniteGradients();
             if (!badGradients.isEmpty()) {
@@ -1035,7 +1039,7 @@ public final class Trainer implements TrainingRun, Runnable {
             t = System.nanoTime();
             optimizer.step(lr);
             optimizer.zeroGradients();
-            timings.add("optimizer", System.nanoTime() - t);
+            phaseEnd("optimizer", t, images);
             lastLosses = Collections.unmodifiableMap(new LinkedHashMap<>(terms));
             lastWeights = Collections.unmodifiableMap(weights);
             losses.add(terms.get("total"));
