@@ -218,7 +218,7 @@ class CskdDistillerTest {
             DistillationModule module = d.build(context(m, Map.of()));
             Reconfiguration r = module.reconfigure(context(m, Map.of("decay", "cos", "weight", "0.5")));
             assertTrue(r.inPlace());
-            assertEquals("stage-4 probe, linear decay per epoch, hard, weight 1.0 -> stage-4 probe, cos decay per epoch, hard, weight 0.5", r.changes());
+            assertEquals("decay linear -> cos, weight 1.0 -> 0.5", r.changes());
             assertEquals("", module.reconfigure(context(m, Map.of("decay", "cos", "weight", "0.5"))).changes());
             Reconfiguration v = module.reconfigure(context(m, Map.of("variant", "logits")));
             assertFalse(v.inPlace());

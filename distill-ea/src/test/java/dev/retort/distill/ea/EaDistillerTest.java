@@ -113,7 +113,7 @@ class EaDistillerTest {
             assertTrue(none.inPlace());
             Reconfiguration mus = module.reconfigure(context(m, Map.of("mus", "1,1,1,1")));
             assertFalse(mus.inPlace());
-            assertEquals("mus [0.5, 0.6, 0.7, 0.8] -> [1.0, 1.0, 1.0, 1.0] (initial values) changes the parameters", mus.changes());
+            assertEquals("mus 0.5,0.6,0.7,0.8 -> 1.0,1.0,1.0,1.0 (initial values) changes the parameters", mus.changes());
         }
     }
 

@@ -286,14 +286,13 @@ class TatDistillerTest {
             next.put("batch_norm", "perimage");
             Reconfiguration r = module.reconfigure(new DistillContext(TEACHER, STUDENT, next, m, 1));
             assertTrue(r.inPlace());
-            assertEquals("weight 1.0 -> 0.5; batch_norm batched -> perimage; stage 4: 1x1 patches in 1 groups, 1x2 anchors, β 1.0, γ_a 0.0"
-                    + " -> stage 4: 1x1 patches in 1 groups, 1x2 anchors, β 1.0, γ_a 0.25", r.changes());
+            assertEquals("gammas 0.4,0.5,1.0,0.0 -> 0.4,0.5,1.0,0.25, batch_norm batched -> perimage, weight 1.0 -> 0.5", r.changes());
             TapValues teacher = RandomTaps.values(TEACHER, m, 2, 64, 64), student = RandomTaps.values(STUDENT, m, 2, 64, 64);
             List<LossTerm> terms = module.forward(new DistillStep(teacher, student, false, m, PortRefiner.NONE));
             assertEquals(0.125, terms.get(7).weight(), "α·γ_a of stage 4");
             Reconfiguration stages = module.reconfigure(new DistillContext(TEACHER, STUDENT, Map.of("stages", "4"), m, 1));
             assertFalse(stages.inPlace());
-            assertEquals("stages [1, 2, 3, 4] -> [4] changes the parameter set", stages.changes());
+            assertEquals("stages 1,2,3,4 -> 4 changes the parameter set", stages.changes());
             assertFalse(module.reconfigure(new DistillContext(TEACHER, STUDENT, Map.of("key_embedding", "false"), m, 1)).inPlace());
         }
     }
