@@ -18,8 +18,10 @@
  * casts to bfloat16.
  * <p>2.3: a bad value or key read through {@link dev.retort.nn.Settings} or {@link dev.retort.nn.Keys} is a
  * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
+ * <p>2.4: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
+ * compares through it).
  */
-@Version("2.3.0")
+@Version("2.4.0")
 @Export
 package dev.retort.nn;
 

@@ -7,6 +7,7 @@ import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.parity.ParityCase;
 import dev.retort.api.parity.ParityCases;
 import dev.retort.api.parity.ParityComputation;
+import dev.retort.nn.Tolerance;
 import dev.retort.osgi.HeldServices;
 import dev.retort.osgi.ServiceLookup;
 import java.io.IOException;

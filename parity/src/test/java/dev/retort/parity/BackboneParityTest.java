@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import dev.retort.backbones.mit.MitBackbone;
+import dev.retort.nn.Tolerance;
 import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
 import java.util.Optional;

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.retort.api.parity.ParityComputation;
 import dev.retort.distill.cskd.CskdParity;
 import dev.retort.distill.tat.TatParity;
+import dev.retort.nn.Tolerance;
 import dev.retort.runtime.DjlRuntime;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -15,6 +15,7 @@ import dev.retort.distill.glmixer.GlMixerDistiller;
 import dev.retort.distill.glmixer.GlMixerParity;
 import dev.retort.distill.pea.PeaDistiller;
 import dev.retort.distill.pea.PeaParity;
+import dev.retort.nn.Tolerance;
 import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.nio.file.Path;

@@ -1,14 +1,13 @@
 package dev.retort.distill.csf;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
@@ -132,15 +131,5 @@ class CsfDistillerTest {
         assertEquals("csf", cases.get(0).group());
         assertEquals(List.of("csf"), cases.get(0).modules().stream().map(x -> x.distiller()).toList());
         assertTrue(cases.get(0).training(), "the fixture holds the running statistics after a training-mode forward");
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        float[] g = gradient.toFloatArray();
-        double norm = 0;
-        for (float v : g) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -1,9 +1,9 @@
 package dev.retort.distill.cskd;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -229,15 +229,5 @@ class CskdDistillerTest {
 
     private static DistillContext context(NDManager m, Map<String, ?> config) {
         return new DistillContext(TEACHER, STUDENT, config, m, 1);
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        float[] g = gradient.toFloatArray();
-        double norm = 0;
-        for (float v : g) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

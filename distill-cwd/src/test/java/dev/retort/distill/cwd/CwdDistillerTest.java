@@ -1,9 +1,9 @@
 package dev.retort.distill.cwd;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -164,14 +164,5 @@ class CwdDistillerTest {
             assertFalse(rebuild.inPlace());
             assertEquals("stages 4 -> 3,4 changes the connectors", rebuild.changes());
         }
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -1,9 +1,9 @@
 package dev.retort.distill.ea;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -122,14 +122,5 @@ class EaDistillerTest {
         var c = new EaParity().cases().get(0);
         assertEquals(List.of("pea", "ea"), c.modules().stream().map(x -> x.distiller()).toList());
         assertEquals(Map.of("pea.out.", "ea.out."), c.probeAliases());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

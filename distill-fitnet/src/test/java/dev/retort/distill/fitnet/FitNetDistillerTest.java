@@ -1,9 +1,9 @@
 package dev.retort.distill.fitnet;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -159,14 +159,5 @@ class FitNetDistillerTest {
         off.configure(Map.of("enabled", "false", "weight", "2"));
         assertFalse(off.enabled());
         assertEquals("FitNets hints: 1×1 conv regressor + MSE, stages 2, weight 2.0", off.description());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

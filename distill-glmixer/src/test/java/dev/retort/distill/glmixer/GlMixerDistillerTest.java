@@ -1,9 +1,9 @@
 package dev.retort.distill.glmixer;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -126,14 +126,5 @@ class GlMixerDistillerTest {
         assertEquals(List.of("pea", "glmixer"), c.modules().stream().map(x -> x.distiller()).toList());
         assertEquals(Map.of("stages", "4", "weights", "0,0,0,1.0"), c.modules().get(0).config());
         assertEquals(Map.of("pea.out.4", "glmixer.out.4"), c.probeAliases());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

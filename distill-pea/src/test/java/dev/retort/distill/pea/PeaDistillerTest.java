@@ -1,14 +1,13 @@
 package dev.retort.distill.pea;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.DistillContext;
@@ -137,14 +136,5 @@ class PeaDistillerTest {
         assertEquals("pea", cases.get(0).group());
         assertEquals(List.of("pea"), cases.get(0).modules().stream().map(x -> x.distiller()).toList());
         assertFalse(cases.get(0).training());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -1,13 +1,12 @@
 package dev.retort.distill.reviewkd;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
@@ -164,14 +163,5 @@ class ReviewKdDistillerTest {
 
     private static double sigmoid(double v) {
         return 1 / (1 + Math.exp(-v));
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -1,5 +1,6 @@
 package dev.retort.distill.tat;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -306,15 +307,5 @@ class TatDistillerTest {
             assertEquals("tat: stage 1: student odd features.1[MAP C=8 /8] and teacher t features.1[MAP C=16 /4] differ in spatial size; TaT attends between"
                     + " positions of the same map size", e.getMessage());
         }
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        float[] g = gradient.toFloatArray();
-        double norm = 0;
-        for (float v : g) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }
