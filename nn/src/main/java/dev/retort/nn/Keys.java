@@ -64,19 +64,35 @@ public final class Keys {
         throw new RetortConfigException(b.toString());
     }
 
-    /** The known key closest to {@code key} by edit distance when it is close enough to be a typo, else null. */
-    public static String suggestion(String key, Collection<String> known) {
+    /**
+     * The known name closest to {@code name} by edit distance when it is close enough to be a typo, else null: the one
+     * rule for every "did you mean" of Retort (run keys, module and backbone names, ConfigAdmin PIDs). Letter case is
+     * ignored. Close enough: at most a third of the length of the shorter of the two after their common dot-separated
+     * prefix (at least 1), so that dropped, doubled and swapped letters are caught and unrelated words are not, also
+     * in long names that share a prefix ({@code dev.retort.distill.cfs} is {@code csf}'s typo, not {@code pea}'s).
+     */
+    public static String suggestion(String name, Collection<String> known) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String k : new TreeSet<>(known)) {
-            int d = distance(key.toLowerCase(), k.toLowerCase());
+            int d = distance(name.toLowerCase(), k.toLowerCase());
             if (d < bestDistance) {
                 best = k;
                 bestDistance = d;
             }
         }
-        // a third of the length: catches dropped, doubled and swapped letters, not unrelated words
-        return best != null && bestDistance <= Math.max(1, Math.min(key.length(), best.length()) / 3) ? best : null;
+        if (best == null) return null;
+        int common = commonSegments(name.toLowerCase(), best.toLowerCase());
+        return bestDistance <= Math.max(1, (Math.min(name.length(), best.length()) - common) / 3) ? best : null;
+    }
+
+    /** The length of the dot-separated segments {@code a} and {@code b} begin with alike ({@code dev.retort.distill.}). */
+    private static int commonSegments(String a, String b) {
+        int end = 0;
+        for (int i = 0; i < Math.min(a.length(), b.length()) && a.charAt(i) == b.charAt(i); i++) {
+            if (a.charAt(i) == '.') end = i + 1;
+        }
+        return end;
     }
 
     /** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1. */
