@@ -26,6 +26,9 @@
  *   <li>{@link dev.retort.distill.support.ModuleRoster} (modules built from distillers and wired by port) and
  *       {@link dev.retort.distill.support.Objective} (cross-entropy + Σ weight·term): the one place where modules are
  *       built and the loss is composed, for training, {@code kd:modules} and parity alike.</li>
+ *   <li>{@link dev.retort.distill.support.StagePair}: a stage's feature maps on both sides, checked to be the same
+ *       size (FitNet, CWD, TaT); {@link dev.retort.distill.support.FixturePairComputation}: a bundle's own parity
+ *       computation over its weights/io fixture pair (TaT, CSKD).</li>
  *   <li>{@link dev.retort.distill.support.RandomTaps}: MiT-shaped tap layouts and random values, for a distiller's own
  *       tests.</li>
  * </ul>
@@ -35,7 +38,8 @@
  * Retort bundle in the top-level {@code bnd.bnd}).
  *
  * <p>1.3: {@code PyramidDistiller}, {@code ParameterModule}; user errors are {@code RetortConfigException}s.
- * 1.4: {@code ConfiguredModule}, {@code Structural}, {@code Setting}, {@code ConfiguredDistiller.changes}.
+ * 1.4: {@code ConfiguredModule}, {@code Structural}, {@code Setting}, {@code ConfiguredDistiller.changes},
+ * {@code StagePair}, {@code FixturePairComputation}.
  */
 @Version("1.4.0")
 @Export
