@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * another process) sees a whole shard or none, and two writers of one shard leave one of their two complete files.
  * The limit counts every shard under {@code <folder>}, all keys together, re-counted before it refuses a write.
  */
-final class DiskStore {
+final class DiskStore implements TapStore {
     static final String FORMAT = "Retort teacher cache";
     static final String KEY = "retort.teacher_cache.key", IDS = "retort.teacher_cache.ids";
     private static final String SUFFIX = ".safetensors";
@@ -143,19 +143,23 @@ final class DiskStore {
         }
     }
 
-    synchronized long used() {
+    @Override
+    public synchronized long used() {
         return used;
     }
 
-    long limit() {
+    @Override
+    public long limit() {
         return limit;
     }
 
-    String where() {
+    @Override
+    public String where() {
         return folder.toString();
     }
 
-    int entries() {
+    @Override
+    public int entries() {
         try (Stream<Path> files = Files.list(folder)) {
             return (int) files.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).count();
         } catch (IOException e) {
