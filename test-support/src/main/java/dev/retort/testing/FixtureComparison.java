@@ -4,11 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import dev.retort.nn.Tolerance;
+import dev.retort.safetensors.DType;
+import dev.retort.safetensors.SafeTensorsFile;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -18,6 +26,8 @@ import java.util.function.UnaryOperator;
  * how close each part comes, not only that it passed.
  */
 public final class FixtureComparison {
+    private static final Set<DType> INTEGERS = EnumSet.of(DType.I64, DType.I32, DType.I16, DType.I8, DType.U8);
+
     private final Tolerance tolerance;
     private final String title;
     private final UnaryOperator<String> group;
@@ -54,6 +64,26 @@ public final class FixtureComparison {
         assertArrayEquals(expected, actual, name);
         compared++;
         groups.computeIfAbsent(groupName, k -> new double[2]);
+    }
+
+    /**
+     * Compares every tensor of {@code io} but the inputs with the computed tensor of its name: integer tensors (argmax
+     * labels) exactly, under the group {@code labels (exact)}, the others within the tolerance; one not computed is
+     * recorded as missing.
+     */
+    public FixtureComparison compareAll(SafeTensorsFile io, Map<String, NDArray> computed, Predicate<String> isInput) throws IOException {
+        for (String name : io.tensors().keySet()) {
+            if (isInput.test(name)) continue;
+            NDArray a = computed.get(name);
+            if (a == null) {
+                missing(name);
+            } else if (INTEGERS.contains(io.info(name).dtype())) {
+                exact(name + ": argmax labels", a.toType(DataType.INT64, false).toLongArray(), io.readLongs(name), "labels (exact)");
+            } else {
+                compare(name, a.toType(DataType.FLOAT32, false).toFloatArray(), io.readFloats(name));
+            }
+        }
+        return this;
     }
 
     /** A fixture tensor that was not computed. */

@@ -2,17 +2,14 @@ package dev.retort.distill.cskd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.retort.nn.Tolerance;
-import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
 import dev.retort.testing.FixtureComparison;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,14 +17,8 @@ import org.junit.jupiter.api.Test;
  * (decay ratios, teacher dense and global responses, fused targets, argmax labels exactly, losses and gradients of
  * the probe and logits variants at every progress value) within 1e-4 + 1e-3·|expected|.
  */
-class CskdParityTest {
+class CskdParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "other-kd-parity");
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void everyFixtureTensorMatchesTheOfficialCode() throws Exception {
@@ -36,17 +27,7 @@ class CskdParityTest {
              NDManager m = engine.newBaseManager()) {
             Map<String, NDArray> actual = CskdParity.compute(weights, io, m);
             FixtureComparison comparison = new FixtureComparison(Tolerance.FIXTURES, "cskd parity", CskdParityTest::group);
-            for (String name : io.tensors().keySet()) {
-                if (CskdParity.isInput(name)) continue;
-                NDArray a = actual.get(name);
-                if (a == null) {
-                    comparison.missing(name);
-                } else if (name.contains(".labels.")) {
-                    comparison.exact(name + ": argmax labels", a.toType(DataType.INT64, false).toLongArray(), io.readLongs(name), "labels (exact)");
-                } else {
-                    comparison.compare(name, a.toType(DataType.FLOAT32, false).toFloatArray(), io.readFloats(name));
-                }
-            }
+            comparison.compareAll(io, actual, CskdParity::isInput);
             comparison.print().assertPassed();
             int compared = comparison.compared();
             assertEquals(52, compared, "the 52 compared tensors of this fixture set");

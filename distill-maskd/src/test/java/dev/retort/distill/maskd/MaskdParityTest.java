@@ -3,35 +3,25 @@ package dev.retort.distill.maskd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.retort.nn.Tolerance;
 import dev.retort.parity.ParityCheck;
-import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
 import dev.retort.testing.FixtureComparison;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every tensor of {@code other-kd-parity/maskd.io.safetensors} (forward values, losses, gradients, the preparation
  * phase's losses and token gradients) against this bundle, within 1e-4 + 1e-3·|expected| on every element.
  */
-class MaskdParityTest {
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class MaskdParityTest extends EngineTest {
     static Path fixtures() {
         String dir = System.getProperty("retort.fixtures");
         assertTrue(dir != null, "the build sets retort.fixtures");
@@ -46,15 +36,7 @@ class MaskdParityTest {
         FixtureComparison comparison = new FixtureComparison(Tolerance.FIXTURES, "maskd parity", MaskdParityTest::group);
         try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(dir.resolve("maskd.io.safetensors"))) {
             Map<String, NDArray> computed = MaskdParity.compute(dir.resolve("maskd.weights.safetensors"), dir.resolve("maskd.io.safetensors"), m);
-            for (String name : golden.tensors().keySet()) {
-                if (MaskdParity.isInput(name)) continue;
-                NDArray actual = computed.get(name);
-                if (actual == null) {
-                    comparison.missing(name);
-                    continue;
-                }
-                comparison.compare(name, actual.toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(name));
-            }
+            comparison.compareAll(golden, computed, MaskdParity::isInput);
         }
         comparison.print().assertPassed();
         int compared = comparison.compared();

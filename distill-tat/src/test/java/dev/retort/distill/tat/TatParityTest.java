@@ -2,17 +2,14 @@ package dev.retort.distill.tat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.retort.nn.Tolerance;
-import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
 import dev.retort.testing.FixtureComparison;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,14 +17,8 @@ import org.junit.jupiter.api.Test;
  * BatchNorm modes: embeddings, terms, losses, gradients, running statistics after the forward) within
  * 1e-4 + 1e-3·|expected|.
  */
-class TatParityTest {
+class TatParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "other-kd-parity");
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void everyFixtureTensorMatchesTheOfficialCode() throws Exception {
@@ -36,15 +27,7 @@ class TatParityTest {
              NDManager m = engine.newBaseManager()) {
             Map<String, NDArray> actual = TatParity.compute(weights, io, m);
             FixtureComparison comparison = new FixtureComparison(Tolerance.FIXTURES, "tat parity", TatParityTest::group);
-            for (String name : io.tensors().keySet()) {
-                if (TatParity.isInput(name)) continue;
-                NDArray a = actual.get(name);
-                if (a == null) {
-                    comparison.missing(name);
-                    continue;
-                }
-                comparison.compare(name, a.toType(DataType.FLOAT32, false).toFloatArray(), io.readFloats(name));
-            }
+            comparison.compareAll(io, actual, TatParity::isInput);
             comparison.print().assertPassed();
             int compared = comparison.compared();
             assertEquals(170, compared, "the 170 compared tensors of this fixture set");
