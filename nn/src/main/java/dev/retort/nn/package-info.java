@@ -18,10 +18,13 @@
  * casts to bfloat16.
  * <p>2.3: a bad value or key read through {@link dev.retort.nn.Settings} or {@link dev.retort.nn.Keys} is a
  * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
- * <p>2.4: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
- * compares through it).
+ * <p>2.4: {@code Ops.resizeBilinear(x, h, w, alignCorners)}; bilinear resizes that shrink an axis are PyTorch's plain
+ * (not antialiased) bilinear; the resizes and the pooling refuse a map that is not NCHW and an empty size.
+ * <p>2.5: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
+ * compares through it); {@code Keys.suggestion} is the one "did you mean" (names with a common dotted prefix are
+ * measured after it).
  */
-@Version("2.4.0")
+@Version("2.5.0")
 @Export
 package dev.retort.nn;
 
