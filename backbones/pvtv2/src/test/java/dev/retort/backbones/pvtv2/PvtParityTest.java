@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -16,12 +15,11 @@ import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.CastWeights;
 import dev.retort.nn.Tolerance;
-import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
 import dev.retort.testing.FixtureComparison;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,14 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * every tap, the logits and the gradients of {@code sum(logits · grad_probe)} in evaluation mode, each element within
  * 1e-4 + 1e-3·|expected|. A miss is a bug to find, never a reason to loosen the bar.
  */
-class PvtParityTest {
+class PvtParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "pvtv2-parity");
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     /** 64×128 (stage maps halve exactly) and 88×120 (22×30, 11×15, 6×8, 3×4: the FPN's and head's resizes are not ×2). */
     @ParameterizedTest
