@@ -34,7 +34,7 @@ import org.osgi.test.common.annotation.InjectService;
 
 /** The assembled runtime, inside a real Felix framework. */
 class RuntimeTest extends FrameworkTest {
-    private static final String DATASETS = "datasets (5)";
+    private static final String DATASETS = "datasets (6)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 
     @InjectService(filter = "(engine.name=PyTorch)", timeout = 30_000)

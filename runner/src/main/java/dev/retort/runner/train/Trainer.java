@@ -427,14 +427,18 @@ public final class Trainer implements TrainingRun, Runnable {
         log("run " + id + " on " + device + " -> " + settings.output());
         folder.notes().forEach(this::log);
 
+        InitCheckpoint init = initCheckpoint();
         student = build(run.student(), "student", LoadMode.STRICT);
+        if (init != null) init.network("student", student, this::log);
         if (settings.precision().studentMixed()) {
             log("precision bf16-mixed: the student's linear, convolution and attention products in bfloat16 from float32 master weights;"
                     + " norms, softmax, losses and AdamW in float32");
         }
         settings.precision().warnings(device, Precision.cpuFlags()).forEach(this::log);
         if (run.teacher() != null) {
-            teacher = settings.precision().teacher(build(run.teacher(), "teacher", LoadMode.STRICT), device);
+            SegmentationNetwork built = build(run.teacher(), "teacher", LoadMode.STRICT);
+            if (init != null) init.network("teacher", built, this::log);  // before a cast copies the weights
+            teacher = settings.precision().teacher(built, device);
             log("teacher " + run.teacher().variant() + ": frozen, evaluation mode (BatchNorm running statistics, no dropout),"
                     + " forward without gradient" + (teacher instanceof CastTeacher c ? " in " + c.type() + " (weights cast once, taps back to float32)" : "")
                     + "; its outputs are constants for the losses");
@@ -453,6 +457,7 @@ public final class Trainer implements TrainingRun, Runnable {
             trainSource = train;
             valSource = val;
             skippedReported = train.skipped();
+            if (train.fixedOrder()) log("data: " + dataset.name() + " is read in its own order every epoch (no shuffling)");
             if (train.skipped() + val.skipped() > 0) {
                 log("data.on_error = skip: " + train.skipped() + " train and " + val.skipped() + " validation samples left out when the splits were opened");
             }
@@ -470,6 +475,10 @@ public final class Trainer implements TrainingRun, Runnable {
             requireRequestedModules();
             rebuildModules();
             if (resume != null) restore(resume);
+            if (init != null) {
+                if (moduleSet != null) init.modules(moduleSet, this::log);
+                init.report(teacher != null, this::log);
+            }
             // Preparations run at step boundaries, once any saved state is loaded (a prepared module then needs none).
             preparationsOpen = true;
             modulesDirty.set(true);
@@ -490,7 +499,7 @@ public final class Trainer implements TrainingRun, Runnable {
                     epoch = e;
                     if (current == null || e != currentEpoch) {
                         if (current != null) current.close();
-                        current = loader.epoch(run.seed(), e, true, b);
+                        current = loader.epoch(run.seed(), e, !train.fixedOrder(), b);
                         currentEpoch = e;
                     }
                     double lr = learningRate(e);
@@ -525,6 +534,18 @@ public final class Trainer implements TrainingRun, Runnable {
         }
     }
 
+    /** The run's {@code init} file, indexed; null when there is none or the run resumes (the checkpoint is later). */
+    private InitCheckpoint initCheckpoint() throws IOException {
+        Path file = settings.init();
+        if (file == null) return null;
+        if (resume != null) {
+            log("init = " + file + " not applied: the run resumes from " + resume);
+            return null;
+        }
+        log("init: weights from " + file + " (not its optimiser state: AdamW starts afresh at step 0)");
+        return InitCheckpoint.open(file);
+    }
+
     private DatasetRequest request(String split, boolean train) {
         Map<String, Object> options = new LinkedHashMap<>(settings.run().data().options());
         options.putIfAbsent("augment", train);
@@ -554,9 +575,10 @@ public final class Trainer implements TrainingRun, Runnable {
         return engine.getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();
     }
 
-    /** Polynomial decay, power 1: lr·(1 − e/decay_steps) per epoch (reference), or per iteration. */
+    /** Polynomial decay, power 1: lr·(1 − e/decay_steps) per epoch (reference), or per iteration; constant for decay_steps 0. */
     double learningRate(int epochIndex) {
         var opt = settings.run().optimisation();
+        if (opt.decaySteps() == 0) return opt.learningRate();
         double progress = opt.decayPerEpoch() ? epochIndex : step;
         return opt.learningRate() * Math.max(0, 1 - progress / Math.max(1, opt.decaySteps()));
     }
