@@ -1,6 +1,6 @@
 package dev.retort.launcher;
 
-import dev.retort.nn.Keys;
+import dev.retort.nn.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -51,7 +51,7 @@ final class ConfPids {
                     .map(n -> {
                         String pid = pidOf(n);
                         if (known.contains(pid)) return null;
-                        String hint = Keys.suggestion(pid, known);
+                        String hint = Suggestions.closest(pid, known);
                         return conf.getFileName() + "/" + n + ": no installed bundle reads PID " + pid
                                 + (hint == null ? "" : " (did you mean " + hint + "?)") + "; the file configures nothing";
                     }).filter(l -> l != null).toList();

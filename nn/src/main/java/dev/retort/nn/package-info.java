@@ -21,7 +21,7 @@
  * <p>2.4: {@code Ops.resizeBilinear(x, h, w, alignCorners)}; bilinear resizes that shrink an axis are PyTorch's plain
  * (not antialiased) bilinear; the resizes and the pooling refuse a map that is not NCHW and an empty size.
  * <p>2.5: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
- * compares through it); {@code Keys.suggestion} is the one "did you mean" (names with a common dotted prefix are
+ * compares through it); {@link dev.retort.nn.Suggestions} is the one "did you mean" (names with a common dotted prefix are
  * measured after it).
  */
 @Version("2.5.0")
