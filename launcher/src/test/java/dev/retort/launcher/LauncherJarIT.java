@@ -1,6 +1,7 @@
 package dev.retort.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,7 +46,10 @@ class LauncherJarIT {
         assertTrue(Pattern.compile("gain [+-]\\d+\\.\\d ± \\d+\\.\\d mIoU over 3 seeds").matcher(first.out()).find(), first.out());
         Path demo = work.resolve("retort-demo");
         for (String f : List.of("loss.png", "distill.png", "miou.png", "results.md", "results.csv")) assertTrue(Files.isRegularFile(demo.resolve(f)), f);
-        assertTrue(Files.readString(demo.resolve("results.md")).contains("seed=3"), "every seed has its row");
+        // the tables kd:ablate writes: every seed's value, and the gain over the student alone
+        String md = Files.readString(demo.resolve("results.md"));
+        assertTrue(md.contains("| 1 | student | none | 1, 2, 3 | ") && md.contains("| 2 | student + TransKD-Base | csf+pea | 1, 2, 3 | "), md);
+        assertTrue(md.contains("Paired gain over 'student'") && md.contains("| 0 | teacher | none | 7 | "), md);
         try (Stream<Path> s = Files.list(work.resolve("cache"))) {
             assertEquals(1, s.filter(p -> p.getFileName().toString().matches("demo-teacher-[0-9a-f]{16}\\.safetensors")).count());
         }
@@ -84,6 +88,29 @@ class LauncherJarIT {
         Result wrong = retort(work, "", "kd:weights", "mit-b2", "hf.safetensors");
         assertNotEquals(0, wrong.exit());
         assertTrue(wrong.err().contains("does not fit mit-b2"), wrong.err());
+    }
+
+    /**
+     * A training checkpoint written by real PyTorch is described as it is; a hostile one is refused in one line naming
+     * the global, and its os.system payload, which would write a file into the working folder, never ran.
+     */
+    @Test
+    void pytorchCheckpointsAreDescribedAndAHostileOneIsRefusedWithNothingRun(@TempDir Path work) throws Exception {
+        Path dir = Path.of(System.getProperty("retort.fixtures"), "pytorch-checkpoints");
+        Result describe = retort(work, "", "kd:weights", dir.resolve("transkd-checkpoint.pth.tar").toString());
+        assertEquals(0, describe.exit(), describe.out() + describe.err());
+        assertTrue(describe.out().contains("format: PyTorch zip checkpoint") && describe.out().contains("tensors taken from 'state_dict'")
+                && describe.out().contains("tensors: 205") && describe.out().contains("key prefix student.")
+                && describe.out().contains("fits: none of the registered variants"), describe.out());
+        Path b0 = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.weights.safetensors");
+        Result fits = retort(work, "", "kd:weights", b0.toString());
+        assertEquals(0, fits.exit(), fits.out() + fits.err());
+        assertTrue(fits.out().contains("format: safetensors") && fits.out().contains("fits: mit-b0 (whole network, reference naming)"), fits.out());
+        Result hostile = retort(work, "", "kd:weights", "mit-b0", dir.resolve("hostile-os-system.pth").toString());
+        assertNotEquals(0, hostile.exit());
+        assertTrue(hostile.err().contains("it names the global posix.system") && hostile.err().contains("nothing in the file was run")
+                && !hostile.err().contains("Exception") && !hostile.err().contains("\tat "), hostile.err());
+        assertFalse(Files.exists(work.resolve("retort-payload-ran.txt")), "the payload ran");
     }
 
     @Test

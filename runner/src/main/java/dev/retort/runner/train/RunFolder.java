@@ -2,7 +2,8 @@ package dev.retort.runner.train;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.safetensors.TensorSource;
+import dev.retort.weights.WeightFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -47,8 +48,10 @@ public final class RunFolder implements AutoCloseable {
      * @throws IllegalStateException when another run holds the folder, or when a new run would mix with an earlier one
      */
     public static RunFolder claim(Path dir, Path resume, boolean overwrite) throws IOException {
+        boolean newDir = !Files.isDirectory(dir);
         Files.createDirectories(dir);
         Path lockFile = dir.resolve(LOCK);
+        boolean newLock = !Files.exists(lockFile);
         FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -70,8 +73,19 @@ public final class RunFolder implements AutoCloseable {
             if (resume == null) folder.checkNew(overwrite);
             return folder;
         } catch (IOException | RuntimeException e) {
+            // a refused run leaves nothing behind: the lock file (and the folder) it created go, still under the lock
+            if (newLock) Files.deleteIfExists(lockFile);
             folder.close();
+            if (newDir) deleteIfEmpty(dir);
             throw e;
+        }
+    }
+
+    private static void deleteIfEmpty(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // not empty (someone else's files, a checkpoint of another run): it stays
         }
     }
 
@@ -168,7 +182,7 @@ public final class RunFolder implements AutoCloseable {
 
     /** The step a run checkpoint was taken at (its {@code retort.step} metadata). */
     static long checkpointStep(Path checkpoint) throws IOException {
-        try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
+        try (TensorSource f = WeightFiles.open(checkpoint)) {
             return Long.parseLong(f.metadata().getOrDefault("retort.step", "0"));
         }
     }

@@ -402,6 +402,7 @@ public final class Trainer implements TrainingRun, Runnable {
             failure = t;
             state = RunState.FAILED;
             log("FAILED at step " + step + ": " + describe(t));
+            if (Failures.debug()) t.printStackTrace(log);
             event(RunEvent.Type.FAILED, Map.of(), describe(t));
         } finally {
             if (ended == null) ended = Instant.now();
@@ -417,13 +418,9 @@ public final class Trainer implements TrainingRun, Runnable {
         deviceName = device.toString();
         base = engine.newBaseManager(device);
         if (folder == null) folder = RunFolder.claim(settings.output(), resume, overwrite);
-        int dropped = resume != null ? folder.truncateMetrics(RunFolder.checkpointStep(resume)) : 0;
-        metrics = new MetricsLog(settings.output(), resume != null);
+        // a resumed run's files change only once its checkpoint is accepted (restore): a refused resume keeps their history
+        metrics = resume != null ? MetricsLog.held(settings.output()) : new MetricsLog(settings.output(), false);
         metrics.writeRunFile(settings.toFileText());
-        if (resume != null) {
-            metrics.log("---- resumed from " + resume + " at step " + RunFolder.checkpointStep(resume) + "; lines above logged after that"
-                    + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
-        }
         log("run " + id + " on " + device + " -> " + settings.output());
         folder.notes().forEach(this::log);
 
@@ -454,6 +451,11 @@ public final class Trainer implements TrainingRun, Runnable {
              BatchLoader loader = new BatchLoader(train, run.optimisation().batchSize(), false, settings.threads(), settings.prefetch());
              BatchLoader valLoader = new BatchLoader(val, run.optimisation().batchSize(), false, settings.threads(), settings.prefetch())) {
             info = train.info();
+            if (run.optimisation().batchSize() > train.size()) {
+                // the loader would give one short batch an epoch: not the run the file describes
+                throw new RetortConfigException("batch_size " + run.optimisation().batchSize() + " is larger than the training split ("
+                        + train.size() + " samples in " + run.data().trainSplit() + "): set batch_size to at most " + train.size());
+            }
             trainSource = train;
             valSource = val;
             skippedReported = train.skipped();
@@ -1166,6 +1168,9 @@ public final class Trainer implements TrainingRun, Runnable {
     private void restore(Path file) throws IOException {
         Checkpoints.State s = Checkpoints.read(file, student, moduleSet == null ? Map.of() : moduleSet.parameters(),
                 moduleSet == null ? Map.of() : moduleSet.references(), optimizer);
+        int dropped = folder.truncateMetrics(s.step());
+        metrics.release("---- resumed from " + file + " at step " + s.step() + "; lines above logged after that"
+                + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
         step = s.step();
         bestMiou = s.bestMiou();
         log("resumed from " + file + " at step " + step);
