@@ -17,31 +17,16 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntBinaryOperator;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
-import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
-import org.osgi.test.common.annotation.InjectBundleContext;
-import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 import org.osgi.util.tracker.ServiceTracker;
 
 /** Each dataset is its own bundle: stopping one takes its service away and leaves the others open. */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class DatasetBundlesTest {
+class DatasetBundlesTest extends FrameworkTest {
     private static final List<String> DATASETS = List.of("cityscapes", "acdc", "nyuv2", "voc2012", "synthetic", "batch-file");
-
-    @InjectBundleContext
-    BundleContext context;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
 
     @Test
     void everyDatasetIsRegisteredByItsOwnBundle() throws Exception {
@@ -129,14 +114,5 @@ class DatasetBundlesTest {
         } finally {
             tracker.close();
         }
-    }
-
-    private Bundle bundle(String bsn) {
-        return Stream.of(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()
-                .orElseThrow(() -> new AssertionError("no bundle " + bsn));
-    }
-
-    private String kd(String line) throws Exception {
-        return Gogo.run(shell, line);
     }
 }

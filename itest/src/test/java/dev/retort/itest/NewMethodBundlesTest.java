@@ -13,34 +13,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Predicate;
-import java.util.stream.Stream;
-import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
-import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /**
  * TaT, CSKD and MasKD as bundles of a running run: stopping and starting each changes the module set at a step
  * boundary; MasKD joining mid-run learns its tokens first (kd:status shows it preparing, no step runs meanwhile) and
  * distils after; a run resumed after that does not prepare again.
  */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class NewMethodBundlesTest {
-    @InjectBundleContext
-    BundleContext context;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
-
+class NewMethodBundlesTest extends FrameworkTest {
     @InjectService(timeout = 10_000)
     ConfigurationAdmin configAdmin;
 
@@ -50,13 +35,8 @@ class NewMethodBundlesTest {
         var listener = context.registerService(RunListener.class, events::add, null);
         Path run = dir.resolve("tiny.cfg");
         // Registry-following (no modules key), so bundles coming and going change the set.
-        Files.writeString(run, String.join("\n",
-                "name = newkd", "output = " + dir.resolve("out").toString().replace('\\', '/'), "seed = 5",
-                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
-                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
-                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 2000", "eval_every = 100000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
-                ""));
+        Files.writeString(run, tinyRun("name = newkd", "output = " + dir.resolve("out").toString().replace('\\', '/'), "seed = 5",
+                "iterations = 2000", "eval_every = 100000"));
         // MasKD is not registered when the run starts, so its preparation budget comes through ConfigAdmin.
         Configuration maskdConfig = configAdmin.getConfiguration("dev.retort.distill.maskd", "?");
         maskdConfig.update(new Hashtable<>(Map.of("prepareSteps", 40)));
@@ -79,11 +59,11 @@ class NewMethodBundlesTest {
 
             int before = events.size();
             maskd.start();
-            RunEvent preparing = await(events, before, e -> e.type() == RunEvent.Type.PREPARING && e.message().contains("maskd"));
+            RunEvent preparing = awaitEvent(events, before, e -> e.type() == RunEvent.Type.PREPARING && e.message().contains("maskd"));
             assertTrue(preparing.step() >= back, preparing.toString());
             String status = Gogo.await(shell, "kd:status", s -> s.contains("preparing maskd")
                     || events.stream().anyMatch(e -> e.type() == RunEvent.Type.PREPARED));
-            RunEvent prepared = await(events, before, e -> e.type() == RunEvent.Type.PREPARED);
+            RunEvent prepared = awaitEvent(events, before, e -> e.type() == RunEvent.Type.PREPARED);
             assertEquals(40.0, prepared.metrics().get("steps"), prepared.toString());
             assertTrue(status.contains("preparing maskd") || prepared.metrics().get("seconds") < 0.2,
                     "kd:status shows the preparation while it runs: " + status);
@@ -97,7 +77,7 @@ class NewMethodBundlesTest {
             awaitStep(events, joined + 1);
 
             kd("kd:stop");
-            await(events, 0, e -> e.type() == RunEvent.Type.FINISHED);
+            awaitEvent(events, 0, e -> e.type() == RunEvent.Type.FINISHED);
             long stoppedAt = events.stream().filter(e -> e.type() == RunEvent.Type.STEP).mapToLong(RunEvent::step).max().orElseThrow();
             Path last = dir.resolve("out/last.safetensors");
             assertTrue(Files.exists(last));
@@ -105,14 +85,14 @@ class NewMethodBundlesTest {
             int resumedFrom = events.size();
             String resumed = kd("kd:train --resume " + last.toString().replace('\\', '/') + " " + run.toString().replace('\\', '/'));
             assertTrue(resumed.contains("started run newkd"), resumed);
-            long afterResume = await(events, resumedFrom, e -> e.type() == RunEvent.Type.STEP && e.step() > stoppedAt && has(e.metrics().keySet(), "maskd")).step();
-            await(events, resumedFrom, e -> e.type() == RunEvent.Type.STEP && e.step() >= afterResume + 2);
+            long afterResume = awaitEvent(events, resumedFrom, e -> e.type() == RunEvent.Type.STEP && e.step() > stoppedAt && has(e.metrics().keySet(), "maskd")).step();
+            awaitEvent(events, resumedFrom, e -> e.type() == RunEvent.Type.STEP && e.step() >= afterResume + 2);
             List<RunEvent> all = List.copyOf(events);
             List<RunEvent> resumedEvents = all.subList(resumedFrom, all.size());
             assertFalse(resumedEvents.stream().anyMatch(e -> e.type() == RunEvent.Type.PREPARING),
                     "a run resumed after MasKD's preparation does not prepare again: " + resumedEvents);
             kd("kd:stop");
-            await(events, resumedFrom, e -> e.type() == RunEvent.Type.FINISHED);
+            awaitEvent(events, resumedFrom, e -> e.type() == RunEvent.Type.FINISHED);
         } finally {
             for (Bundle b : List.of(tat, cskd, maskd)) if (b.getState() != Bundle.ACTIVE) b.start();
             maskdConfig.delete();
@@ -123,32 +103,5 @@ class NewMethodBundlesTest {
     /** Whether a step's metrics hold a loss term of the module. */
     private static boolean has(Set<String> metrics, String module) {
         return metrics.stream().anyMatch(k -> k.startsWith(module + "."));
-    }
-
-    private static RunEvent await(List<RunEvent> events, int from, Predicate<RunEvent> condition) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 300_000;  // generous: CI machines are slow
-        while (System.currentTimeMillis() < deadline) {
-            for (int i = from; i < events.size(); i++) if (condition.test(events.get(i))) return events.get(i);
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no such event in " + events.subList(Math.max(0, events.size() - 8), events.size()));
-    }
-
-    private static void awaitStep(List<RunEvent> events, long step) throws InterruptedException {
-        await(events, 0, e -> e.type() == RunEvent.Type.STEP && e.step() >= step);
-    }
-
-    /** The first step after {@code after} whose metrics satisfy the condition. */
-    private static long awaitTerms(List<RunEvent> events, long after, Predicate<Set<String>> condition) throws InterruptedException {
-        return await(events, 0, e -> e.type() == RunEvent.Type.STEP && e.step() > after && condition.test(e.metrics().keySet())).step();
-    }
-
-    private String kd(String line) throws Exception {
-        return Gogo.run(shell, line);
-    }
-
-    private Bundle bundle(String bsn) {
-        return Stream.of(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()
-                .orElseThrow(() -> new AssertionError("no bundle " + bsn));
     }
 }

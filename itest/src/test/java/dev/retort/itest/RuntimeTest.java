@@ -23,35 +23,22 @@ import java.util.function.Predicate;
 import java.util.jar.JarFile;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.metatype.MetaTypeService;
 import org.osgi.service.metatype.ObjectClassDefinition;
-import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /** The assembled runtime, inside a real Felix framework. */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class RuntimeTest {
+class RuntimeTest extends FrameworkTest {
     private static final String DATASETS = "datasets (6)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 
-    @InjectBundleContext
-    BundleContext context;
-
     @InjectService(filter = "(engine.name=PyTorch)", timeout = 30_000)
     Engine engine;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
 
     /**
      * Every Retort bundle this module depends on (runtime/pom.xml's list and distill-logit, copied to the folder
@@ -200,13 +187,8 @@ class RuntimeTest {
         java.util.List<dev.retort.api.run.RunEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
         var listener = context.registerService(dev.retort.api.run.RunListener.class, events::add, null);
         java.nio.file.Path run = dir.resolve("tiny.cfg");
-        java.nio.file.Files.writeString(run, String.join("\n",
-                "name = tiny", "output = " + dir.resolve("out"), "seed = 3",
-                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
-                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
-                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1",
-                "module.maskd.prepare_steps = 2", ""));
+        java.nio.file.Files.writeString(run, tinyRun("name = tiny", "output = " + dir.resolve("out"), "seed = 3", "iterations = 400", "eval_every = 1000",
+                "module.maskd.prepare_steps = 2"));
         Bundle pea = bundle("dev.retort.distill-pea");
         try {
             String started = kd("kd:train " + run.toString().replace('\\', '/'));
@@ -234,30 +216,8 @@ class RuntimeTest {
         }
     }
 
-    private static long awaitStep(java.util.List<dev.retort.api.run.RunEvent> events, long step) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
-            for (var e : events) if (e.type() == dev.retort.api.run.RunEvent.Type.STEP && e.step() >= step) return e.step();
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no step " + step + " in " + events);
-    }
-
     private static java.util.Set<String> termsAt(java.util.List<dev.retort.api.run.RunEvent> events, long step) {
         return events.stream().filter(e -> e.type() == dev.retort.api.run.RunEvent.Type.STEP && e.step() == step).findFirst().orElseThrow().metrics().keySet();
-    }
-
-    /** The first step after {@code after} whose loss terms satisfy the condition. */
-    private static long awaitTerms(java.util.List<dev.retort.api.run.RunEvent> events, long after, Predicate<java.util.Set<String>> condition)
-            throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
-            for (var e : events) {
-                if (e.type() == dev.retort.api.run.RunEvent.Type.STEP && e.step() > after && condition.test(e.metrics().keySet())) return e.step();
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no step after " + after + " with the expected terms: " + events.subList(Math.max(0, events.size() - 5), events.size()));
     }
 
     @Test
@@ -324,19 +284,6 @@ class RuntimeTest {
 
     private String awaitInfo(Predicate<String> condition) throws Exception {
         return await("kd:info", condition);
-    }
-
-    private String await(String command, Predicate<String> condition) throws Exception {
-        return Gogo.await(shell, command, condition);
-    }
-
-    private String kd(String line) throws Exception {
-        return Gogo.run(shell, line);
-    }
-
-    private Bundle bundle(String bsn) {
-        return Stream.of(context.getBundles()).filter(b -> bsn.equals(b.getSymbolicName())).findFirst()
-                .orElseThrow(() -> new AssertionError("no bundle " + bsn));
     }
 
     private static List<Float> toList(float[] a) {

@@ -17,27 +17,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.framework.BundleContext;
-import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /** Ablation studies through the api's Runner service in a real Felix framework: arms run one by one, rows merge into tables and plots. */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class StudyTest {
-    @InjectBundleContext
-    BundleContext context;
-
+class StudyTest extends FrameworkTest {
     @InjectService(timeout = 10_000)
     Runner runner;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
 
     @InjectService(timeout = 10_000, filter = "(retort.backbone.variants=mit-b2)")
     Backbone backbone;

@@ -13,25 +13,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /**
  * {@code kd:parity} on the official TransKD-Base training trajectory, through the Runner service as {@code kd:train}
  * runs (the batch-file dataset, {@code init}, the CSF and PEA bundles): every loss term at every step and the final
  * tensors match; a trajectory that differs fails the command.
  */
-@ExtendWith(ServiceExtension.class)
-class TrajectoryParityTest {
+class TrajectoryParityTest extends FrameworkTest {
     static final Path FIXTURE = Path.of(System.getProperty("retort.fixtures"), "transkd-trajectory");
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
 
     @Test
     void theOfficialTrainingTrajectoryIsReproducedThroughTheRunner() throws Exception {

@@ -13,28 +13,14 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Predicate;
-import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
-import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /** Configurations that cannot be used, and commands that cannot act, say so inside a real Felix framework. */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class ValidationTest {
-    @InjectBundleContext
-    BundleContext context;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
-
+class ValidationTest extends FrameworkTest {
     @InjectService(timeout = 10_000)
     ConfigurationAdmin configAdmin;
 
@@ -131,20 +117,8 @@ class ValidationTest {
     private static Path tinyRun(Path dir, String modules) throws Exception {
         Files.createDirectories(dir);
         Path run = dir.resolve("tiny.cfg");
-        Files.writeString(run, String.join("\n",
-                "name = tiny", "output = " + dir.resolve("out").toString().replace('\\', '/'), "seed = 3", "modules = " + modules,
-                "teacher = mit-b2", "teacher.embed_dims = 16,32,48,64", "teacher.depths = 1,1,1,1", "teacher.num_heads = 1,2,3,4", "teacher.decoder_dim = 32",
-                "student = mit-b0", "student.embed_dims = 8,16,24,32", "student.depths = 1,1,1,1", "student.num_heads = 1,2,3,4", "student.decoder_dim = 16",
-                "dataset = synthetic", "data.height = 32", "data.width = 64", "data.train_size = 16", "data.val_size = 4",
-                "batch_size = 2", "iterations = 400", "eval_every = 1000", "eval_batches = 1", "decay_per = iteration", "log_every = 1", "threads = 1", ""));
+        Files.writeString(run, tinyRun("name = tiny", "output = " + dir.resolve("out").toString().replace('\\', '/'), "seed = 3", "modules = " + modules,
+                "iterations = 400", "eval_every = 1000"));
         return run.toAbsolutePath();
-    }
-
-    private String await(String command, Predicate<String> condition) throws Exception {
-        return Gogo.await(shell, command, condition);
-    }
-
-    private String kd(String line) throws Exception {
-        return Gogo.run(shell, line.replace('\\', '/'));
     }
 }

@@ -26,23 +26,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /**
  * The web view's limits on a real server with real sockets: bounded event streams that leave the other requests
  * answered, a study folder whose bad rows cannot hang or break it, and the Host rule on every method.
  */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class WebLimitsTest {
+class WebLimitsTest extends FrameworkTest {
     /** ApiServlet.MAX_STREAMS (package-private in the web bundle). */
     private static final int MAX_STREAMS = 16;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
 
     @InjectService(timeout = 10_000)
     Runner runner;

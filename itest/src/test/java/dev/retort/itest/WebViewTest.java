@@ -27,28 +27,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.apache.felix.service.command.CommandProcessor;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.ConfigurationAdmin;
-import org.osgi.test.common.annotation.InjectBundleContext;
 import org.osgi.test.common.annotation.InjectService;
-import org.osgi.test.junit5.context.BundleContextExtension;
-import org.osgi.test.junit5.service.ServiceExtension;
 
 /** The web bundle in the real framework: off until kd:web, then its endpoints on 127.0.0.1, their guards, and off again. */
-@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
-class WebViewTest {
+class WebViewTest extends FrameworkTest {
     private static final String RUNTIME = "org.osgi.service.servlet.runtime.HttpServiceRuntime";
-
-    @InjectBundleContext
-    BundleContext context;
-
-    @InjectService(timeout = 10_000)
-    CommandProcessor shell;
 
     @InjectService(timeout = 10_000)
     ConfigurationAdmin configAdmin;
@@ -130,11 +117,6 @@ class WebViewTest {
         Exception study = assertThrows(Exception.class, () -> Gogo.run(shell, "kd:web --study /no/such/folder 0"));
         assertTrue(study.getMessage().startsWith("--study /no/such/folder: no such folder"), study.getMessage());
         assertNull(context.getAllServiceReferences(RUNTIME, null));
-    }
-
-    private Bundle bundle(String name) {
-        for (Bundle b : context.getBundles()) if (name.equals(b.getSymbolicName())) return b;
-        throw new AssertionError("no bundle " + name);
     }
 
     private HttpResponse<String> get(String url) throws IOException, InterruptedException {

@@ -1,5 +1,6 @@
 package dev.retort.launcher;
 
+import dev.retort.nn.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -50,7 +51,7 @@ final class ConfPids {
                     .map(n -> {
                         String pid = pidOf(n);
                         if (known.contains(pid)) return null;
-                        String hint = closest(pid, known);
+                        String hint = Suggestions.closest(pid, known);
                         return conf.getFileName() + "/" + n + ": no installed bundle reads PID " + pid
                                 + (hint == null ? "" : " (did you mean " + hint + "?)") + "; the file configures nothing";
                     }).filter(l -> l != null).toList();
@@ -97,33 +98,5 @@ final class ConfPids {
         if (value instanceof String s) pids.add(s);
         else if (value instanceof String[] a) pids.addAll(List.of(a));
         else if (value instanceof Iterable<?> l) l.forEach(o -> pids.add(String.valueOf(o)));
-    }
-
-    /** The known PID within a few edits of {@code pid}, if any (Retort's bundles use the same rule for keys). */
-    static String closest(String pid, Set<String> known) {
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String k : known) {
-            int d = distance(pid, k);
-            if (d < bestDistance) {
-                best = k;
-                bestDistance = d;
-            }
-        }
-        return best != null && bestDistance <= Math.max(1, pid.length() / 6) ? best : null;
-    }
-
-    /** Edit distance with adjacent swaps ({@code cfs} and {@code csf} are one apart). */
-    static int distance(String a, String b) {
-        int[][] d = new int[a.length() + 1][b.length() + 1];
-        for (int i = 0; i <= a.length(); i++) d[i][0] = i;
-        for (int j = 0; j <= b.length(); j++) d[0][j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            for (int j = 1; j <= b.length(); j++) {
-                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-        return d[a.length()][b.length()];
     }
 }

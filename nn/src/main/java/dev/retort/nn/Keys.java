@@ -64,36 +64,14 @@ public final class Keys {
         throw new RetortConfigException(b.toString());
     }
 
-    /** The known key closest to {@code key} by edit distance when it is close enough to be a typo, else null. */
-    public static String suggestion(String key, Collection<String> known) {
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String k : new TreeSet<>(known)) {
-            int d = distance(key.toLowerCase(), k.toLowerCase());
-            if (d < bestDistance) {
-                best = k;
-                bestDistance = d;
-            }
-        }
-        // a third of the length: catches dropped, doubled and swapped letters, not unrelated words
-        return best != null && bestDistance <= Math.max(1, Math.min(key.length(), best.length()) / 3) ? best : null;
+    /** The known name closest to {@code name} when it is close enough to be a typo, else null ({@link Suggestions#closest}). */
+    public static String suggestion(String name, Collection<String> known) {
+        return Suggestions.closest(name, known);
     }
 
-    /** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1. */
+    /** Optimal-string-alignment distance ({@link Suggestions#distance}). */
     static int distance(String a, String b) {
-        int[][] d = new int[a.length() + 1][b.length() + 1];
-        for (int i = 0; i <= a.length(); i++) d[i][0] = i;
-        for (int j = 0; j <= b.length(); j++) d[0][j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
-                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
-                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-                }
-            }
-        }
-        return d[a.length()][b.length()];
+        return Suggestions.distance(a, b);
     }
 
     /**

@@ -22,8 +22,11 @@
  * (not antialiased) bilinear; the resizes and the pooling refuse a map that is not NCHW and an empty size.
  * <p>2.5: {@link dev.retort.nn.MultiTensor} (AdamW, finite flags and zeroing over all parameters in one call),
  * {@link dev.retort.nn.Devices} (a run's device setting, with the CPU fallback said), {@link dev.retort.nn.DeviceSync}.
+ * <p>2.6: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
+ * compares through it); {@link dev.retort.nn.Suggestions} is the one "did you mean" (names with a common dotted prefix are
+ * measured after it).
  */
-@Version("2.5.0")
+@Version("2.6.0")
 @Export
 package dev.retort.nn;
 

@@ -22,6 +22,15 @@ class KeysTest {
     }
 
     @Test
+    void namesWithACommonPrefixAreMeasuredAfterIt() {
+        Set<String> pids = Set.of("dev.retort.distill.csf", "dev.retort.distill.pea", "dev.retort.distill.ea", "dev.retort.run");
+        assertEquals("dev.retort.distill.csf", Keys.suggestion("dev.retort.distill.cfs", pids));
+        assertEquals("dev.retort.distill.pea", Keys.suggestion("dev.retort.distill.Pea", pids));
+        assertNull(Keys.suggestion("dev.retort.distill.foo", pids), "three edits in a three-letter name are another name");
+        assertEquals("arm.2.iterations", Keys.suggestion("arm.2.iteratons", Set.of("arm.2.iterations", "arm.2.name")));
+    }
+
+    @Test
     void bookkeepingAndComponentPropertiesAreNotUserKeys() {
         Keys.requireKnown("x", "", List.of("service.pid", "component.name", "felix.fileinstall.filename", "lr"), Set.of("lr"));
         assertEquals(Map.of("weights", "abc"), Keys.userKeys(Map.of("weights", "abc", "retort.distiller", "pea", "service.pid", "p",

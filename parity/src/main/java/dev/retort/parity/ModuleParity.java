@@ -17,6 +17,7 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.Losses;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
+import dev.retort.nn.Tolerance;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -14,6 +14,7 @@ import dev.retort.api.parity.ParityCase;
 import dev.retort.api.parity.ParityComputation;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
+import dev.retort.nn.Tolerance;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -8,6 +8,7 @@ import dev.retort.api.parity.ParityCase;
 import dev.retort.api.parity.ParityCases;
 import dev.retort.api.parity.ParityComputation;
 import dev.retort.api.run.Runner;
+import dev.retort.nn.Tolerance;
 import dev.retort.osgi.HeldServices;
 import dev.retort.osgi.ServiceLookup;
 import java.io.IOException;

@@ -12,6 +12,7 @@ import dev.retort.api.run.RunResult;
 import dev.retort.api.run.RunState;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
+import dev.retort.nn.Tolerance;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;

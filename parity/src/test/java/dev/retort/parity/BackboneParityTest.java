@@ -3,14 +3,13 @@ package dev.retort.parity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.backbones.mit.MitBackbone;
 import dev.retort.backbones.pvtv2.PvtBackbone;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.nn.Tolerance;
+import dev.retort.testing.EngineTest;
 import java.nio.file.Path;
 import java.util.Optional;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,14 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code pvtv2-parity-odd} at 88×120) against the golden tensors of the reference implementations, through the
  * comparison {@code kd:parity} runs.
  */
-class BackboneParityTest {
+class BackboneParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "transkd-parity");
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void everyTapLogitAndGradientMatchesTheReference() throws Exception {

@@ -4,31 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.retort.api.parity.ParityComputation;
 import dev.retort.distill.cskd.CskdParity;
 import dev.retort.distill.tat.TatParity;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.nn.Tolerance;
+import dev.retort.testing.EngineTest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The parity computations TaT and CSKD register, through the checker kd:parity runs: every {@code tat.*} and {@code cskd.*} tensor. */
-class ComputedParityTest {
+class ComputedParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "other-kd-parity");
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void tatAndCskdReproduceEveryTensorOfTheirFixtures() {

@@ -3,7 +3,6 @@ package dev.retort.parity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.parity.ParityCase;
 import dev.retort.api.parity.ParityCases;
@@ -15,27 +14,21 @@ import dev.retort.distill.glmixer.GlMixerDistiller;
 import dev.retort.distill.glmixer.GlMixerParity;
 import dev.retort.distill.pea.PeaDistiller;
 import dev.retort.distill.pea.PeaParity;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.nn.Tolerance;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** CSF + HCL, PEA, GL-Mixer, EA (with the parity cases their bundles contribute) and the weighted CE against the reference's golden tensors. */
-class ModuleParityTest {
+class ModuleParityTest extends EngineTest {
     static final String FIXTURE = "transkd-modules";
     /** What the four bundles register as ParityCases services. */
     static final List<ParityCase> CASES = java.util.stream.Stream.of(new CsfParity(), new PeaParity(), new GlMixerParity(), new EaParity())
             .map(ParityCases::cases).flatMap(List::stream).toList();
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "transkd-parity");
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void everyOutputLossGradientAndRunningStatisticMatches() throws Exception {

@@ -9,6 +9,7 @@ import dev.retort.api.distill.Distiller;
 import dev.retort.distill.support.ConvBn;
 import dev.retort.distill.support.PyramidDistiller;
 import dev.retort.distill.support.ReviewPyramid;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
@@ -37,6 +38,7 @@ public class CsfDistiller extends PyramidDistiller {
         double weight() default 1.0;
 
         @AttributeDefinition(description = "Channels of the fused maps (the reference: 64)")
+        @Structural("changes the parameter shapes")
         int midChannels() default 64;
 
         @AttributeDefinition(description = "Use this module in runs")

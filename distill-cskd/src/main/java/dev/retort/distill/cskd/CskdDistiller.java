@@ -8,6 +8,7 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.LinearProjection;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.ParameterSet;
 import java.util.Arrays;
 import java.util.List;
@@ -47,6 +48,9 @@ public class CskdDistiller extends ConfiguredDistiller<CskdDistiller.Options> {
         }
     }
 
+    /** hard: cross-entropy against argmax Z; soft: KL with temperature. */
+    enum Loss { HARD, SOFT }
+
     /** Which fraction of training is the progress x: the official epochs done / epochs (e/E), or steps done / steps. */
     enum Progress { EPOCH, STEP }
 
@@ -54,9 +58,11 @@ public class CskdDistiller extends ConfiguredDistiller<CskdDistiller.Options> {
     public @interface Config {
         @AttributeDefinition(description = "probe: a linear head on the student's tokens of stage 'stage' against the teacher's logits average-pooled "
                 + "(ceil mode) to that grid; logits: the student's logits against the teacher's, no parameters")
+        @Structural("changes the parameter set")
         String variant() default "probe";
 
         @AttributeDefinition(description = "Student stage of the probe head (probe variant)")
+        @Structural("changes the probe head's input")
         int stage() default 4;
 
         @AttributeDefinition(description = "Decay g of the fusion weight α = g(x): linear 1 − x, x2 (1 − x)², cos cos(πx/2) (the official names)")
@@ -83,7 +89,11 @@ public class CskdDistiller extends ConfiguredDistiller<CskdDistiller.Options> {
     }
 
     /** What a build reads. */
-    public record Options(Variant variant, int stage, Decay decay, double alphaMin, Progress progress, boolean soft, double temperature, double weight) {
+    public record Options(Variant variant, int stage, Decay decay, double alphaMin, Progress progress, Loss loss, double temperature, double weight) {
+        boolean soft() {
+            return loss == Loss.SOFT;
+        }
+
         /** α at progress x ∈ [0, 1]. */
         double alpha(double x) {
             return Math.max(alphaMin, decay.apply(x));
@@ -91,7 +101,7 @@ public class CskdDistiller extends ConfiguredDistiller<CskdDistiller.Options> {
 
         String describe() {
             return (variant == Variant.PROBE ? "stage-" + stage + " probe" : "logits") + ", " + name(decay) + " decay" + (alphaMin > 0 ? " floored at " + alphaMin : "")
-                    + " per " + name(progress) + ", " + (soft ? "soft (τ " + temperature + ")" : "hard") + ", weight " + weight;
+                    + " per " + name(progress) + ", " + (soft() ? "soft (τ " + temperature + ")" : "hard") + ", weight " + weight;
         }
     }
 
@@ -102,7 +112,7 @@ public class CskdDistiller extends ConfiguredDistiller<CskdDistiller.Options> {
     @Override
     protected Options read(ConfigValues v) {
         return new Options(choice(v, "variant", Variant.class), v.integer("stage", 1), choice(v, "decay", Decay.class), v.real("alpha_min", 0, 1),
-                choice(v, "progress", Progress.class), choice(v, "loss", List.of("hard", "soft")).equals("soft"), v.positive("temperature"),
+                choice(v, "progress", Progress.class), choice(v, "loss", Loss.class), v.positive("temperature"),
                 v.real("weight", 0, Double.MAX_VALUE));
     }
 
@@ -119,6 +129,12 @@ public class CskdDistiller extends ConfiguredDistiller<CskdDistiller.Options> {
 
     static String name(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The probe's stage matters to the probe variant only. */
+    @Override
+    protected boolean uses(String runKey, Options options) {
+        return !runKey.equals("stage") || options.variant() == Variant.PROBE;
     }
 
     @Override

@@ -3,22 +3,17 @@ package dev.retort.distill.cskd;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
-import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
-import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.TrainingProgress;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapNames;
+import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.LinearProjection;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -27,35 +22,17 @@ import java.util.Set;
  * DeiT's name, {@code head_dist.weight} [classes, C_s] and {@code head_dist.bias}. The probe receives
  * {@code cskd.progress} (x), {@code cskd.alpha}, {@code cskd.teacher.dense}, {@code cskd.teacher.global}, {@code cskd.target} (Z),
  * {@code cskd.labels} (argmax Z) and, for the probe variant, {@code cskd.student.dense_logits} (B×N×classes tokens).
+ * Every key but {@code variant} and the probe's {@code stage} (the head's shape) applies in place.
  */
-final class CskdModule implements DistillationModule {
+final class CskdModule extends ConfiguredModule<CskdDistiller.Options> {
     static final String HEAD = "head_dist";
 
-    private final CskdDistiller distiller;
-    private final ParameterSet params;
-    private final CskdDistiller.Variant variant;
-    private final int stage;
     private final int poolKernel;
-    private CskdDistiller.Options options;
 
     /** @param poolKernel the student map's stride over the teacher logits' (the pooling window of the probe variant) */
     CskdModule(CskdDistiller distiller, ParameterSet params, CskdDistiller.Options options, int poolKernel) {
-        this.distiller = distiller;
-        this.params = params;
-        this.options = options;
-        this.variant = options.variant();
-        this.stage = options.stage();
+        super(distiller, params, options);
         this.poolKernel = poolKernel;
-    }
-
-    @Override
-    public String name() {
-        return CskdDistiller.NAME;
-    }
-
-    @Override
-    public Map<String, Parameter> parameters() {
-        return params.asMap();
     }
 
     /** The progress x ∈ [0, 1] that α decays with. */
@@ -70,10 +47,11 @@ final class CskdModule implements DistillationModule {
 
     @Override
     public List<LossTerm> forward(DistillStep step) {
-        CskdDistiller.Options o = options;
+        CskdDistiller.Options o = options();
+        int stage = o.stage();
         NDArray teacherLogits = step.teacher().get(TapNames.LOGITS).stopGradient();
         NDArray student, dense, global;
-        if (variant == CskdDistiller.Variant.PROBE) {
+        if (o.variant() == CskdDistiller.Variant.PROBE) {
             NDArray map = step.student().get(TapNames.features(stage));
             long h = map.getShape().get(2), w = map.getShape().get(3);
             // DeiT's dense head: the linear distillation head on every token (row-major), back to a B×classes×h×w map.
@@ -138,26 +116,5 @@ final class CskdModule implements DistillationModule {
             for (int j = start; j < end; j++) m[i * length + j] = 1f / (end - start);
         }
         return manager.create(m, new Shape(bins, length));
-    }
-
-    /** Every key but variant and stage (the head's shape) applies in place. */
-    @Override
-    public Reconfiguration reconfigure(DistillContext context) {
-        CskdDistiller.Options next = distiller.options(context);
-        if (next.variant() != variant) {
-            return Reconfiguration.rebuild("variant " + CskdDistiller.name(variant) + " -> " + CskdDistiller.name(next.variant()) + " changes the parameter set");
-        }
-        if (variant == CskdDistiller.Variant.PROBE && next.stage() != stage) {
-            return Reconfiguration.rebuild("stage " + stage + " -> " + next.stage() + " changes the probe head's input");
-        }
-        List<String> changes = new ArrayList<>();
-        if (!next.equals(options)) changes.add(options.describe() + " -> " + next.describe());
-        options = next;
-        return Reconfiguration.applied(String.join("; ", changes));
-    }
-
-    @Override
-    public void close() {
-        params.close();
     }
 }

@@ -13,12 +13,12 @@ import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
+import dev.retort.distill.support.FixturePairComputation;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.nn.Ops;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,7 +39,7 @@ import org.osgi.service.component.annotations.Component;
  * {@code kd:parity} checks {@code cskd.*} when the pair is in its folder.
  */
 @Component(service = ParityComputation.class, property = ParityCases.FIXTURE_PROPERTY + "=" + CskdParity.NAME)
-public final class CskdParity implements ParityComputation {
+public final class CskdParity extends FixturePairComputation {
     /** The fixture pair's base name. */
     public static final String NAME = "cskd";
     private static final Pattern S4_LOSS = Pattern.compile("cskd\\.s4\\.(hard|soft|soft_t([0-9.]+))\\.p(\\d+)\\.(.+)");
@@ -47,21 +47,13 @@ public final class CskdParity implements ParityComputation {
     private static final Pattern LOGITS_LOSS = Pattern.compile("cskd\\.logits\\.hard\\.p(\\d+)\\.(.+)");
     private static final int PROBE_STAGE = 4;
 
-    @Override
-    public String fixture() {
-        return NAME;
+    public CskdParity() {
+        super(NAME);
     }
 
     @Override
-    public Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException {
-        try (SafeTensorsFile w = SafeTensorsFile.open(weights); SafeTensorsFile i = SafeTensorsFile.open(io)) {
-            return compute(w, i, manager);
-        }
-    }
-
-    /** Whether a tensor of the io file is an input (not compared). */
-    public static boolean isInput(String name) {
-        return name.startsWith("student.") || name.startsWith("teacher.");
+    protected Map<String, NDArray> computeFrom(SafeTensorsFile weights, SafeTensorsFile io, NDManager manager) throws IOException {
+        return compute(weights, io, manager);
     }
 
     private record Case(boolean probe, boolean soft, double temperature, int progress) {}

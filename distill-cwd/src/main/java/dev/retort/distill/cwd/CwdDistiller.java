@@ -8,6 +8,8 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ConvBn;
+import dev.retort.distill.support.StagePair;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import java.util.Arrays;
@@ -32,6 +34,7 @@ public class CwdDistiller extends ConfiguredDistiller<CwdDistiller.Options> {
     @ObjectClassDefinition(name = "Retort CWD", description = "Defaults of the channel-wise distillation module")
     public @interface Config {
         @AttributeDefinition(description = "Stages whose maps are distilled through a connector (TransKD's CWD.py: 4); empty for none")
+        @Structural("changes the connectors")
         String stages() default "4";
 
         @AttributeDefinition(description = "Also distil the logits (the CWD paper's segmentation setting)")
@@ -80,21 +83,18 @@ public class CwdDistiller extends ConfiguredDistiller<CwdDistiller.Options> {
         Options o = options(context);
         ParameterSet p = new ParameterSet(context.manager(), context.seed());
         for (int st : o.stages()) {
-            if (st > context.student().stages() || st > context.teacher().stages()) {
-                throw invalid("stage " + st + " is not a stage of both student " + context.student().network() + " (" + context.student().stages()
-                        + " stages) and teacher " + context.teacher().network() + " (" + context.teacher().stages() + ")");
-            }
-            TapSpec student = context.student().require(TapNames.features(st));
-            TapSpec teacher = context.teacher().require(TapNames.features(st));
-            if (student.stride() != teacher.stride()) {
-                throw invalid("stage " + st + ": student " + context.student().network() + " " + student + " and teacher "
-                        + context.teacher().network() + " " + teacher + " differ in spatial size");
-            }
+            StagePair pair = StagePair.features(context, NAME, st, "");
             // TransKD's connector: Conv2d(1×1, no bias) with PyTorch's default initialisation, then BN (+ activation).
-            ConvBn.add(p, CwdModule.connector(st), student.channels(), teacher.channels(), 1, Init.pytorchDefault(student.channels()));
+            ConvBn.add(p, CwdModule.connector(st), pair.student().channels(), pair.teacher().channels(), 1, Init.pytorchDefault(pair.student().channels()));
         }
         if (o.logits()) requireLogits(context);
         return new CwdModule(this, p, o);
+    }
+
+    /** The logits switched on in place: the build did not check them. */
+    @Override
+    protected void checkInPlace(Options current, Options next, DistillContext context) {
+        if (next.logits() && !current.logits()) requireLogits(context);
     }
 
     /** The teacher's and the student's logits must have the same classes and stride. */

@@ -1,13 +1,12 @@
 package dev.retort.distill.cwd;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -23,25 +22,14 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.testing.TinyPairTest;
 import java.nio.FloatBuffer;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** CWD: logits and a connector-mapped stage map by hand, the gradient τ(p_s − p_t)/(N·C), a step on MiT-shaped taps, configuration. */
-class CwdDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class CwdDistillerTest extends TinyPairTest {
     /**
      * Logits of N = 1, C = 2 channels over 2×1 positions, τ = 2: per channel, p = softmax over the two positions, KL
      * summed over positions and channels, divided by N·C = 2, times τ² = 4. Teacher channel 0 = (2 ln 3, 0) gives
@@ -164,14 +152,5 @@ class CwdDistillerTest {
             assertFalse(rebuild.inPlace());
             assertEquals("stages 4 -> 3,4 changes the connectors", rebuild.changes());
         }
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

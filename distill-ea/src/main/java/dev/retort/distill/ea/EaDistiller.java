@@ -8,6 +8,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import org.osgi.service.component.annotations.Component;
@@ -32,12 +33,15 @@ public class EaDistiller extends ConfiguredDistiller<EaDistiller.Options> {
     @ObjectClassDefinition(name = "Retort EA (Embedding Assistant)", description = "Defaults of the EA module (TransKD-EA)")
     public @interface Config {
         @AttributeDefinition(description = "Stages assisted (1-based); PEA must distill them too")
+        @Structural("changes the parameters")
         String stages() default "1,2,3,4";
 
         @AttributeDefinition(description = "Initial λ_s (weight of PEA's projection) for stages 1..n; learnable")
+        @Structural(value = "changes the parameters", note = "initial values")
         String lambdas() default "0.1,0.2,0.3,0.4";
 
         @AttributeDefinition(description = "Initial μ_s (weight of the assistant) for stages 1..n; learnable")
+        @Structural(value = "changes the parameters", note = "initial values")
         String mus() default "0.5,0.6,0.7,0.8";
 
         @AttributeDefinition(description = "Use this module in runs")

@@ -1,13 +1,12 @@
 package dev.retort.distill.ea;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -18,28 +17,16 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.PortRefiner;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
-import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
-import java.nio.file.Path;
+import dev.retort.testing.TinyPairTest;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** EA on small MiT-shaped taps: its refinements of PEA's projections, gradients, the blend, configuration. */
-class EaDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class EaDistillerTest extends TinyPairTest {
     private static DistillContext context(NDManager m, Map<String, ?> config) {
         return new DistillContext(TEACHER, STUDENT, config, m, 3);
     }
@@ -113,7 +100,7 @@ class EaDistillerTest {
             assertTrue(none.inPlace());
             Reconfiguration mus = module.reconfigure(context(m, Map.of("mus", "1,1,1,1")));
             assertFalse(mus.inPlace());
-            assertEquals("mus [0.5, 0.6, 0.7, 0.8] -> [1.0, 1.0, 1.0, 1.0] (initial values) changes the parameters", mus.changes());
+            assertEquals("mus 0.5,0.6,0.7,0.8 -> 1.0,1.0,1.0,1.0 (initial values) changes the parameters", mus.changes());
         }
     }
 
@@ -122,14 +109,5 @@ class EaDistillerTest {
         var c = new EaParity().cases().get(0);
         assertEquals(List.of("pea", "ea"), c.modules().stream().map(x -> x.distiller()).toList());
         assertEquals(Map.of("pea.out.", "ea.out."), c.probeAliases());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

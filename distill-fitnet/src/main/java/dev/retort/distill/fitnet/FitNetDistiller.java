@@ -4,11 +4,11 @@ import ai.djl.ndarray.types.Shape;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
-import dev.retort.api.tap.TapNames;
-import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ConvBn;
+import dev.retort.distill.support.StagePair;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import java.util.Arrays;
@@ -31,12 +31,14 @@ public class FitNetDistiller extends ConfiguredDistiller<FitNetDistiller.Options
     @ObjectClassDefinition(name = "Retort FitNet", description = "Defaults of the FitNets hint module")
     public @interface Config {
         @AttributeDefinition(description = "Stages whose maps are hints (FitNets guides the middle layer: stage 2 of 4)")
+        @Structural("changes the regressors")
         String stages() default "2";
 
         @AttributeDefinition(description = "Loss weight of each stage's hint MSE")
         double weight() default 1.0;
 
         @AttributeDefinition(description = "Regressor = 1×1 conv without bias + BatchNorm (else a 1×1 conv with bias, as FitNets)")
+        @Structural("changes the regressors")
         boolean batchNorm() default false;
 
         @AttributeDefinition(description = "Use this module in runs")
@@ -70,18 +72,9 @@ public class FitNetDistiller extends ConfiguredDistiller<FitNetDistiller.Options
         Options o = options(context);
         ParameterSet p = new ParameterSet(context.manager(), context.seed());
         for (int st : o.stages()) {
-            if (st > context.student().stages() || st > context.teacher().stages()) {
-                throw invalid("stage " + st + " is not a stage of both student " + context.student().network() + " (" + context.student().stages()
-                        + " stages) and teacher " + context.teacher().network() + " (" + context.teacher().stages() + ")");
-            }
-            TapSpec student = context.student().require(TapNames.features(st));
-            TapSpec teacher = context.teacher().require(TapNames.features(st));
-            if (student.stride() != teacher.stride()) {
-                throw invalid("stage " + st + ": student " + context.student().network() + " " + student + " and teacher "
-                        + context.teacher().network() + " " + teacher + " differ in spatial size");
-            }
+            StagePair pair = StagePair.features(context, NAME, st, "");
             String r = FitNetModule.regressor(st);
-            int in = student.channels(), out = teacher.channels();
+            int in = pair.student().channels(), out = pair.teacher().channels();
             // PyTorch's default Conv2d initialisation, as a plain nn.Conv2d regressor gets.
             if (o.batchNorm()) {
                 ConvBn.add(p, r, in, out, 1, Init.pytorchDefault(in));

@@ -1,13 +1,12 @@
 package dev.retort.distill.fitnet;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -23,26 +22,16 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.testing.TinyPairTest;
 import java.nio.FloatBuffer;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** FitNet: the hint MSE and its gradients by hand, with and without BatchNorm; a step on MiT-shaped taps; configuration. */
-class FitNetDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
+class FitNetDistillerTest extends TinyPairTest {
     /** One stage: a student of 2 channels, a teacher of 1. */
     static final TapLayout ONE_T = RandomTaps.mit("t", 3, 1), ONE_S = RandomTaps.mit("s", 3, 2);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     /** Student map 1×2×1×2: channel 0 = (1, 2), channel 1 = (3, −1); teacher map 1×1×1×2 = (−2, 3). */
     private static List<LossTerm> step(NDManager m, DistillationModule module, boolean training, NDArray student) {
@@ -159,14 +148,5 @@ class FitNetDistillerTest {
         off.configure(Map.of("enabled", "false", "weight", "2"));
         assertFalse(off.enabled());
         assertEquals("FitNets hints: 1×1 conv regressor + MSE, stages 2, weight 2.0", off.description());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -9,6 +9,7 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.LinearProjection;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import org.osgi.service.component.annotations.Component;
@@ -33,15 +34,19 @@ public class GlMixerDistiller extends ConfiguredDistiller<GlMixerDistiller.Optio
     @ObjectClassDefinition(name = "Retort GL-Mixer", description = "Defaults of the GL-Mixer module (TransKD-GL)")
     public @interface Config {
         @AttributeDefinition(description = "Stage whose student embedding is re-mixed (the reference: 4)")
+        @Structural("changes the parameters")
         int stage() default 4;
 
         @AttributeDefinition(description = "Attention heads of the global branch (the reference: 8)")
+        @Structural("changes the parameters")
         int heads() default 8;
 
         @AttributeDefinition(description = "Initial weight α of the global (attention) branch; learnable")
+        @Structural(value = "changes the parameters", note = "an initial value")
         double alpha() default 0.5;
 
         @AttributeDefinition(description = "Initial weight β of the local (GLU conv) branch; learnable")
+        @Structural(value = "changes the parameters", note = "an initial value")
         double beta() default 0.5;
 
         @AttributeDefinition(description = "Add the input embedding back (the reference's --add; released checkpoints: false)")

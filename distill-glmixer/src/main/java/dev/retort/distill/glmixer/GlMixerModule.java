@@ -3,43 +3,33 @@ package dev.retort.distill.glmixer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.Parameter;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
-import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
-import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
+import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.LinearProjection;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** The built GL-Mixer: a refinement of PEA's input at one stage. */
-final class GlMixerModule implements DistillationModule {
-    private final GlMixerDistiller distiller;
-    private final ParameterSet params;
+/**
+ * The built GL-Mixer: a refinement of PEA's input at one stage. {@code residual} applies in place; {@code stage} and
+ * {@code heads} change the parameters, and {@code alpha}/{@code beta} are initial values of learnable parameters, so
+ * a new value means starting again.
+ */
+final class GlMixerModule extends ConfiguredModule<GlMixerDistiller.Options> {
     private final int stage;
     private final int heads;
-    private boolean residual;
-    private final double alpha;
-    private final double beta;
     private final LinearProjection qkv;
     private final LinearProjection proj;
 
     GlMixerModule(GlMixerDistiller distiller, ParameterSet params, GlMixerDistiller.Options options) {
-        this.distiller = distiller;
-        this.params = params;
+        super(distiller, params, options);
         this.stage = options.stage();
         this.heads = options.heads();
-        this.residual = options.residual();
-        this.alpha = options.alpha();
-        this.beta = options.beta();
         this.qkv = LinearProjection.of(params, attention(stage) + ".qkv");
         this.proj = LinearProjection.of(params, attention(stage) + ".proj");
     }
@@ -47,16 +37,6 @@ final class GlMixerModule implements DistillationModule {
     /** Key prefix of the global branch's attention, as the reference names it. */
     static String attention(int stage) {
         return "attn" + stage;
-    }
-
-    @Override
-    public String name() {
-        return GlMixerDistiller.NAME;
-    }
-
-    @Override
-    public Map<String, Parameter> parameters() {
-        return params.asMap();
     }
 
     @Override
@@ -79,7 +59,7 @@ final class GlMixerModule implements DistillationModule {
     /** Ẽ = α·MHSA(E) + β·GLU1d(E) (+ E with the residual option). */
     NDArray mix(NDArray e) {
         NDArray mixed = global(e).mul(params.get("atten_weight")).add(local(e).mul(params.get("conv_weight")));
-        return residual ? mixed.add(e) : mixed;
+        return options().residual() ? mixed.add(e) : mixed;
     }
 
     /** Plain multi-head self-attention over the tokens, qkv without bias. */
@@ -108,28 +88,5 @@ final class GlMixerModule implements DistillationModule {
     @Override
     public List<LossTerm> forward(DistillStep step) {
         return List.of();  // works through its refinement of PEA
-    }
-
-    /**
-     * {@code residual} is applied in place; {@code stage} and {@code heads} change the parameters, and
-     * {@code alpha}/{@code beta} are initial values of learnable parameters, so a new value means starting again.
-     */
-    @Override
-    public Reconfiguration reconfigure(DistillContext context) {
-        GlMixerDistiller.Options o = distiller.options(context);
-        List<String> structural = new ArrayList<>();
-        if (o.stage() != stage) structural.add("stage " + stage + " -> " + o.stage());
-        if (o.heads() != heads) structural.add("heads " + heads + " -> " + o.heads());
-        if (o.alpha() != alpha) structural.add("alpha " + alpha + " -> " + o.alpha() + " (an initial value)");
-        if (o.beta() != beta) structural.add("beta " + beta + " -> " + o.beta() + " (an initial value)");
-        if (!structural.isEmpty()) return Reconfiguration.rebuild(String.join(", ", structural) + " changes the parameters");
-        String changes = o.residual() == residual ? "" : "residual " + residual + " -> " + o.residual();
-        residual = o.residual();
-        return Reconfiguration.applied(changes);
-    }
-
-    @Override
-    public void close() {
-        params.close();
     }
 }

@@ -1,13 +1,12 @@
 package dev.retort.distill.glmixer;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
@@ -17,28 +16,16 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.PortRefiner;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.Refinement;
-import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
-import java.nio.file.Path;
+import dev.retort.testing.TinyPairTest;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** GL-Mixer on small MiT-shaped taps: its refinement of PEA's input, gradients, the mix's parts, configuration. */
-class GlMixerDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class GlMixerDistillerTest extends TinyPairTest {
     private static DistillContext context(NDManager m, Map<String, ?> config) {
         return new DistillContext(TEACHER, STUDENT, config, m, 3);
     }
@@ -126,14 +113,5 @@ class GlMixerDistillerTest {
         assertEquals(List.of("pea", "glmixer"), c.modules().stream().map(x -> x.distiller()).toList());
         assertEquals(Map.of("stages", "4", "weights", "0,0,0,1.0"), c.modules().get(0).config());
         assertEquals(Map.of("pea.out.4", "glmixer.out.4"), c.probeAliases());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

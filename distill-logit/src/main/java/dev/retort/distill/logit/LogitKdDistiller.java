@@ -7,6 +7,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
+import dev.retort.nn.ParameterSet;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -64,6 +65,6 @@ public class LogitKdDistiller extends ConfiguredDistiller<LogitKdDistiller.Optio
             throw invalid("teacher " + context.teacher().network() + " " + teacher + " and student " + context.student().network() + " "
                     + student + " must have the same classes and stride");
         }
-        return new LogitKdModule(this, o);
+        return new LogitKdModule(this, new ParameterSet(context.manager(), context.seed()), o);
     }
 }

@@ -5,15 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
-import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.DistillationModule;
+import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.PortRefiner;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapKind;
@@ -21,21 +20,12 @@ import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
-import java.nio.file.Path;
+import dev.retort.testing.EngineTest;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class LogitKdModuleTest {
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class LogitKdModuleTest extends EngineTest {
     private static LogitKdDistiller distiller() {
         LogitKdDistiller d = new LogitKdDistiller();
         d.configure(Map.of("temperature", 2.0, "weight", 0.5));

@@ -9,13 +9,12 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -39,28 +38,35 @@ public class MaskdDistiller extends ConfiguredDistiller<MaskdDistiller.Options> 
     static final String PID = "dev.retort.distill.maskd";
     /** Standard deviation of the tokens' initialisation (the official N(0, 0.01²)). */
     static final double TOKEN_STD = 0.01;
+    /** What a change of a key marked with it does: it shapes the parameters or the prepared state. */
+    static final String PREPARED_STATE = "changes the parameters or the prepared tokens (a new preparation)";
 
     @ObjectClassDefinition(name = "Retort MasKD", description = "Defaults of the MasKD module (masked distillation with receptive tokens)")
     public @interface Config {
         @AttributeDefinition(description = "Distil the logits as the official segmentation code (masks from the teacher's logits)")
+        @Structural(PREPARED_STATE)
         boolean logits() default true;
 
         @AttributeDefinition(description = "Receptive tokens on the logits (at least 2, the Dice loss compares pairs; the official segmentation code: 8)")
+        @Structural(PREPARED_STATE)
         int tokens() default 8;
 
         @AttributeDefinition(description = "Loss weight of the logit term (λ_kd; the term already holds the official factor 0.5)")
         double weight() default 1.0;
 
         @AttributeDefinition(description = "MiT stages distilled at feature level, e.g. 1,2,3,4 (empty: none)")
+        @Structural(PREPARED_STATE)
         String stages() default "";
 
         @AttributeDefinition(description = "Receptive tokens per feature stage (the official detection code: 6)")
+        @Structural(PREPARED_STATE)
         int featureTokens() default 6;
 
         @AttributeDefinition(description = "Loss weight of each feature-stage term (mmrazor's loss_weight)")
         double featureWeight() default 1.0;
 
         @AttributeDefinition(description = "Feature stages: weight the masks per image with the mask weighting module (3x3 conv, pool, 1x1 conv, softmax)")
+        @Structural(PREPARED_STATE)
         boolean weightMask() default false;
 
         @AttributeDefinition(description = "Feature stages: after the warm-up, use the custom mask M_teacher x M_student")
@@ -70,15 +76,19 @@ public class MaskdDistiller extends ConfiguredDistiller<MaskdDistiller.Options> 
         int customMaskWarmup() default 1000;
 
         @AttributeDefinition(description = "Weight of the Dice diversity loss in the preparation phase (official: 1)")
+        @Structural(PREPARED_STATE)
         double diceWeight() default 1.0;
 
         @AttributeDefinition(description = "Steps of the preparation phase (token learning on the frozen teacher; official: 10000 with SGD)")
+        @Structural(PREPARED_STATE)
         int prepareSteps() default 2000;
 
         @AttributeDefinition(description = "Learning rate of the preparation phase's AdamW (constant)")
+        @Structural(PREPARED_STATE)
         double prepareLr() default 0.01;
 
         @AttributeDefinition(description = "Weight decay of the preparation phase's AdamW")
+        @Structural(PREPARED_STATE)
         double prepareWeightDecay() default 1e-3;
 
         @AttributeDefinition(description = "Use this module in runs")
@@ -95,21 +105,6 @@ public class MaskdDistiller extends ConfiguredDistiller<MaskdDistiller.Options> 
                           double prepareWeightDecay) {
         public Options {
             stages = List.copyOf(stages);
-        }
-
-        /** The keys that shape the parameters or the prepared state (a change needs a new module and a new preparation), by run key. */
-        Map<String, Object> structure() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("logits", logits);
-            m.put("tokens", tokens);
-            m.put("stages", stages);
-            m.put("feature_tokens", featureTokens);
-            m.put("weight_mask", weightMask);
-            m.put("dice_weight", diceWeight);
-            m.put("prepare_steps", prepareSteps);
-            m.put("prepare_lr", prepareLr);
-            m.put("prepare_weight_decay", prepareWeightDecay);
-            return m;
         }
     }
 

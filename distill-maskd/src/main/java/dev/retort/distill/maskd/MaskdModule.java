@@ -2,17 +2,15 @@ package dev.retort.distill.maskd;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
-import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Labels;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Preparation;
 import dev.retort.api.distill.PreparationStep;
 import dev.retort.api.distill.Probe;
-import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
+import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.Losses;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
@@ -29,9 +27,10 @@ import java.util.TreeSet;
  * The built MasKD module. Its loss terms are {@code maskd.logits} (the official segmentation loss, ×0.5 inside) and
  * {@code maskd.s<stage>} per feature stage. Its tokens (and mask weighting modules) are trained by its preparation
  * phase and frozen afterwards; the buffer {@value #PREPARED} records that, so a module restored from a checkpoint
- * is known prepared.
+ * is known prepared. Loss weights and the custom-mask switch apply in place; the rest shapes the parameters or the
+ * prepared tokens (the keys marked {@code @Structural} in {@link MaskdDistiller.Config}).
  */
-final class MaskdModule implements DistillationModule {
+final class MaskdModule extends ConfiguredModule<MaskdDistiller.Options> {
     /** The logit tokens' key: the official segmentation {@code MaskModule}'s only parameter. */
     static final String LOGIT_TOKENS = "mask_token";
     /** A buffer: 1 once the preparation phase has finished (saved with the parameters), else 0. */
@@ -54,34 +53,15 @@ final class MaskdModule implements DistillationModule {
         }
     }
 
-    private final MaskdDistiller distiller;
-    private final ParameterSet params;
     private final List<Level> levels;
-    private MaskdDistiller.Options options;
 
     MaskdModule(MaskdDistiller distiller, ParameterSet params, MaskdDistiller.Options options, List<Level> levels) {
-        this.distiller = distiller;
-        this.params = params;
-        this.options = options;
+        super(distiller, params, options);
         this.levels = List.copyOf(levels);
-    }
-
-    @Override
-    public String name() {
-        return MaskdDistiller.NAME;
-    }
-
-    @Override
-    public Map<String, Parameter> parameters() {
-        return params.asMap();
     }
 
     List<Level> levels() {
         return levels;
-    }
-
-    MaskdDistiller.Options options() {
-        return options;
     }
 
     // ---- stage 2: masked distillation --------------------------------------------------------------------------
@@ -89,7 +69,7 @@ final class MaskdModule implements DistillationModule {
     @Override
     public Optional<Set<String>> teacherTaps() {
         Set<String> taps = new TreeSet<>();
-        if (options.logits()) taps.add(TapNames.LOGITS);
+        if (options().logits()) taps.add(TapNames.LOGITS);
         for (Level level : levels) taps.add(TapNames.features(level.stage()));
         return Optional.of(taps);
     }
@@ -97,14 +77,14 @@ final class MaskdModule implements DistillationModule {
     @Override
     public List<LossTerm> forward(DistillStep step) {
         List<LossTerm> terms = new ArrayList<>();
-        if (options.logits()) {
+        if (options().logits()) {
             NDArray teacher = step.teacher().get(TapNames.LOGITS), student = step.student().get(TapNames.LOGITS);
             // frozen tokens: the distillation loss never trains them, even before a preparation (dry steps, parity)
             NDArray masks = MaskdMath.masks(frozen(LOGIT_TOKENS), teacher);
             step.record("maskd.logits.kd_mask", MaskdMath.asMaps(masks, teacher));
             NDArray perMask = MaskdMath.maskedSquareError(student, teacher, masks, LOGIT_EPS);
             long b = teacher.getShape().get(0), t = masks.getShape().get(1), c = teacher.getShape().get(1);
-            terms.add(new LossTerm("maskd.logits", options.weight(), Scalars.mul(perMask.sum(), 0.5 / ((double) b * t * c))));
+            terms.add(new LossTerm("maskd.logits", options().weight(), Scalars.mul(perMask.sum(), 0.5 / ((double) b * t * c))));
         }
         for (Level level : levels) {
             NDArray teacher = step.teacher().get(TapNames.features(level.stage()));
@@ -113,20 +93,20 @@ final class MaskdModule implements DistillationModule {
             step.record("maskd.aligned." + level.stage(), aligned);
             NDArray tokens = frozen(level.token());
             NDArray masks = MaskdMath.masks(tokens, teacher);
-            if (options.customMask() && step.progress().step() >= options.customMaskWarmup()) {
+            if (options().customMask() && step.progress().step() >= options().customMaskWarmup()) {
                 masks = masks.mul(MaskdMath.masks(tokens, aligned.stopGradient()));  // the student's masks carry no gradient
             }
             step.record("maskd.s" + level.stage() + ".kd_mask", MaskdMath.asMaps(masks, teacher));
             NDArray perMask = MaskdMath.maskedSquareError(aligned, teacher, masks, 0);  // mmrazor: no ε, no 0.5
             long b = teacher.getShape().get(0), t = masks.getShape().get(1), c = teacher.getShape().get(1);
             NDArray value;
-            if (options.weightMask()) {
+            if (options().weightMask()) {
                 NDArray w = weights(level, teacher, true);
                 value = Scalars.div(perMask.mul(w).sum(), (double) b * c);
             } else {
                 value = Scalars.div(perMask.sum(), (double) b * t * c);
             }
-            terms.add(new LossTerm("maskd.s" + level.stage(), options.featureWeight(), value));
+            terms.add(new LossTerm("maskd.s" + level.stage(), options().featureWeight(), value));
         }
         return terms;
     }
@@ -153,7 +133,7 @@ final class MaskdModule implements DistillationModule {
     /** The official {@code forward_train} of one feature stage on the teacher's map (gradients reach the tokens and weighting module). */
     Stage1 stage1(Level level, NDArray teacher, Probe probe) {
         NDArray masks = MaskdMath.masks(params.get(level.token()), teacher);
-        NDArray w = options.weightMask() ? weights(level, teacher, false) : null;
+        NDArray w = options().weightMask() ? weights(level, teacher, false) : null;
         NDArray masked = MaskdMath.masked(teacher, MaskdMath.coverage(masks, w));
         NDArray dice = MaskdMath.dice(masks);
         String s = "maskd.s" + level.stage() + ".";
@@ -173,7 +153,7 @@ final class MaskdModule implements DistillationModule {
      */
     NDArray stage1Loss(TapValues teacher, Labels labels, Probe probe) {
         NDArray loss = null;
-        if (options.logits()) {
+        if (options().logits()) {
             NDArray logits = teacher.get(TapNames.LOGITS);
             NDArray masks = MaskdMath.masks(params.get(LOGIT_TOKENS), logits);
             NDArray masked = MaskdMath.masked(logits, MaskdMath.coverage(masks, null));
@@ -183,12 +163,12 @@ final class MaskdModule implements DistillationModule {
             probe.record("maskd.logits.masked", masked);
             probe.record("maskd.logits.dice", dice);
             probe.record("maskd.logits.ce", ce);
-            loss = ce.add(Scalars.mul(dice, options.diceWeight()));
+            loss = ce.add(Scalars.mul(dice, options().diceWeight()));
         }
         for (Level level : levels) {
             NDArray map = teacher.get(TapNames.features(level.stage()));
             Stage1 parts = stage1(level, map, probe);
-            NDArray term = Losses.mse(parts.masked(), map).add(Scalars.mul(parts.dice(), options.diceWeight()));
+            NDArray term = Losses.mse(parts.masked(), map).add(Scalars.mul(parts.dice(), options().diceWeight()));
             loss = loss == null ? term : loss.add(term);
         }
         return loss;
@@ -220,7 +200,7 @@ final class MaskdModule implements DistillationModule {
             freeze();  // restored from a checkpoint (or a cache): the tokens are trained, keep them out of the optimiser
             return Optional.empty();
         }
-        return Optional.of(new TokenLearning(options));
+        return Optional.of(new TokenLearning(options()));
     }
 
     /** Stage 1 of MasKD, run by the runner with its own AdamW before the module distils. */
@@ -266,35 +246,5 @@ final class MaskdModule implements DistillationModule {
         public String toString() {
             return "MasKD token learning (" + o.prepareSteps() + " steps, lr " + o.prepareLr() + ")";
         }
-    }
-
-    // ---- configuration -----------------------------------------------------------------------------------------
-
-    /** Loss weights and the custom-mask switch apply in place; the rest shapes the parameters or the prepared tokens. */
-    @Override
-    public Reconfiguration reconfigure(DistillContext context) {
-        MaskdDistiller.Options next = distiller.options(context);
-        List<String> structural = new ArrayList<>();
-        options.structure().forEach((k, v) -> {
-            Object n = next.structure().get(k);
-            if (!v.equals(n)) structural.add(k + " " + v + " -> " + n);
-        });
-        if (!structural.isEmpty()) {
-            return Reconfiguration.rebuild(String.join(", ", structural) + " changes the parameters or the prepared tokens (a new preparation)");
-        }
-        List<String> changes = new ArrayList<>();
-        if (next.weight() != options.weight()) changes.add("weight " + options.weight() + " -> " + next.weight());
-        if (next.featureWeight() != options.featureWeight()) changes.add("feature_weight " + options.featureWeight() + " -> " + next.featureWeight());
-        if (next.customMask() != options.customMask()) changes.add("custom_mask " + options.customMask() + " -> " + next.customMask());
-        if (next.customMaskWarmup() != options.customMaskWarmup()) {
-            changes.add("custom_mask_warmup " + options.customMaskWarmup() + " -> " + next.customMaskWarmup());
-        }
-        options = next;
-        return Reconfiguration.applied(String.join(", ", changes));
-    }
-
-    @Override
-    public void close() {
-        params.close();
     }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -29,22 +28,13 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
-import java.nio.file.Path;
+import dev.retort.testing.EngineTest;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class MaskdModuleTest {
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class MaskdModuleTest extends EngineTest {
     static final TapLayout TEACHER = RandomTaps.mit("mit-b2", 20, 16, 32, 40, 64), STUDENT = RandomTaps.mit("mit-b0", 20, 8, 16, 20, 32);
 
     private static DistillationModule build(NDManager m, Map<String, ?> config) {

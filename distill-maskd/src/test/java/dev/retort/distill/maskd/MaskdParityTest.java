@@ -3,37 +3,25 @@ package dev.retort.distill.maskd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
+import dev.retort.nn.Tolerance;
 import dev.retort.parity.ParityCheck;
-import dev.retort.parity.Tolerance;
-import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
+import dev.retort.testing.FixtureComparison;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every tensor of {@code other-kd-parity/maskd.io.safetensors} (forward values, losses, gradients, the preparation
  * phase's losses and token gradients) against this bundle, within 1e-4 + 1e-3·|expected| on every element.
  */
-class MaskdParityTest {
-    static final double ATOL = 1e-4, RTOL = 1e-3;
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class MaskdParityTest extends EngineTest {
     static Path fixtures() {
         String dir = System.getProperty("retort.fixtures");
         assertTrue(dir != null, "the build sets retort.fixtures");
@@ -45,41 +33,13 @@ class MaskdParityTest {
     @Test
     void everyListedTensorMatchesTheOfficialCode() throws Exception {
         Path dir = fixtures();
-        Map<String, double[]> worst = new TreeMap<>();  // group -> {max abs error, worst ratio}
-        List<String> failures = new ArrayList<>();
-        int compared = 0;
+        FixtureComparison comparison = new FixtureComparison(Tolerance.FIXTURES, "maskd parity", MaskdParityTest::group);
         try (NDManager m = engine.newBaseManager(); SafeTensorsFile golden = SafeTensorsFile.open(dir.resolve("maskd.io.safetensors"))) {
             Map<String, NDArray> computed = MaskdParity.compute(dir.resolve("maskd.weights.safetensors"), dir.resolve("maskd.io.safetensors"), m);
-            for (String name : golden.tensors().keySet()) {
-                if (MaskdParity.isInput(name)) continue;
-                NDArray actual = computed.get(name);
-                if (actual == null) {
-                    failures.add(name + ": not computed");
-                    continue;
-                }
-                float[] expected = golden.readFloats(name);
-                float[] got = actual.toType(DataType.FLOAT32, false).toFloatArray();
-                long[] shape = golden.info(name).shape();
-                if (Arrays.stream(shape).reduce(1, (a, b) -> a * b) != actual.getShape().size()) {
-                    failures.add(name + ": shape " + actual.getShape() + ", expected " + Arrays.toString(shape));
-                    continue;
-                }
-                double maxAbs = 0, ratio = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    double d = Math.abs((double) got[i] - expected[i]);
-                    if (Double.isNaN(d)) d = Double.POSITIVE_INFINITY;
-                    maxAbs = Math.max(maxAbs, d);
-                    ratio = Math.max(ratio, d / (ATOL + RTOL * Math.abs(expected[i])));
-                }
-                compared++;
-                if (ratio > 1) failures.add(String.format("%s: max abs error %.3g, %.2f× the tolerance", name, maxAbs, ratio));
-                double[] w = worst.computeIfAbsent(group(name), k -> new double[2]);
-                w[0] = Math.max(w[0], maxAbs);
-                w[1] = Math.max(w[1], ratio);
-            }
+            comparison.compareAll(golden, computed, MaskdParity::isInput);
         }
-        worst.forEach((g, w) -> System.out.printf("maskd parity %-32s max abs error %.3g, %.3f of the tolerance%n", g, w[0], w[1]));
-        assertEquals(List.of(), failures);
+        comparison.print().assertPassed();
+        int compared = comparison.compared();
         assertTrue(compared >= 90, "compared " + compared + " tensors");
     }
 

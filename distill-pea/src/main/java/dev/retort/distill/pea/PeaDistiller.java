@@ -8,6 +8,8 @@ import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.LinearProjection;
+import dev.retort.distill.support.Setting;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.ParameterSet;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -30,6 +32,7 @@ public class PeaDistiller extends ConfiguredDistiller<PeaDistiller.Options> {
             description = "Defaults of the PEA module; a run's module configuration overrides them")
     public @interface Config {
         @AttributeDefinition(description = "Stages distilled (1-based), e.g. 1,2,3,4 or 4")
+        @Structural("changes the projections")
         String stages() default "1,2,3,4";
 
         @AttributeDefinition(description = "Loss weight of stages 1..n (the reference: 0.1,0.1,0.5,1.0)")
@@ -40,7 +43,7 @@ public class PeaDistiller extends ConfiguredDistiller<PeaDistiller.Options> {
     }
 
     /** What a build reads: the stages distilled and the loss weight of each (from {@code weights}, one per stage 1..n). */
-    public record Options(int[] stages, double[] stageWeights) {}
+    public record Options(int[] stages, @Setting(key = "weights", shown = "stage weights") double[] stageWeights) {}
 
     public PeaDistiller() {
         super(NAME, PID, Config.class);
@@ -84,6 +87,6 @@ public class PeaDistiller extends ConfiguredDistiller<PeaDistiller.Options> {
             // Framework-default Linear init, as the reference.
             LinearProjection.add(params, PeaModule.key(st), student.channels(), teacher.channels(), true);
         }
-        return new PeaModule(this, params, o.stages(), o.stageWeights());
+        return new PeaModule(this, params, o);
     }
 }

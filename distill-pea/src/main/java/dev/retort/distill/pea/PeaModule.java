@@ -1,51 +1,34 @@
 package dev.retort.distill.pea;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Parameter;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
-import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
-import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.tap.TapNames;
+import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.LinearProjection;
 import dev.retort.distill.support.Losses;
 import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** The built PEA module: one projection and one loss term per distilled stage. */
-final class PeaModule implements DistillationModule {
-    private final PeaDistiller distiller;
-    private final ParameterSet params;
+/**
+ * The built PEA module: one projection and one loss term per distilled stage. {@code weights} apply in place;
+ * {@code stages} changes the projections.
+ */
+final class PeaModule extends ConfiguredModule<PeaDistiller.Options> {
     private final int[] stages;
-    private double[] weights;
 
-    PeaModule(PeaDistiller distiller, ParameterSet params, int[] stages, double[] weights) {
-        this.distiller = distiller;
-        this.params = params;
-        this.stages = stages.clone();
-        this.weights = weights.clone();
+    PeaModule(PeaDistiller distiller, ParameterSet params, PeaDistiller.Options options) {
+        super(distiller, params, options);
+        this.stages = options.stages().clone();
     }
 
     /** Checkpoint key of stage {@code s}'s projection, as the reference. */
     static String key(int stage) {
         return "embed" + stage + "_linearproject";
-    }
-
-    @Override
-    public String name() {
-        return PeaDistiller.NAME;
-    }
-
-    @Override
-    public Map<String, Parameter> parameters() {
-        return params.asMap();
     }
 
     @Override
@@ -67,6 +50,7 @@ final class PeaModule implements DistillationModule {
 
     @Override
     public List<LossTerm> forward(DistillStep step) {
+        double[] weights = options().stageWeights();
         List<LossTerm> terms = new ArrayList<>();
         for (int i = 0; i < stages.length; i++) {
             int s = stages[i];
@@ -76,31 +60,5 @@ final class PeaModule implements DistillationModule {
             terms.add(new LossTerm("pea." + s, weights[i], Losses.mse(projected, step.teacher().get(TapNames.embeds(s)))));
         }
         return terms;
-    }
-
-    /** {@code weights} are applied in place; {@code stages} changes the projections. */
-    @Override
-    public Reconfiguration reconfigure(DistillContext context) {
-        PeaDistiller.Options o = distiller.options(context);
-        if (!Arrays.equals(o.stages(), stages)) {
-            return Reconfiguration.rebuild("stages " + list(stages) + " -> " + list(o.stages()) + " changes the projections");
-        }
-        double[] w = o.stageWeights();
-        String changes = Arrays.equals(w, weights) ? "" : "stage weights " + list(weights) + " -> " + list(w);
-        weights = w;
-        return Reconfiguration.applied(changes);
-    }
-
-    private static String list(int[] values) {
-        return Arrays.toString(values).replaceAll("[\\[\\] ]", "");
-    }
-
-    private static String list(double[] values) {
-        return Arrays.toString(values).replaceAll("[\\[\\] ]", "");
-    }
-
-    @Override
-    public void close() {
-        params.close();
     }
 }

@@ -1,14 +1,11 @@
 package dev.retort.distill.pea;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.distill.DistillContext;
@@ -17,29 +14,17 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.PortRefiner;
 import dev.retort.api.distill.Reconfiguration;
-import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.Objective;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
-import java.nio.file.Path;
+import dev.retort.testing.TinyPairTest;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** PEA on small MiT-shaped taps: build, a step and its gradients, a term by hand, its ports, configuration. */
-class PeaDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class PeaDistillerTest extends TinyPairTest {
     private static DistillContext context(NDManager m, Map<String, ?> config) {
         return new DistillContext(TEACHER, STUDENT, config, m, 3);
     }
@@ -137,14 +122,5 @@ class PeaDistillerTest {
         assertEquals("pea", cases.get(0).group());
         assertEquals(List.of("pea"), cases.get(0).modules().stream().map(x -> x.distiller()).toList());
         assertFalse(cases.get(0).training());
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -8,6 +8,7 @@ import ai.djl.nn.Activation;
 import dev.retort.api.distill.Distiller;
 import dev.retort.distill.support.PyramidDistiller;
 import dev.retort.distill.support.ReviewPyramid;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.Init;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
@@ -37,6 +38,7 @@ public class ReviewKdDistiller extends PyramidDistiller {
         double weight() default 1.0;
 
         @AttributeDefinition(description = "Channels of the fused maps (TransKD's ReviewKD.py: 64)")
+        @Structural("changes the parameter shapes")
         int midChannels() default 64;
 
         @AttributeDefinition(description = "Use this module in runs")

@@ -1,13 +1,11 @@
 package dev.retort.distill.reviewkd;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
@@ -22,25 +20,14 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.RandomTaps;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.testing.TinyPairTest;
 import java.nio.FloatBuffer;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** ReviewKD: ABF + HCL by hand on a two-stage, one-channel case; a step on MiT-shaped taps; configuration. */
-class ReviewKdDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class ReviewKdDistillerTest extends TinyPairTest {
     private static void set(DistillationModule module, String key, float... values) {
         module.parameters().get(key).getArray().set(FloatBuffer.wrap(values));
     }
@@ -164,14 +151,5 @@ class ReviewKdDistillerTest {
 
     private static double sigmoid(double v) {
         return 1 / (1 + Math.exp(-v));
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        double norm = 0;
-        for (float v : gradient.toFloatArray()) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

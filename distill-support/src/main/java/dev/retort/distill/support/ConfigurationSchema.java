@@ -5,6 +5,7 @@ import java.lang.reflect.Method;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -16,7 +17,8 @@ import java.util.TreeMap;
  * <p>An attribute's name is its ConfigAdmin key ({@code midChannels}); a run's {@code module.<name>.} section spells
  * the same key in snake_case ({@code mid_channels}). A boolean attribute {@value #ENABLED} switches the component on
  * and off and is not a run key. Attributes are of type {@code boolean}, {@code int}, {@code long}, {@code double} or
- * {@code String} (lists are strings such as {@code "1,2,3,4"}), and each has a default.
+ * {@code String} (lists are strings such as {@code "1,2,3,4"}), and each has a default. An attribute marked
+ * {@link Structural} cannot change in a built module.
  */
 public final class ConfigurationSchema {
     /** The attribute that switches a distiller on and off without stopping its bundle. */
@@ -27,12 +29,16 @@ public final class ConfigurationSchema {
     private final Map<String, Object> defaults;
     /** Run key → ConfigAdmin key. */
     private final Map<String, String> adminKeys;
+    /** Run key → its {@link Structural} declaration, for the structural keys only. */
+    private final Map<String, Structural> structural;
     private final Boolean enabled;
 
-    private ConfigurationSchema(String type, Map<String, Object> defaults, Map<String, String> adminKeys, Boolean enabled) {
+    private ConfigurationSchema(String type, Map<String, Object> defaults, Map<String, String> adminKeys, Map<String, Structural> structural,
+                                Boolean enabled) {
         this.type = type;
         this.defaults = Collections.unmodifiableMap(defaults);
         this.adminKeys = Collections.unmodifiableMap(adminKeys);
+        this.structural = Collections.unmodifiableMap(structural);
         this.enabled = enabled;
     }
 
@@ -45,6 +51,7 @@ public final class ConfigurationSchema {
     public static ConfigurationSchema of(Class<? extends Annotation> metaType) {
         Map<String, Object> defaults = new TreeMap<>();
         Map<String, String> adminKeys = new TreeMap<>();
+        Map<String, Structural> structural = new TreeMap<>();
         Boolean enabled = null;
         for (Method m : metaType.getDeclaredMethods()) {
             String name = m.getName();
@@ -66,8 +73,10 @@ public final class ConfigurationSchema {
             String runKey = snakeCase(name);
             if (adminKeys.put(runKey, name) != null) throw new IllegalArgumentException(where + ": two attributes are both '" + runKey + "' in a run");
             defaults.put(runKey, value);
+            Structural s = m.getAnnotation(Structural.class);
+            if (s != null) structural.put(runKey, s);
         }
-        return new ConfigurationSchema(metaType.getName(), defaults, adminKeys, enabled);
+        return new ConfigurationSchema(metaType.getName(), defaults, adminKeys, structural, enabled);
     }
 
     /** {@code midChannels} → {@code mid_channels}. */
@@ -97,6 +106,12 @@ public final class ConfigurationSchema {
         String k = adminKeys.get(runKey);
         if (k == null) throw new IllegalArgumentException("no key " + runKey + " in " + type + "; its keys: " + runKeys());
         return k;
+    }
+
+    /** How a change of {@code runKey} rebuilds the module; empty for a key applied in place. */
+    public Optional<Structural> structural(String runKey) {
+        adminKey(runKey);  // a known key
+        return Optional.ofNullable(structural.get(runKey));
     }
 
     /** Run key → its default, as the annotation states it (Boolean, Integer, Long, Double or String). */

@@ -3,6 +3,7 @@ package dev.retort.distill.support;
 import ai.djl.engine.Engine;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.distill.support.ComponentConfiguration.Defaults;
 import java.lang.annotation.Annotation;
@@ -26,6 +27,8 @@ import org.osgi.service.component.annotations.Reference;
  *   <li>{@link #validate} checks a run's {@code module.<name>.} section: an unknown key is an error with the closest
  *       known key and the list of known keys, and the run's values over the configured ones must read;</li>
  *   <li>{@link #options(DistillContext)} gives a build or a re-configuration the options it uses, checked;</li>
+ *   <li>{@link #changes} decides what a new configuration does to a built module ({@link ConfiguredModule}): a
+ *       key marked {@link Structural} in the annotation rebuilds it, any other is applied in place;</li>
  *   <li>{@link #enabled()} follows the annotation's {@code enabled} attribute, when it declares one.</li>
  * </ul>
  *
@@ -122,6 +125,31 @@ public abstract class ConfiguredDistiller<O> implements Distiller {
     protected IllegalArgumentException invalid(String message) {
         return new RetortConfigException(name + ": " + message);
     }
+
+    /**
+     * What replacing {@code current} by {@code next} in a built module means, decided by the declaration: a changed
+     * key marked {@link Structural} in the MetaType annotation asks for a rebuild, any other change is applied in
+     * place (see {@link OptionsChange} for the message). {@link ConfiguredModule} re-configures with it.
+     */
+    public final Reconfiguration changes(O current, O next) {
+        return OptionsChange.between(schema, current, next, this::uses);
+    }
+
+    /**
+     * Whether {@code runKey} matters to a module with {@code options}; a key that matters to neither the old nor the
+     * new options is not compared (e.g. the probe stage of a variant without a probe). All keys matter by default.
+     */
+    protected boolean uses(String runKey, O options) {
+        return true;
+    }
+
+    /**
+     * Checks that {@code next} can be applied in place to a module built for {@code context} (e.g. a term switched on
+     * needs taps the build did not check); called before an in-place change is applied, the default checks nothing.
+     *
+     * @throws IllegalArgumentException when it cannot; the module keeps {@code current}
+     */
+    protected void checkInPlace(O current, O next, DistillContext context) {}
 
     /** This distiller's keys and defaults. */
     public ConfigurationSchema schema() {

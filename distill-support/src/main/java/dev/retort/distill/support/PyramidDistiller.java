@@ -8,7 +8,7 @@ import java.lang.annotation.Annotation;
 /**
  * A distiller of the knowledge-review family ({@link ReviewPyramid}): ReviewKD and TransKD's CSF differ only in how a
  * cell fuses its stage's map with the deeper one. A subclass states its component and MetaType annotation (keys
- * {@code weight} and {@code midChannels}), the key prefix of its cells, the parameters of one cell's fusion and the
+ * {@code weight} and {@code midChannels}, the latter {@link Structural}), the key prefix of its cells, the parameters of one cell's fusion and the
  * fusion itself; the options, the build, the HCL loss term ({@code <name>.hcl}) and the re-configuration are here.
  */
 public abstract class PyramidDistiller extends ConfiguredDistiller<PyramidDistiller.Options> {
@@ -53,6 +53,6 @@ public abstract class PyramidDistiller extends ConfiguredDistiller<PyramidDistil
         ReviewPyramid.Widths widths = ReviewPyramid.widths(context, name());
         ParameterSet p = new ParameterSet(context.manager(), context.seed());
         ReviewPyramid pyramid = ReviewPyramid.add(p, cells, widths, mid, (c, stage) -> addFusion(p, c, mid));
-        return new PyramidModule(this, p, pyramid, fusion(p), mid, o.weight());
+        return new PyramidModule(this, p, pyramid, fusion(p), o);
     }
 }

@@ -3,10 +3,10 @@ package dev.retort.distill.tat;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
-import dev.retort.api.tap.TapNames;
-import dev.retort.api.tap.TapSpec;
 import dev.retort.distill.support.ConfigValues;
 import dev.retort.distill.support.ConfiguredDistiller;
+import dev.retort.distill.support.StagePair;
+import dev.retort.distill.support.Structural;
 import dev.retort.nn.ParameterSet;
 import java.util.Arrays;
 import java.util.Locale;
@@ -33,6 +33,7 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
             description = "Defaults of the TaT module; per-stage lists give one value per network stage 1..n, and stages chooses which are distilled")
     public @interface Config {
         @AttributeDefinition(description = "Stages distilled (1-based), e.g. 1,2,3,4 or 3,4")
+        @Structural("changes the parameter set")
         String stages() default "1,2,3,4";
 
         @AttributeDefinition(description = "Patch grid n×m per stage (the official n, m: patch counts; patch size = floor(h/n)×floor(w/m), "
@@ -56,6 +57,7 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
         String batchNorm() default BATCHED;
 
         @AttributeDefinition(description = "θ (the key embedding of the teacher map) as a 1×1 conv + BN, as the segmentation code; false: identity, as the ImageNet code")
+        @Structural("changes the parameter set")
         boolean keyEmbedding() default true;
 
         @AttributeDefinition(description = "Loss weight α of the whole TaT loss (Σ over stages)")
@@ -66,22 +68,33 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
     }
 
     /** One distilled stage: grid n×m, groups, anchor grid, β, γ_a. */
-    record Stage(int stage, int n, int m, int heads, int anchorH, int anchorW, double beta, double gamma) {
-        String describe() {
-            return "stage " + stage + ": " + n + "x" + m + " patches in " + heads + " groups, " + anchorH + "x" + anchorW + " anchors, β " + beta + ", γ_a " + gamma;
+    record Stage(int stage, int n, int m, int heads, int anchorH, int anchorW, double beta, double gamma) {}
+
+    /** A grid of n×m cells, written {@code 4x8}. */
+    record Grid(int n, int m) {
+        @Override
+        public String toString() {
+            return n + "x" + m;
         }
     }
 
     /**
-     * What a build reads.
+     * What a build reads: the per-stage lists give one value per network stage 1..n (each distilled stage has one).
      *
-     * @param stages       the distilled stages, in the order of {@code stages}
-     * @param perImage     the official per-image BatchNorm; false: batched
+     * @param stages       the distilled stages, in the configured order
+     * @param batchNorm    {@value #BATCHED} or {@value #PER_IMAGE} (the official per-image BatchNorm)
      * @param keyEmbedding θ as conv + BN; false: identity
      */
-    public record Options(Stage[] stages, boolean perImage, boolean keyEmbedding, double weight) {
-        int[] stageNumbers() {
-            return Arrays.stream(stages).mapToInt(Stage::stage).toArray();
+    public record Options(int[] stages, Grid[] patchGrids, int[] heads, Grid[] anchors, double[] betas, double[] gammas, String batchNorm,
+                          boolean keyEmbedding, double weight) {
+        boolean perImage() {
+            return batchNorm.equals(PER_IMAGE);
+        }
+
+        /** The distilled stages with their values, in the order of {@code stages}. */
+        Stage[] distilled() {
+            return Arrays.stream(stages).mapToObj(st -> new Stage(st, patchGrids[st - 1].n(), patchGrids[st - 1].m(), heads[st - 1],
+                    anchors[st - 1].n(), anchors[st - 1].m(), betas[st - 1], gammas[st - 1])).toArray(Stage[]::new);
         }
     }
 
@@ -93,15 +106,14 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
     protected Options read(ConfigValues v) {
         int[] stages = v.integers("stages");
         if (stages.length == 0) throw v.invalid("no stages to distill");
-        int[][] grids = grids(v, "patch_grids");
+        Grid[] grids = grids(v, "patch_grids");
         int[] heads = v.integers("heads");
-        int[][] anchors = grids(v, "anchors");
+        Grid[] anchors = grids(v, "anchors");
         double[] betas = v.reals("betas");
         double[] gammas = v.reals("gammas");
         for (int h : heads) if (h < 1) throw v.error("heads", "a list of integers >= 1", v.raw("heads"));
         for (double b : betas) if (b < 0) throw v.error("betas", "a list of numbers >= 0", v.raw("betas"));
         for (double g : gammas) if (g < 0) throw v.error("gammas", "a list of numbers >= 0", v.raw("gammas"));
-        Stage[] chosen = new Stage[stages.length];
         for (int i = 0; i < stages.length; i++) {
             int st = stages[i];
             for (int j = 0; j < i; j++) if (stages[j] == st) throw v.error("stages", "a list of distinct stages", v.raw("stages"));
@@ -111,12 +123,10 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
             require(v, st, "anchors", anchors.length);
             require(v, st, "betas", betas.length);
             require(v, st, "gammas", gammas.length);
-            chosen[i] = new Stage(st, grids[st - 1][0], grids[st - 1][1], heads[st - 1], anchors[st - 1][0], anchors[st - 1][1],
-                    betas[st - 1], gammas[st - 1]);
         }
         String bn = String.valueOf(v.raw("batch_norm")).trim().toLowerCase(Locale.ROOT);
         if (!bn.equals(PER_IMAGE) && !bn.equals(BATCHED)) throw v.error("batch_norm", BATCHED + " or " + PER_IMAGE, v.raw("batch_norm"));
-        return new Options(chosen, bn.equals(PER_IMAGE), v.bool("key_embedding"), v.real("weight", 0, Double.MAX_VALUE));
+        return new Options(stages, grids, heads, anchors, betas, gammas, bn, v.bool("key_embedding"), v.real("weight", 0, Double.MAX_VALUE));
     }
 
     private static void require(ConfigValues v, int stage, String key, int length) {
@@ -125,21 +135,21 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
         }
     }
 
-    /** "4x8,2x4" → {{4, 8}, {2, 4}}; each count >= 1. */
-    private static int[][] grids(ConfigValues v, String key) {
+    /** "4x8,2x4" → 4×8, 2×4; each count >= 1. */
+    private static Grid[] grids(ConfigValues v, String key) {
         String raw = String.valueOf(v.raw(key)).trim();
         if (raw.isEmpty()) throw v.error(key, "a list of grids such as 4x8,2x4,1x1,1x1", raw);
         String[] items = raw.split(",");
-        int[][] grids = new int[items.length][];
+        Grid[] grids = new Grid[items.length];
         for (int i = 0; i < items.length; i++) {
             String[] hw = items[i].trim().toLowerCase(Locale.ROOT).split("x", -1);
             try {
                 if (hw.length != 2) throw new NumberFormatException();
-                grids[i] = new int[] {Integer.parseInt(hw[0].trim()), Integer.parseInt(hw[1].trim())};
+                grids[i] = new Grid(Integer.parseInt(hw[0].trim()), Integer.parseInt(hw[1].trim()));
             } catch (NumberFormatException e) {
                 throw v.error(key, "a list of grids such as 4x8,2x4,1x1,1x1", raw);
             }
-            if (grids[i][0] < 1 || grids[i][1] < 1) throw v.error(key, "a list of grids of counts >= 1", raw);
+            if (grids[i].n() < 1 || grids[i].m() < 1) throw v.error(key, "a list of grids of counts >= 1", raw);
         }
         return grids;
     }
@@ -155,14 +165,9 @@ public class TatDistiller extends ConfiguredDistiller<TatDistiller.Options> {
     public DistillationModule build(DistillContext context) {
         Options o = options(context);
         ParameterSet params = new ParameterSet(context.manager(), context.seed());
-        for (Stage s : o.stages()) {
-            TapSpec student = context.student().require(TapNames.features(s.stage()));
-            TapSpec teacher = context.teacher().require(TapNames.features(s.stage()));
-            if (student.stride() != teacher.stride()) {
-                throw invalid("stage " + s.stage() + ": student " + context.student().network() + " " + student + " and teacher "
-                        + context.teacher().network() + " " + teacher + " differ in spatial size; TaT attends between positions of the same map size");
-            }
-            TatModule.addEmbeddings(params, s.stage(), student.channels(), teacher.channels(), o.keyEmbedding());
+        for (Stage s : o.distilled()) {
+            StagePair pair = StagePair.features(context, NAME, s.stage(), "; TaT attends between positions of the same map size");
+            TatModule.addEmbeddings(params, s.stage(), pair.student().channels(), pair.teacher().channels(), o.keyEmbedding());
         }
         return new TatModule(this, params, o);
     }

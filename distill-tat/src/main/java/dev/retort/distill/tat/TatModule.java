@@ -5,27 +5,22 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillStep;
-import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Probe;
-import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapNames;
+import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.ConvBn;
+import dev.retort.distill.support.StagePair;
 import dev.retort.nn.Init;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The built TaT module: per distilled stage s, the terms {@code tat.s<s>.patchgroup} (weight α·β_s) and
@@ -36,23 +31,21 @@ import java.util.TreeSet;
  * {@code stage<s>.embed_{query,key,value}.conv2d.weight} and {@code .norm.{weight,bias,running_mean,running_var}}.
  * The probe receives {@code tat.s<s>.q}, {@code .k}, {@code .v} (the embeddings, whole batch), {@code .patchgroup} and
  * {@code .anchor} (per image in {@code perimage} mode), {@code .loss_per_image} ({@code perimage}) and {@code .loss}.
+ *
+ * <p>The weight, the per-stage grids, groups, anchors, β, γ_a and the BatchNorm mode apply in place; {@code stages}
+ * and {@code key_embedding} change the parameter set.
  */
-final class TatModule implements DistillationModule {
+final class TatModule extends ConfiguredModule<TatDistiller.Options> {
     static final String QUERY = "embed_query";
     static final String KEY = "embed_key";
     static final String VALUE = "embed_value";
 
-    private final TatDistiller distiller;
-    private final ParameterSet params;
     private final int[] stageNumbers;
     private final boolean keyEmbedding;
-    private TatDistiller.Options options;
 
     TatModule(TatDistiller distiller, ParameterSet params, TatDistiller.Options options) {
-        this.distiller = distiller;
-        this.params = params;
-        this.options = options;
-        this.stageNumbers = options.stageNumbers();
+        super(distiller, params, options);
+        this.stageNumbers = options.stages().clone();
         this.keyEmbedding = options.keyEmbedding();
     }
 
@@ -80,27 +73,15 @@ final class TatModule implements DistillationModule {
     }
 
     @Override
-    public String name() {
-        return TatDistiller.NAME;
-    }
-
-    @Override
-    public Map<String, Parameter> parameters() {
-        return params.asMap();
-    }
-
-    @Override
     public Optional<Set<String>> teacherTaps() {
-        Set<String> taps = new TreeSet<>();
-        for (int s : stageNumbers) taps.add(TapNames.features(s));
-        return Optional.of(taps);
+        return Optional.of(StagePair.featureTaps(stageNumbers));
     }
 
     @Override
     public List<LossTerm> forward(DistillStep step) {
-        TatDistiller.Options o = options;
+        TatDistiller.Options o = options();
         List<LossTerm> terms = new ArrayList<>();
-        for (TatDistiller.Stage s : o.stages()) {
+        for (TatDistiller.Stage s : o.distilled()) {
             NDArray student = step.student().get(TapNames.features(s.stage()));
             NDArray teacher = step.teacher().get(TapNames.features(s.stage())).stopGradient();  // the official f_t.detach()
             Shape ss = student.getShape(), ts = teacher.getShape();
@@ -168,37 +149,5 @@ final class TatModule implements DistillationModule {
         NDArray patchGroup = TatAttention.patchGroup(q, k, v, teacher, s.n(), s.m(), s.heads(), s.stage());
         NDArray anchor = TatAttention.anchorPoint(q, k, v, teacher, s.anchorH(), s.anchorW(), s.stage());
         return new Terms(q, k, v, patchGroup, anchor);
-    }
-
-    /** The weight, the per-stage grids, groups, anchors, β, γ_a and the BatchNorm mode apply in place; stages and θ change the parameters. */
-    @Override
-    public Reconfiguration reconfigure(DistillContext context) {
-        TatDistiller.Options next = distiller.options(context);
-        if (!Arrays.equals(next.stageNumbers(), stageNumbers)) {
-            return Reconfiguration.rebuild("stages " + Arrays.toString(stageNumbers) + " -> " + Arrays.toString(next.stageNumbers())
-                    + " changes the parameter set");
-        }
-        if (next.keyEmbedding() != keyEmbedding) {
-            return Reconfiguration.rebuild("key_embedding " + keyEmbedding + " -> " + next.keyEmbedding() + " changes the parameter set");
-        }
-        List<String> changes = new ArrayList<>();
-        if (next.weight() != options.weight()) changes.add("weight " + options.weight() + " -> " + next.weight());
-        if (next.perImage() != options.perImage()) {
-            changes.add("batch_norm " + mode(options) + " -> " + mode(next));
-        }
-        for (int i = 0; i < stageNumbers.length; i++) {
-            if (!next.stages()[i].equals(options.stages()[i])) changes.add(options.stages()[i].describe() + " -> " + next.stages()[i].describe());
-        }
-        options = next;
-        return Reconfiguration.applied(String.join("; ", changes));
-    }
-
-    private static String mode(TatDistiller.Options o) {
-        return o.perImage() ? TatDistiller.PER_IMAGE : TatDistiller.BATCHED;
-    }
-
-    @Override
-    public void close() {
-        params.close();
     }
 }

@@ -12,11 +12,11 @@ import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
+import dev.retort.distill.support.FixturePairComputation;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -36,27 +36,19 @@ import org.osgi.service.component.annotations.Component;
  * {@link ParityComputation}, so that {@code kd:parity} checks {@code tat.*} when the pair is in its folder.
  */
 @Component(service = ParityComputation.class, property = ParityCases.FIXTURE_PROPERTY + "=" + TatParity.NAME)
-public final class TatParity implements ParityComputation {
+public final class TatParity extends FixturePairComputation {
     /** The fixture pair's base name. */
     public static final String NAME = "tat";
     private static final Pattern STAGE = Pattern.compile("\"stage(\\d+)\"\\s*:\\s*\\{([^}]*)}");
     private static final Pattern FIELD = Pattern.compile("\"(\\w+)\"\\s*:\\s*\"?([^,\"]*)\"?");
 
-    @Override
-    public String fixture() {
-        return NAME;
+    public TatParity() {
+        super(NAME);
     }
 
     @Override
-    public Map<String, NDArray> compute(Path weights, Path io, NDManager manager) throws IOException {
-        try (SafeTensorsFile w = SafeTensorsFile.open(weights); SafeTensorsFile i = SafeTensorsFile.open(io)) {
-            return compute(w, i, manager);
-        }
-    }
-
-    /** Whether a tensor of the io file is an input (not compared). */
-    public static boolean isInput(String name) {
-        return name.startsWith("student.") || name.startsWith("teacher.");
+    protected Map<String, NDArray> computeFrom(SafeTensorsFile weights, SafeTensorsFile io, NDManager manager) throws IOException {
+        return compute(weights, io, manager);
     }
 
     /**

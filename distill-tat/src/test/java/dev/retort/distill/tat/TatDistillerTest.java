@@ -1,12 +1,12 @@
 package dev.retort.distill.tat;
 
+import static dev.retort.testing.RetortAssertions.assertUsefulGradient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -31,29 +31,18 @@ import dev.retort.distill.support.Objective;
 import dev.retort.distill.support.RandomTaps;
 import dev.retort.nn.Ops;
 import dev.retort.nn.Scalars;
-import dev.retort.runtime.DjlRuntime;
-import java.nio.file.Path;
+import dev.retort.testing.TinyPairTest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** TaT on MiT-shaped taps: training through the roster and the objective, the maths by hand on odd sizes, configuration. */
-class TatDistillerTest {
-    static final TapLayout TEACHER = RandomTaps.mit("tiny-t", 5, 16, 32, 48, 64);
-    static final TapLayout STUDENT = RandomTaps.mit("tiny-s", 5, 8, 16, 24, 32);
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
-
+class TatDistillerTest extends TinyPairTest {
     @ParameterizedTest
     @ValueSource(strings = {"batched", "perimage"})
     void aTinyTrainingThroughTheRosterLowersAFiniteLossWithGradientsEverywhere(String mode) {
@@ -286,14 +275,13 @@ class TatDistillerTest {
             next.put("batch_norm", "perimage");
             Reconfiguration r = module.reconfigure(new DistillContext(TEACHER, STUDENT, next, m, 1));
             assertTrue(r.inPlace());
-            assertEquals("weight 1.0 -> 0.5; batch_norm batched -> perimage; stage 4: 1x1 patches in 1 groups, 1x2 anchors, β 1.0, γ_a 0.0"
-                    + " -> stage 4: 1x1 patches in 1 groups, 1x2 anchors, β 1.0, γ_a 0.25", r.changes());
+            assertEquals("gammas 0.4,0.5,1.0,0.0 -> 0.4,0.5,1.0,0.25, batch_norm batched -> perimage, weight 1.0 -> 0.5", r.changes());
             TapValues teacher = RandomTaps.values(TEACHER, m, 2, 64, 64), student = RandomTaps.values(STUDENT, m, 2, 64, 64);
             List<LossTerm> terms = module.forward(new DistillStep(teacher, student, false, m, PortRefiner.NONE));
             assertEquals(0.125, terms.get(7).weight(), "α·γ_a of stage 4");
             Reconfiguration stages = module.reconfigure(new DistillContext(TEACHER, STUDENT, Map.of("stages", "4"), m, 1));
             assertFalse(stages.inPlace());
-            assertEquals("stages [1, 2, 3, 4] -> [4] changes the parameter set", stages.changes());
+            assertEquals("stages 1,2,3,4 -> 4 changes the parameter set", stages.changes());
             assertFalse(module.reconfigure(new DistillContext(TEACHER, STUDENT, Map.of("key_embedding", "false"), m, 1)).inPlace());
         }
     }
@@ -307,15 +295,5 @@ class TatDistillerTest {
             assertEquals("tat: stage 1: student odd features.1[MAP C=8 /8] and teacher t features.1[MAP C=16 /4] differ in spatial size; TaT attends between"
                     + " positions of the same map size", e.getMessage());
         }
-    }
-
-    static void assertUsefulGradient(String what, NDArray gradient) {
-        float[] g = gradient.toFloatArray();
-        double norm = 0;
-        for (float v : g) {
-            assertTrue(Float.isFinite(v), what + ": non-finite gradient");
-            norm += Math.abs(v);
-        }
-        assertNotEquals(0.0, norm, what + ": zero gradient");
     }
 }

@@ -1,20 +1,15 @@
 package dev.retort.distill.tat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.nn.Tolerance;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
+import dev.retort.testing.FixtureComparison;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,15 +17,8 @@ import org.junit.jupiter.api.Test;
  * BatchNorm modes: embeddings, terms, losses, gradients, running statistics after the forward) within
  * 1e-4 + 1e-3·|expected|.
  */
-class TatParityTest {
+class TatParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "other-kd-parity");
-    static final double ATOL = 1e-4, RTOL = 1e-3;
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void everyFixtureTensorMatchesTheOfficialCode() throws Exception {
@@ -38,34 +26,10 @@ class TatParityTest {
              SafeTensorsFile io = SafeTensorsFile.open(FIXTURES.resolve("tat.io.safetensors"));
              NDManager m = engine.newBaseManager()) {
             Map<String, NDArray> actual = TatParity.compute(weights, io, m);
-            List<String> failures = new ArrayList<>(), missing = new ArrayList<>();
-            Map<String, double[]> groups = new TreeMap<>();  // group → worst ratio, worst abs
-            int compared = 0;
-            for (String name : io.tensors().keySet()) {
-                if (TatParity.isInput(name)) continue;
-                NDArray a = actual.get(name);
-                if (a == null) {
-                    missing.add(name);
-                    continue;
-                }
-                float[] got = a.toType(DataType.FLOAT32, false).toFloatArray(), expected = io.readFloats(name);
-                assertEquals(expected.length, got.length, name + ": element count");
-                double worst = 0, worstAbs = 0;
-                for (int i = 0; i < got.length; i++) {
-                    double d = Math.abs((double) got[i] - expected[i]);
-                    if (!Double.isFinite(d)) d = Double.POSITIVE_INFINITY;
-                    worstAbs = Math.max(worstAbs, d);
-                    worst = Math.max(worst, d / (ATOL + RTOL * Math.abs(expected[i])));
-                }
-                compared++;
-                if (worst > 1) failures.add(name + ": max abs error " + worstAbs + " (" + worst + "× the bar)");
-                double[] g = groups.computeIfAbsent(group(name), k -> new double[2]);
-                g[0] = Math.max(g[0], worst);
-                g[1] = Math.max(g[1], worstAbs);
-            }
-            groups.forEach((g, w) -> System.out.printf("tat parity %-28s worst %.3g of the bar, max abs error %.3g%n", g, w[0], w[1]));
-            assertTrue(missing.isEmpty(), "not produced: " + missing);
-            assertTrue(failures.isEmpty(), failures.size() + " of " + compared + " tensors out of tolerance:\n" + String.join("\n", failures));
+            FixtureComparison comparison = new FixtureComparison(Tolerance.FIXTURES, "tat parity", TatParityTest::group);
+            comparison.compareAll(io, actual, TatParity::isInput);
+            comparison.print().assertPassed();
+            int compared = comparison.compared();
             assertEquals(170, compared, "the 170 compared tensors of this fixture set");
         }
     }

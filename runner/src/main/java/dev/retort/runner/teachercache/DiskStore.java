@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * Shards carry each tap's CRC32C (the safetensors writer's checksums); a shard that fails it, or holds a NaN or
  * infinite value, is deleted when read ({@link Damaged}) so that its batch is computed and stored again.
  */
-final class DiskStore {
+final class DiskStore implements TapStore {
     static final String FORMAT = "Retort teacher cache";
     static final String KEY = "retort.teacher_cache.key", IDS = "retort.teacher_cache.ids";
     private static final String SUFFIX = ".safetensors";
@@ -172,19 +172,23 @@ final class DiskStore {
         }
     }
 
-    synchronized long used() {
+    @Override
+    public synchronized long used() {
         return used;
     }
 
-    long limit() {
+    @Override
+    public long limit() {
         return limit;
     }
 
-    String where() {
+    @Override
+    public String where() {
         return folder.toString();
     }
 
-    int entries() {
+    @Override
+    public int entries() {
         try (Stream<Path> files = Files.list(folder)) {
             return (int) files.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).count();
         } catch (IOException e) {

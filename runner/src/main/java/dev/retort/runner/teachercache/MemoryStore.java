@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * process with that key (the arms of {@code kd:ablate} run one after the other in one process); a store outlives its
  * runs so that the next arm finds it, and opening a store releases the stores of other keys that no open run uses.
  */
-final class MemoryStore implements AutoCloseable {
+final class MemoryStore implements TapStore, AutoCloseable {
     /** The taps of one batch and its samples' ids. */
     record Batch(List<String> ids, Map<String, NDArray> taps) {}
 
@@ -87,15 +87,23 @@ final class MemoryStore implements AutoCloseable {
         return true;
     }
 
-    synchronized long used() {
+    @Override
+    public synchronized long used() {
         return bytes;
     }
 
-    long limit() {
+    @Override
+    public long limit() {
         return limit;
     }
 
-    int entries() {
+    @Override
+    public String where() {
+        return "memory (this process)";
+    }
+
+    @Override
+    public int entries() {
         return entries.size();
     }
 

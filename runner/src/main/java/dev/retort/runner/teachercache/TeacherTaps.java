@@ -74,8 +74,8 @@ public final class TeacherTaps implements AutoCloseable {
         TeacherTaps t = onDisk ? new TeacherTaps(cache.mode(), null, DiskStore.open(cache.folder(), key, description, cache.limit()), teacher, log)
                 : new TeacherTaps(cache.mode(), MemoryStore.open(key, cache.limit()), null, teacher, log);
         log.accept(String.format(Locale.ROOT, "teacher cache: %s, key %s (teacher weights hashed in %.1f s), %d batch(es) present, %s of %s used, in %s;"
-                        + " the modules get the teacher's taps %s", cache.mode().name().toLowerCase(Locale.ROOT), key, hashSeconds, t.entries(),
-                CacheSettings.human(t.used()), CacheSettings.human(t.limit()), t.where(),
+                        + " the modules get the teacher's taps %s", cache.mode().name().toLowerCase(Locale.ROOT), key, hashSeconds, t.store().entries(),
+                CacheSettings.human(t.store().used()), CacheSettings.human(t.store().limit()), t.store().where(),
                 onDisk ? "rounded to bf16 (as stored), computed or read alike" : "exactly as the teacher computes them"));
         return t;
     }
@@ -149,7 +149,7 @@ public final class TeacherTaps implements AutoCloseable {
         for (String tap : wanted) taps.put(tap, fresh.get(tap));
         if (sameSamples) {
             if (memory.put(shard, batch.ids(), taps)) stored++;
-            else full(memory.used(), memory.limit(), "memory");
+            else full();
         }
         return new TapValues(network, taps);
     }
@@ -237,35 +237,25 @@ public final class TeacherTaps implements AutoCloseable {
         allShapes.putAll(shapes);
         try {
             if (disk.write(shard, new Entry(ids, all, allShapes))) stored++;
-            else full(disk.used(), disk.limit(), disk.where());
+            else full();
         } catch (IOException | RuntimeException e) {
             if (!failureSaid) log.accept("WARNING teacher cache: " + shard + " cannot be written (" + e.getMessage() + "); the run goes on without storing it");
             failureSaid = true;
         }
     }
 
-    private void full(long used, long limit, String where) {
+    private void full() {
         if (fullSaid) return;
         fullSaid = true;
-        log.accept("teacher cache: the limit is reached (" + CacheSettings.human(used) + " used of " + CacheSettings.human(limit)
-                + ", teacher.cache_limit) in " + where + "; the run goes on and computes the teacher for the batches not cached,"
+        TapStore s = store();
+        log.accept("teacher cache: the limit is reached (" + CacheSettings.human(s.used()) + " used of " + CacheSettings.human(s.limit())
+                + ", teacher.cache_limit) in " + (s == memory ? "memory" : s.where()) + "; the run goes on and computes the teacher for the batches not cached,"
                 + " without storing them" + (mode == CacheSettings.Mode.DISK ? " (rounded to bf16 all the same, so the results do not depend on where the limit fell)" : ""));
     }
 
-    private long used() {
-        return disk != null ? disk.used() : memory.used();
-    }
-
-    private long limit() {
-        return disk != null ? disk.limit() : memory.limit();
-    }
-
-    private String where() {
-        return disk != null ? disk.where() : "memory (this process)";
-    }
-
-    private int entries() {
-        return disk != null ? disk.entries() : memory.entries();
+    /** The store in use (the cache is on). */
+    private TapStore store() {
+        return disk != null ? disk : memory;
     }
 
     /** Batches read from the cache, computed, stored. */
@@ -277,9 +267,10 @@ public final class TeacherTaps implements AutoCloseable {
     @Override
     public void close() {
         if (mode == CacheSettings.Mode.OFF) return;
-        log.accept("teacher cache: " + read + " batch(es) read, " + computed + " computed, " + stored + " stored; " + where() + " holds "
-                + CacheSettings.human(used()) + " of " + CacheSettings.human(limit()));
-        if (dropped > 0) log.accept("WARNING teacher cache " + where() + ": " + dropped + " damaged entr" + (dropped == 1 ? "y" : "ies")
+        TapStore s = store();
+        log.accept("teacher cache: " + read + " batch(es) read, " + computed + " computed, " + stored + " stored; " + s.where() + " holds "
+                + CacheSettings.human(s.used()) + " of " + CacheSettings.human(s.limit()));
+        if (dropped > 0) log.accept("WARNING teacher cache " + s.where() + ": " + dropped + " damaged entr" + (dropped == 1 ? "y" : "ies")
                 + " (checksum mismatch or NaN/infinite values) dropped and computed again");
         if (memory != null) memory.close();
     }

@@ -85,14 +85,7 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
      * unnoticed.
      */
     static MitConfig of(String variant, Map<String, ?> overrides) {
-        MitConfig base = PRESETS.get(variant);
-        if (base == null) {
-            throw new RetortConfigException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
-        }
-        if (overrides == null || overrides.isEmpty()) return base;
-        Settings s = new Settings(variant, overrides);
-        s.requireKnown("", KEYS);
-        return new MitConfig(variant,
+        return Architecture.preset(variant, overrides, PRESETS, KEYS, (s, base) -> new MitConfig(variant,
                 s.integer("in_channels", base.inChannels),
                 s.integers("embed_dims", base.embedDims),
                 s.integers("depths", base.depths),
@@ -104,7 +97,7 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
                 s.integer("decoder_dim", base.decoderDim),
                 s.integer("num_classes", base.classes),
                 s.real("drop_path_rate", base.dropPathRate),
-                s.real("head_dropout", base.headDropout));
+                s.real("head_dropout", base.headDropout)));
     }
 
     int stages() {

@@ -3,20 +3,17 @@ package dev.retort.backbones.mit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import dev.retort.api.backbone.SegmentationNetwork;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.testing.EngineTest;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.ReferenceQueue;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,16 +22,10 @@ import org.junit.jupiter.api.Test;
  * {@code NDArray.mul(Number)} a collection between forward and backward poisoned exactly the parameters upstream of
  * them (the sporadic "non-finite gradients with a finite loss" of training runs).
  */
-class MitGradientTest {
+class MitGradientTest extends EngineTest {
     static final Map<String, Object> TINY = Map.of("embed_dims", "8,16,24,32", "depths", "2,1,1,1", "num_heads", "1,2,3,4",
             "decoder_dim", 16, "num_classes", 5, "drop_path_rate", 0.2);
-    static Engine engine;
     final MitBackbone backbone = new MitBackbone();
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void gradientsAreTheSameWithAGarbageCollectionBetweenForwardAndBackward() throws InterruptedException {

@@ -2,19 +2,16 @@ package dev.retort.backbones.mit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.SegmentationNetwork;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.testing.EngineTest;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,14 +19,8 @@ import org.junit.jupiter.api.Test;
  * versions. The expected digest was computed with the network as it was before it was rebuilt from blocks
  * (commit e2384be); it covers every parameter's and buffer's name, order, shape, trainability and float bits.
  */
-class MitInitialisationTest {
+class MitInitialisationTest extends EngineTest {
     static final String MIT_B0_SEED_1 = "4cbbaebc34d7ccdcee04892854428035f8456888750ab8a4f01448e4afdc4b5e";
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void mitB0WithSeed1InitialisesBitIdenticallyToTheReferenceDigest() throws Exception {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -21,39 +20,32 @@ import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.MiouConvention;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.nn.CastWeights;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsException;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
+import dev.retort.testing.EngineTest;
 import java.nio.file.Files;
-import dev.retort.nn.CastWeights;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class MitNetworkTest {
+class MitNetworkTest extends EngineTest {
     static final Path WEIGHTS = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.weights.safetensors");
     static final Map<String, Object> TINY = Map.of("embed_dims", "8,16,24,32", "depths", "1,1,1,1", "num_heads", "1,2,3,4",
             "decoder_dim", 16, "num_classes", 5);
-    static Engine engine;
     final MitBackbone backbone = new MitBackbone();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     @Test
     void countsMatchTheReferenceAt512x1024() {

@@ -5,7 +5,6 @@ import static dev.retort.backbones.support.Architecture.join;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.backbones.support.Architecture;
 import dev.retort.backbones.support.BackboneConfig;
-import dev.retort.nn.Settings;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,14 +82,7 @@ record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     /** The preset with the given overrides; unknown keys are rejected (with a suggestion) so that a typo never goes unnoticed. */
     static PvtConfig of(String variant, Map<String, ?> overrides) {
-        PvtConfig base = PRESETS.get(variant);
-        if (base == null) {
-            throw new RetortConfigException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
-        }
-        if (overrides == null || overrides.isEmpty()) return base;
-        Settings s = new Settings(variant, overrides);
-        s.requireKnown("", KEYS);
-        return new PvtConfig(variant,
+        return Architecture.preset(variant, overrides, PRESETS, KEYS, (s, base) -> new PvtConfig(variant,
                 s.integer("in_channels", base.inChannels),
                 s.integers("embed_dims", base.embedDims),
                 s.integers("depths", base.depths),
@@ -102,7 +94,7 @@ record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
                 s.integer("head_channels", base.headChannels),
                 s.integer("num_classes", base.classes),
                 s.real("drop_path_rate", base.dropPathRate),
-                s.real("head_dropout", base.headDropout));
+                s.real("head_dropout", base.headDropout)));
     }
 
     int stages() {

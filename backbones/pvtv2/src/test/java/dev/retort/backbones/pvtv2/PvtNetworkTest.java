@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -21,10 +20,10 @@ import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.ParameterSet;
-import dev.retort.runtime.DjlRuntime;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
+import dev.retort.testing.EngineTest;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.ReferenceQueue;
 import java.nio.ByteBuffer;
@@ -35,24 +34,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class PvtNetworkTest {
+class PvtNetworkTest extends EngineTest {
     static final Path WEIGHTS = Path.of(System.getProperty("retort.fixtures"), "pvtv2-parity", "pvtv2-b0.weights.safetensors");
     static final Map<String, Object> TINY = Map.of("embed_dims", "8,16,24,32", "depths", "1,1,1,1", "num_heads", "1,2,3,4",
             "neck_channels", 16, "head_channels", 8, "num_classes", 5);
-    static Engine engine;
     final PvtBackbone backbone = new PvtBackbone();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     /**
      * Parameters as the fixtures' README (7,527,668 and 29,098,836 with 20 classes); the conv and linear weight products

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -15,14 +14,12 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.CastWeights;
-import dev.retort.runtime.DjlRuntime;
+import dev.retort.nn.Tolerance;
 import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.testing.EngineTest;
+import dev.retort.testing.FixtureComparison;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,15 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * every tap, the logits and the gradients of {@code sum(logits · grad_probe)} in evaluation mode, each element within
  * 1e-4 + 1e-3·|expected|. A miss is a bug to find, never a reason to loosen the bar.
  */
-class PvtParityTest {
+class PvtParityTest extends EngineTest {
     static final Path FIXTURES = Path.of(System.getProperty("retort.fixtures"), "pvtv2-parity");
-    static final double ATOL = 1e-4, RTOL = 1e-3;
-    static Engine engine;
-
-    @BeforeAll
-    static void engine() {
-        engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
-    }
 
     /** 64×128 (stage maps halve exactly) and 88×120 (22×30, 11×15, 6×8, 3×4: the FPN's and head's resizes are not ×2). */
     @ParameterizedTest
@@ -48,9 +38,9 @@ class PvtParityTest {
     void everyTapLogitAndGradientMatchesTheOfficialCode(String set) throws Exception {
         Path folder = FIXTURES.resolveSibling(set);
         Path weights = folder.resolve("pvtv2-b0.weights.safetensors"), io = folder.resolve("pvtv2-b0.io.safetensors");
-        List<String> failures = new ArrayList<>();
-        Map<String, double[]> groups = new TreeMap<>();  // group -> worst |err|, worst ratio to the tolerance
-        int compared = 0, golden;
+        FixtureComparison comparison = new FixtureComparison(Tolerance.FIXTURES, "  " + set + " group",
+                name -> name.startsWith("grad.") ? "grad." + name.substring(5).replaceFirst("\\..*", "") : name.replaceFirst("\\..*", ""));
+        int golden;
         try (SafeTensorsFile g = SafeTensorsFile.open(io); NDManager m = engine.newBaseManager()) {
             golden = g.tensors().size() - 2;  // all but input and grad_probe
             long classes = g.info("logits").shape()[1];
@@ -76,26 +66,14 @@ class PvtParityTest {
                     } else {
                         actual = taps.get(name);
                     }
-                    float[] got = actual.toType(DataType.FLOAT32, false).toFloatArray(), expected = g.readFloats(name);
-                    assertEquals(expected.length, got.length, name);
-                    double worstAbs = 0, worstRatio = 0;
-                    for (int i = 0; i < got.length; i++) {
-                        double diff = Math.abs((double) got[i] - expected[i]);
-                        if (Double.isNaN(diff)) diff = Double.POSITIVE_INFINITY;
-                        worstAbs = Math.max(worstAbs, diff);
-                        worstRatio = Math.max(worstRatio, diff / (ATOL + RTOL * Math.abs(expected[i])));
-                    }
-                    System.out.printf("  %s %-48s max|err| %.3e  (%5.1f%% of tolerance)%n", set, name, worstAbs, 100 * worstRatio);
-                    String group = name.startsWith("grad.") ? "grad." + name.substring(5).replaceFirst("\\..*", "") : name.replaceFirst("\\..*", "");
-                    groups.merge(group, new double[] {worstAbs, worstRatio}, (a, b) -> new double[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});
-                    if (worstRatio > 1) failures.add(name + " max|err| " + worstAbs);
-                    compared++;
+                    Tolerance.Comparison c = comparison.compare(name, actual.toType(DataType.FLOAT32, false).toFloatArray(), g.readFloats(name));
+                    System.out.printf("  %s %-48s max|err| %.3e  (%5.1f%% of tolerance)%n", set, name, c.maxAbsError(), 100 * c.worstRatio());
                 }
             }
         }
-        groups.forEach((k, v) -> System.out.printf("  %s group %-16s worst max|err| %.3e  (%5.1f%% of tolerance)%n", set, k, v[0], 100 * v[1]));
-        assertEquals(golden, compared);
-        assertTrue(failures.isEmpty(), "out of tolerance: " + failures);
+        comparison.print();
+        assertEquals(golden, comparison.compared());
+        comparison.assertPassed();
     }
 
     /**

@@ -1,8 +1,9 @@
-package dev.retort.parity;
+package dev.retort.nn;
 
 /**
  * The fixtures' bar: every element within {@code atol + rtol·|expected|} (PyTorch 1.13 vs this libtorch reorder
- * float sums). A mismatch beyond it is a bug to find, never a reason to loosen these numbers.
+ * float sums). A mismatch beyond it is a bug to find, never a reason to loosen these numbers. {@code kd:parity} and
+ * the parity tests of every bundle compare through it.
  */
 public record Tolerance(double atol, double rtol) {
     public static final Tolerance FIXTURES = new Tolerance(1e-4, 1e-3);
