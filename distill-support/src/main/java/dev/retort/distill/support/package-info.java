@@ -26,7 +26,7 @@
  * its engine reference: their bundle is built with bnd's {@code -dsannotations-options: inherit} (set for every
  * Retort bundle in {@code cnf/bundle.bnd}).
  */
-@Version("1.2.0")
+@Version("1.3.0")
 @Export
 package dev.retort.distill.support;
 

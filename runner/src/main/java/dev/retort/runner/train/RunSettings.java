@@ -7,6 +7,7 @@ import dev.retort.api.run.Optimisation;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunPlan;
 import dev.retort.nn.Keys;
+import dev.retort.runner.data.DataPlan;
 import dev.retort.runner.teachercache.CacheSettings;
 import dev.retort.nn.Settings;
 import java.io.IOException;
@@ -51,12 +52,14 @@ import java.util.TreeMap;
  */
 public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
                           int evalBatches, long checkpointEvery, FaultPolicy.ModuleError onModuleError, FaultPolicy.NonFinite onNonFinite,
-                          Map<String, String> source) {
+                          Precision precision, CacheSettings teacherCache, Path preparationCache, DataPlan dataPlan, Map<String, String> source) {
+    /** The key naming the folder of finished module preparations. */
+    static final String PREPARATION_CACHE = "preparation_cache";
 
     /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
             "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
-            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", "preparation_cache", Precision.STUDENT_KEY);
+            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", PREPARATION_CACHE, Precision.STUDENT_KEY);
     /** Sections whose keys belong to a backbone, the dataset or a distiller. */
     static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 
@@ -79,7 +82,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     public static RunSettings of(Map<String, ?> raw) {
         Settings s = new Settings("run", raw);
         requireKnown("run", "", raw.keySet());
-        Precision.read(s, raw);
+        Precision precision = Precision.read(s, raw);
         String name = str(raw, "name", "run");
         ModelRef teacher = raw.containsKey("teacher") && !str(raw, "teacher", "").isEmpty() && !str(raw, "teacher", "").equals("none")
                 ? model(raw, "teacher") : null;
@@ -112,18 +115,16 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         if (onModuleError == null) throw s.invalid("on_module_error must be " + String.join(" or ", FaultPolicy.ModuleError.keys()));
         FaultPolicy.NonFinite onNonFinite = FaultPolicy.NonFinite.of(str(raw, "on_nonfinite", "skip"));
         if (onNonFinite == null) throw s.invalid("on_nonfinite must be " + String.join(" or ", FaultPolicy.NonFinite.keys()));
-        CacheSettings.of(raw, Path.of("."));  // checked now; the run reads it with its folder
+        Path output = Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath();
+        CacheSettings teacherCache = CacheSettings.of(raw, output);
+        String preparations = str(raw, PREPARATION_CACHE, "");
+        Path preparationCache = preparations.isEmpty() ? output.resolve(RunFolder.PREPARATIONS) : Path.of(preparations).toAbsolutePath();
         Map<String, String> source = new TreeMap<>();
         raw.forEach((k, v) -> source.put(k, String.valueOf(v)));
-        return new RunSettings(run, follow, Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath(),
+        return new RunSettings(run, follow, output,
                 s.integer("threads", Runtime.getRuntime().availableProcessors(), 1), s.integer("prefetch", 4, 1), s.integer("log_every", 10, 1),
                 s.integer("eval_batches", 0, 0), s.whole("checkpoint_every", 0) < 0 ? negative(s, "checkpoint_every") : s.whole("checkpoint_every", 0),
-                onModuleError, onNonFinite, source);
-    }
-
-    /** The run's {@code precision} and {@code teacher.precision} (checked when the settings were read). */
-    Precision precision() {
-        return Precision.read(new Settings("run", source), source);
+                onModuleError, onNonFinite, precision, teacherCache, preparationCache, new DataPlan(data), source);
     }
 
     /** The {@code module.<name>.} section of the run (also when the run follows the registry). */
