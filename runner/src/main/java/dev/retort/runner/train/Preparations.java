@@ -1,14 +1,9 @@
 package dev.retort.runner.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
-import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.Labels;
@@ -20,7 +15,6 @@ import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunStatus;
 import dev.retort.api.tap.TapValues;
 import dev.retort.datasets.Batch;
-import dev.retort.datasets.BatchLoader;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.runner.teachercache.WeightDigest;
@@ -44,7 +38,10 @@ import java.util.TreeMap;
  * Runs the preparation phase a module asks for ({@link DistillationModule#preparation()}) when it joins a run: the
  * frozen teacher (evaluation mode, no gradient) on the run's training batches, in the order the run's own epochs
  * would give them (seed, epoch, batch), the phase's loss, and an AdamW of its own over the phase's parameters with
- * the phase's learning rate (constant) and weight decay; then {@link Preparation#finish()} freezes them.
+ * the phase's learning rate (constant) and weight decay; then {@link Preparation#finish()} freezes them. The steps
+ * are the run's own: the same {@link StepLoop} (batch order, non-finite policy), the same {@link OptimizationStep}
+ * (batch to tensors, finiteness checks, backward, AdamW update), with the phase's {@link StepObjective}; the answer
+ * is a {@link ModuleReconciler.Prepared}.
  *
  * <p>A finished preparation is cached in the run's {@code preparation_cache} folder (default
  * {@code <output>/preparations}) under a key of the teacher's weights (a SHA-256 of their values), the data (dataset,
