@@ -6,7 +6,10 @@ import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
@@ -19,7 +22,9 @@ import org.osgi.framework.ServiceReference;
  */
 final class CommandRunner {
     private static final String PROCESSOR = "org.apache.felix.service.command.CommandProcessor";
-    private static final int INSPECT = 0;  // Converter.INSPECT: the full rendering of a result
+    private static final int INSPECT = 0;
+    /** The class of Gogo's runtime that binds a command's words to a method's parameters. */
+    private static final String GOGO_BINDER = "org.apache.felix.gogo.runtime.Reflective";  // Converter.INSPECT: the full rendering of a result
 
     private final BundleContext context;
     private final PrintStream out;
@@ -47,6 +52,16 @@ final class CommandRunner {
             Method create = method(processor, "createSession", InputStream.class, OutputStream.class, OutputStream.class);
             Object session = create.invoke(processor, InputStream.nullInputStream(), out, err);
             try {
+                Optional<List<CommandArguments.Call>> calls = CommandArguments.calls(commandLine);
+                boolean misfit = false;
+                for (CommandArguments.Call call : calls.orElse(List.of())) {
+                    Optional<String> why = CommandArguments.misfit(context, call);
+                    if (why.isEmpty()) continue;
+                    err.println("retort: " + call.command() + ": " + why.get() + "; usage:");
+                    err.println(usage(session, call.command()));
+                    misfit = true;
+                }
+                if (misfit) return Main.COMMAND_FAILED;  // nothing of the line has run
                 Object result = method(session, "execute", CharSequence.class).invoke(session, commandLine);
                 if (result != null) {
                     Object text = method(session, "format", Object.class, int.class).invoke(session, result, INSPECT);
@@ -56,18 +71,49 @@ final class CommandRunner {
                 return Main.OK;
             } catch (InvocationTargetException e) {
                 out.flush();
-                err.println("retort: " + commandLine + ": " + describe(e.getCause()));
+                if (isBindingFailure(e.getCause())) {
+                    // Gogo found no signature for the words (a form the check above does not read): the usage instead
+                    err.println("retort: " + commandLine + ": the arguments fit no form of the command; usage:");
+                    for (CommandArguments.Call call : calls(commandLine)) err.println(usage(session, call.command()));
+                    return Main.COMMAND_FAILED;
+                }
+                err.println("retort: " + commandLine + ": " + FailureText.describe(context, e.getCause()));
                 if (Boolean.getBoolean("retort.debug")) e.getCause().printStackTrace(err);
                 return Main.COMMAND_FAILED;
             } finally {
                 method(session, "close").invoke(session);
             }
         } catch (ReflectiveOperationException e) {
-            err.println("retort: cannot drive Gogo: " + describe(e));
+            err.println("retort: cannot drive Gogo: " + FailureText.beforeRuntime(e));
             return Main.CANNOT_START;
         } finally {
             context.ungetService(ref);
         }
+    }
+
+    /** Gogo's own answer when no signature of a command takes the words: thrown by its reflective binder itself. */
+    static boolean isBindingFailure(Throwable t) {
+        StackTraceElement[] trace = t.getStackTrace();
+        return t instanceof IllegalArgumentException && trace.length > 0 && trace[0].getClassName().equals(GOGO_BINDER);
+    }
+
+    /** What {@code help <command>} prints: the command's forms, options and parameters. */
+    private String usage(Object session, String command) {
+        try {
+            Object help = method(session, "execute", CharSequence.class).invoke(session, "help " + command);
+            return String.valueOf(help).stripTrailing();
+        } catch (ReflectiveOperationException e) {
+            return "(see help " + command + ")";
+        }
+    }
+
+    private static List<CommandArguments.Call> calls(String commandLine) {
+        List<CommandArguments.Call> scoped = new ArrayList<>();
+        for (String part : commandLine.split("[;|]")) {
+            String word = firstWord(part);
+            if (word.matches("[a-z]+:[a-z-]+")) scoped.add(new CommandArguments.Call(word, List.of()));
+        }
+        return scoped;
     }
 
     /** Commands of bundles come up asynchronously (DS); wait for a scoped command to be registered. */
@@ -116,23 +162,5 @@ final class CommandRunner {
         Method m = target.getClass().getMethod(name, params);
         m.setAccessible(true);
         return m;
-    }
-
-    /**
-     * The message of an exception and its causes, one line. A user error (a bad argument or state, the commands'
-     * way of answering "no") reads as its message alone; other exceptions keep their type, which then says what
-     * went wrong. A cause whose message the text already holds adds nothing and is left out.
-     */
-    static String describe(Throwable t) {
-        StringBuilder b = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            String m = c.getMessage();
-            if (m != null && !m.isBlank() && b.indexOf(m) >= 0) continue;
-            if (b.length() > 0) b.append(" <- ");
-            boolean answer = c instanceof IllegalArgumentException || c instanceof IllegalStateException;
-            b.append(m == null || m.isBlank() ? c.getClass().getSimpleName() : answer ? m : c.getClass().getSimpleName() + ": " + m);
-            if (c.getCause() == c) break;
-        }
-        return b.toString();
     }
 }

@@ -59,7 +59,7 @@ public final class Main {
             runtime = RetortRuntime.start(settings(), commandMode);
             signals = Signals.install(runtime, err);
         } catch (Exception e) {
-            err.println("retort: cannot start the runtime: " + CommandRunner.describe(e));
+            err.println("retort: cannot start the runtime: " + FailureText.beforeRuntime(e));
             if (Boolean.getBoolean("retort.debug")) e.printStackTrace(err);
             return CANNOT_START;
         }

@@ -193,7 +193,7 @@ final class RetortRuntime {
                     api.getMethod("stop").invoke(run);
                     n++;
                 } catch (ReflectiveOperationException | RuntimeException e) {
-                    System.err.println("retort: cannot stop run " + ref.getProperty("retort.run") + ": " + CommandRunner.describe(e));
+                    System.err.println("retort: cannot stop run " + ref.getProperty("retort.run") + ": " + FailureText.describe(framework.getBundleContext(), e));
                 } finally {
                     context().ungetService(ref);
                 }

@@ -132,6 +132,23 @@ class ThirdPartyDistillerIT {
         return dir;
     }
 
+    /**
+     * The policy a bundle outside the tree gets (distiller-parent's bnd instructions) is the tree's: the top-level
+     * bnd.bnd, instruction for instruction (comments and blank lines aside), and the root pom includes that file.
+     */
+    @Test
+    void distillerParentCarriesTheWorkspaceBndInstructions() throws Exception {
+        Element parent = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(TREE.resolve("distiller-parent/pom.xml").toFile())
+                .getDocumentElement();
+        String carried = parent.getElementsByTagName("bnd").item(0).getTextContent();
+        assertEquals(instructions(Files.readString(TREE.resolve("bnd.bnd"))), instructions(carried));
+        assertTrue(Files.readString(TREE.resolve("pom.xml")).contains("-include: ${maven.multiModuleProjectDirectory}/bnd.bnd"));
+    }
+
+    private static List<String> instructions(String bnd) {
+        return bnd.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    }
+
     /** {@code pom}'s folder and those of its modules, recursively. */
     private static void modules(Path folder, List<Path> into) throws Exception {
         into.add(folder);

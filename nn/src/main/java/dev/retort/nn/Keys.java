@@ -1,5 +1,6 @@
 package dev.retort.nn;
 
+import dev.retort.api.error.RetortConfigException;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,7 +61,7 @@ public final class Keys {
         b.append("; known keys: ");
         Set<String> sorted = new TreeSet<>(known);
         b.append(sorted.isEmpty() ? "none" : String.join(", ", sorted.stream().map(k -> prefix + k).toList()));
-        throw new IllegalArgumentException(b.toString());
+        throw new RetortConfigException(b.toString());
     }
 
     /** The known key closest to {@code key} by edit distance when it is close enough to be a typo, else null. */
@@ -99,14 +100,14 @@ public final class Keys {
      * {@code --set} overrides: {@code key=value} pairs separated by commas; a value may hold commas of its own
      * ({@code teacher.depths=3,4,6,3,seed=2}), since a pair starts only where a {@code key=} follows a comma.
      *
-     * @throws IllegalArgumentException for a pair without {@code =} or with an empty key
+     * @throws RetortConfigException for a pair without {@code =} or with an empty key
      */
     public static Map<String, Object> overrides(String set) {
         Map<String, Object> m = new LinkedHashMap<>();
         for (String pair : set.split(",(?=[^,=]+=)")) {
             int eq = pair.indexOf('=');
             if (eq <= 0 || pair.substring(0, eq).isBlank()) {
-                throw new IllegalArgumentException("--set expects key=value pairs separated by commas, got '" + pair + "'");
+                throw new RetortConfigException("--set expects key=value pairs separated by commas, got '" + pair + "'");
             }
             m.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
         }

@@ -1,5 +1,6 @@
 package dev.retort.nn;
 
+import dev.retort.api.error.RetortConfigException;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -124,7 +125,7 @@ public final class Settings {
         throw error(key, "true or false", v);
     }
 
-    /** "0.1,0.1,0.5,1", double[], float[], Number[] or a List of numbers; every one finite. */
+    /** "0.1,0.1,0.5,1", double[], float[], int[], long[], Number[] or a List of numbers; every one finite. */
     public double[] reals(String key, double[] fallback) {
         Object v = values.get(key);
         if (v == null) return fallback.clone();
@@ -136,6 +137,8 @@ public final class Settings {
     private double[] parseReals(String key, Object v) {
         try {
             if (v instanceof double[] a) return a.clone();
+            if (v instanceof int[] a) return Arrays.stream(a).asDoubleStream().toArray();
+            if (v instanceof long[] a) return Arrays.stream(a).asDoubleStream().toArray();
             if (v instanceof float[] a) {
                 double[] d = new double[a.length];
                 for (int i = 0; i < a.length; i++) d[i] = a[i];
@@ -167,11 +170,13 @@ public final class Settings {
         Keys.requireKnown(owner, prefix, values.keySet(), known);
     }
 
+    /** A user error ({@link RetortConfigException}): "{@code owner}: {@code key} must be {@code expected}, got '{@code got}'". */
     public IllegalArgumentException error(String key, String expected, Object got) {
-        return new IllegalArgumentException(owner + ": " + key + " must be " + expected + ", got '" + got + "'");
+        return new RetortConfigException(owner + ": " + key + " must be " + expected + ", got '" + got + "'");
     }
 
+    /** A user error ({@link RetortConfigException}): "{@code owner}: {@code message}". */
     public IllegalArgumentException invalid(String message) {
-        return new IllegalArgumentException(owner + ": " + message);
+        return new RetortConfigException(owner + ": " + message);
     }
 }

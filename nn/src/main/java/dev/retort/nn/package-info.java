@@ -16,8 +16,10 @@
  * <p>2.2: {@link dev.retort.nn.BFloat16}, {@link dev.retort.nn.Scope}; {@code Ops.bf16Products}, {@code Ops.matMul},
  * {@code Ops.isFloating}, {@code Ops.castLike}; {@code CastWeights.to}, {@code CastWeights.toFloat32}; {@code CastWeights}
  * casts to bfloat16.
+ * <p>2.3: a bad value or key read through {@link dev.retort.nn.Settings} or {@link dev.retort.nn.Keys} is a
+ * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
  */
-@Version("2.2.0")
+@Version("2.3.0")
 @Export
 package dev.retort.nn;
 

@@ -3,6 +3,7 @@ package dev.retort.parity;
 import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.parity.ParityCase;
 import dev.retort.api.parity.ParityCases;
 import dev.retort.api.parity.ParityComputation;
@@ -38,7 +39,7 @@ public class ParityCommand {
             + " parity cases check, in a directory; fails when any tensor is out of tolerance, unchecked, or a file is missing")
     public String parity(@Descriptor("directory holding the fixture files") String directory) throws IOException {
         Path dir = Path.of(directory).toAbsolutePath();
-        if (!Files.isDirectory(dir)) throw new IllegalArgumentException("kd:parity: " + dir + " is not a directory");
+        if (!Files.isDirectory(dir)) throw new RetortConfigException("kd:parity: " + dir + " is not a directory");
         ParityCheck check = new ParityCheck(Tolerance.FIXTURES);
         List<ParityCheck.Report> reports = new ArrayList<>();
         StringBuilder out = new StringBuilder();
@@ -56,7 +57,7 @@ public class ParityCommand {
                 TreeSet<String> known = new TreeSet<>();
                 cases.forEach(c -> known.add(c.fixture()));
                 computations.all(null).forEach(c -> known.add(c.fixture()));
-                throw new IllegalArgumentException("kd:parity: " + dir + " holds no <variant>.io.safetensors or module fixture ("
+                throw new RetortConfigException("kd:parity: " + dir + " holds no <variant>.io.safetensors or module fixture ("
                         + (known.isEmpty() ? "no parity case is registered" : "the registered parity cases check " + String.join(", ", known)) + ")");
             }
             for (String variant : variants) {

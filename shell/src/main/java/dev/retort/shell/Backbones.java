@@ -1,6 +1,7 @@
 package dev.retort.shell;
 
 import dev.retort.api.backbone.Backbone;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.osgi.ServiceLookup;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +32,7 @@ final class Backbones {
     }
 
     static IllegalArgumentException unknown(BundleContext context, String variant) {
-        return new IllegalArgumentException("no backbone service builds '" + variant + "' (registered variants: "
+        return new RetortConfigException("no backbone service builds '" + variant + "' (registered variants: "
                 + known(context) + ")");
     }
 }

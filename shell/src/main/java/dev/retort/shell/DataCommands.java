@@ -5,6 +5,7 @@ import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.datasets.Batch;
 import dev.retort.datasets.BatchLoader;
 import java.io.IOException;
@@ -43,11 +44,11 @@ public class DataCommands {
             @Descriptor("protocol: transkd or standard") @Parameter(names = "--protocol", absentValue = "transkd") String protocol,
             @Descriptor("dataset name, e.g. cityscapes or synthetic, then its root folder (- for none, as synthetic), then the split") String... args)
             throws IOException, InvalidSyntaxException {
-        if (args.length == 0 || args.length > 3) throw new IllegalArgumentException("usage: kd:dataset [--limit N] [--protocol P] <name> [root|-] [split]");
+        if (args.length == 0 || args.length > 3) throw new RetortConfigException("usage: kd:dataset [--limit N] [--protocol P] <name> [root|-] [split]");
         String name = args[0];
         Path root = args.length > 1 && !args[1].equals("-") ? Path.of(args[1]).toAbsolutePath() : null;
         if (args.length > 2 && !splitOption.isEmpty() && !splitOption.equals(args[2])) {
-            throw new IllegalArgumentException("two splits given: --split " + splitOption + " and " + args[2]);
+            throw new RetortConfigException("two splits given: --split " + splitOption + " and " + args[2]);
         }
         String split = args.length > 2 ? args[2] : splitOption.isEmpty() ? "train" : splitOption;
         Map<String, Object> options = Map.of("augment", false);
@@ -128,7 +129,7 @@ public class DataCommands {
         if (refs.isEmpty()) {
             List<String> known = new ArrayList<>();
             for (var r : context.getServiceReferences(SegmentationDataset.class, null)) known.add(String.valueOf(r.getProperty(SegmentationDataset.NAME_PROPERTY)));
-            throw new IllegalArgumentException("no dataset service '" + name + "' (registered: " + known + ")");
+            throw new RetortConfigException("no dataset service '" + name + "' (registered: " + known + ")");
         }
         return refs.iterator().next();
     }

@@ -7,6 +7,7 @@ import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
 import java.io.StringReader;
@@ -78,7 +79,7 @@ public class ModelCommands {
         LoadMode loadMode = switch (mode.toLowerCase()) {
             case "strict" -> LoadMode.STRICT;
             case "encoder" -> LoadMode.ENCODER_ONLY;
-            default -> throw new IllegalArgumentException("mode must be 'strict' or 'encoder', got '" + mode + "'");
+            default -> throw new RetortConfigException("mode must be 'strict' or 'encoder', got '" + mode + "'");
         };
         LoadReport r = withNetwork(variant, Path.of(file), net -> net.load(Path.of(file), loadMode));
         StringBuilder out = new StringBuilder();
@@ -116,7 +117,7 @@ public class ModelCommands {
 
     /** Builds the variant on the CPU (classes taken from the file's classifier when it has one) and uses it. */
     private <T> T withNetwork(String variant, Path file, NetworkUse<T> use) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new RetortConfigException(file + ": no such file");
         Map<String, Object> config = networkConfig(variant, file);
         Optional<T> result = Backbones.with(context, variant, b -> {
             try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = b.build(variant, config, m, 0)) {
@@ -194,6 +195,6 @@ public class ModelCommands {
         } catch (NumberFormatException ignored) {
             // fall through to the message
         }
-        throw new IllegalArgumentException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
+        throw new RetortConfigException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
     }
 }

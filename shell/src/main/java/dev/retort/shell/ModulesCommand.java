@@ -11,6 +11,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Probe;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
@@ -108,6 +109,6 @@ public class ModulesCommand {
 
     private <T> T backbone(String variant, Function<Backbone, T> use) {
         return ServiceLookup.withFirst(context, Backbone.class, ServiceLookup.equalsFilter(Backbone.VARIANTS_PROPERTY, variant), use)
-                .orElseThrow(() -> new IllegalArgumentException("no backbone service builds '" + variant + "'"));
+                .orElseThrow(() -> new RetortConfigException("no backbone service builds '" + variant + "'"));
     }
 }

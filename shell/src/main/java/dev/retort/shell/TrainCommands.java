@@ -9,6 +9,7 @@ import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.EvaluationReport;
 import dev.retort.api.run.EvaluationRequest;
 import dev.retort.api.run.ModelRef;
@@ -98,7 +99,7 @@ public class TrainCommands {
             runner.requireKnownKeys("--set", "", overrides.keySet());
             description.putAll(overrides);
         }
-        if (overwrite && !resume.isEmpty()) throw new IllegalArgumentException("--resume continues a run, --overwrite starts one again: give one of them");
+        if (overwrite && !resume.isEmpty()) throw new RetortConfigException("--resume continues a run, --overwrite starts one again: give one of them");
         return start(description, resume.isEmpty() ? null : Path.of(resume).toAbsolutePath(), overwrite);
     }
 
@@ -136,7 +137,7 @@ public class TrainCommands {
     /** A run from ConfigAdmin: factory PID {@code dev.retort.run}, chosen by its {@code name} (or the only one). */
     private Map<String, Object> configured(String name) throws IOException {
         ConfigurationAdmin admin = configAdmin;
-        if (admin == null) throw new IllegalArgumentException("no run file " + name + " and no ConfigAdmin to look a run up in");
+        if (admin == null) throw new RetortConfigException("no run file " + name + " and no ConfigAdmin to look a run up in");
         Configuration[] all;
         try {
             all = admin.listConfigurations("(service.factoryPid=" + RUN_PID + ")");
@@ -155,7 +156,7 @@ public class TrainCommands {
             if (name == null || name.equals(String.valueOf(m.get("name")))) matches.add(m);
         }
         if (matches.size() != 1) {
-            throw new IllegalArgumentException((name == null ? "kd:train needs a run file" : "no run file " + name) + ": found "
+            throw new RetortConfigException((name == null ? "kd:train needs a run file" : "no run file " + name) + ": found "
                     + matches.size() + " matching run configurations (factory PID " + RUN_PID + ", e.g. conf/" + RUN_PID + "-demo.cfg)");
         }
         return matches.get(0);

@@ -2,6 +2,7 @@ package dev.retort.study;
 
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
 import dev.retort.api.run.Runner;
@@ -56,7 +57,7 @@ public final class Demo {
     private final PrintStream log;
 
     public Demo(Runner runner, BundleContext context, Path out, double scale, PrintStream log) {
-        if (!(scale > 0) || Double.isInfinite(scale)) throw new IllegalArgumentException("--scale must be a positive number, got " + scale);
+        if (!(scale > 0) || Double.isInfinite(scale)) throw new RetortConfigException("--scale must be a positive number, got " + scale);
         this.runner = runner;
         this.context = context;
         this.out = out;

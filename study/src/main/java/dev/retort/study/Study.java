@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.retort.api.backbone.Backbone;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunPlan;
 import dev.retort.api.run.RunRequest;
@@ -84,7 +85,7 @@ public final class Study {
                 base.put(key, value);
             }
         }
-        if (overrides.isEmpty()) throw new IllegalArgumentException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
+        if (overrides.isEmpty()) throw new RetortConfigException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
         // every key is checked where the user wrote it: a base key by its name, an arm's key as arm.N.<key>
         runner.requireKnownKeys(file.getFileName().toString(), "", base.keySet());
         overrides.forEach((n, keys) -> runner.requireKnownKeys(file.getFileName() + " arm " + n, "arm." + n + ".", keys.keySet()));
@@ -105,7 +106,7 @@ public final class Study {
             try {
                 arms.add(new Arm(e.getKey(), name, runner.plan(m), configuration));
             } catch (IllegalArgumentException bad) {
-                throw new IllegalArgumentException(file.getFileName() + " arm " + e.getKey() + " (" + name + "): " + bad.getMessage(), bad);
+                throw new RetortConfigException(file.getFileName() + " arm " + e.getKey() + " (" + name + "): " + bad.getMessage(), bad);
             }
         }
         return arms;

@@ -1,6 +1,7 @@
 package dev.retort.study;
 
 import ai.djl.engine.Engine;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.Runner;
 import dev.retort.nn.Keys;
 import java.io.IOException;
@@ -46,7 +47,7 @@ public class StudyCommands {
         if (merge) return table(output, Study.merge(output, arms));
         if (arm > 0) {
             Study.Arm a = arms.stream().filter(x -> x.index() == arm).findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("no arm " + arm + " in " + f + " (arms: " + arms.stream().map(Study.Arm::index).toList() + ")"));
+                    .orElseThrow(() -> new RetortConfigException("no arm " + arm + " in " + f + " (arms: " + arms.stream().map(Study.Arm::index).toList() + ")"));
             Study.Row row = Study.run(a, runner, context, output, System.out);
             return String.format("arm %d (%s): mIoU %.2f%%; row written to %s; merge with kd:ablate --merge --out %s %s%n", a.index(), a.name(),
                     100 * row.miou(), output.resolve("rows"), output, file);
@@ -81,7 +82,7 @@ public class StudyCommands {
                         @Descriptor("one run per method alone, and a student-only run") @Parameter(names = "--methods", absentValue = "") String methods,
                         @Descriptor("input size HxW") String size) throws IOException, InterruptedException {
         int[] hw = parseSize(size);
-        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
+        if (steps < 1) throw new RetortConfigException("--steps must be at least 1, got " + steps);
         Map<String, Object> settings = run.isEmpty() ? TrainBench.defaultRun() : runner.readRunFile(Path.of(run).toAbsolutePath());
         if (!set.isEmpty()) {
             Map<String, Object> overrides = Keys.overrides(set);
@@ -100,7 +101,7 @@ public class StudyCommands {
             String[] hw = size.strip().split("\\s*[xX]\\s*");
             return new int[] {Integer.parseInt(hw[0]), Integer.parseInt(hw[1])};
         }
-        throw new IllegalArgumentException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
+        throw new RetortConfigException("input size must be HxW with positive integers, e.g. 512x1024; got '" + size + "'");
     }
 
     @Descriptor("benchmark the default TransKD-Base pair at 128x256")

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunRequest;
@@ -99,7 +100,7 @@ public final class TrainBench {
      */
     public String methods(Map<String, Object> base, List<String> methods, int height, int width, int warmup, int steps, PrintStream progress)
             throws IOException, InterruptedException {
-        if (methods.isEmpty()) throw new IllegalArgumentException("--methods names no method");
+        if (methods.isEmpty()) throw new RetortConfigException("--methods names no method");
         Map<String, Object> alone = new TreeMap<>(base);
         alone.put("modules", "none");
         progress.printf("baseline: the student alone (%dx%d)%n", height, width);
@@ -232,7 +233,7 @@ public final class TrainBench {
             case "fp32" -> DataType.FLOAT32;
             case "bf16" -> DataType.BFLOAT16;
             case "fp16" -> DataType.FLOAT16;
-            default -> throw new IllegalArgumentException("teacher.precision must be fp32, bf16 or fp16, got '" + precision + "'");
+            default -> throw new RetortConfigException("teacher.precision must be fp32, bf16 or fp16, got '" + precision + "'");
         };
         try (NDManager m = engine.newBaseManager()) {
             Device device = m.getDevice();

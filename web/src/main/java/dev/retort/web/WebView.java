@@ -1,5 +1,6 @@
 package dev.retort.web;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.RunListener;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
@@ -97,12 +98,13 @@ public class WebView {
             release();
             return was ? "web view stopped" : "the web view was not running";
         }
-        if (args.length > 1) throw new IllegalArgumentException("kd:web takes one port, got " + String.join(" ", args));
+        if (args.length > 1) throw new RetortConfigException("kd:web takes one port, got " + String.join(" ", args)
+                + "; usage: kd:web [--host ADDR] [--study DIR] [--stop] [port]");
         int port = args.length == 0 ? DEFAULT_PORT : port(args[0]);
         InetAddress address = address(host);
         Path studyFolder = study.isBlank() ? null : Path.of(study).toAbsolutePath().normalize();
         if (studyFolder != null && !Files.isDirectory(studyFolder)) {
-            throw new IllegalArgumentException("--study " + study + ": no such folder (give the output folder of kd:ablate, which holds rows/)");
+            throw new RetortConfigException("--study " + study + ": no such folder (give the output folder of kd:ablate, which holds rows/)");
         }
         if (serving != null && serving.host().equals(host) && (port == 0 || serving.port() == port) && Objects.equals(serving.study(), studyFolder)) {
             return "web view: " + serving.address();
@@ -161,9 +163,9 @@ public class WebView {
         try {
             port = Integer.parseInt(text.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("port must be a number from 0 to 65535, got '" + text + "'");
+            throw new RetortConfigException("port must be a number from 0 to 65535, got '" + text + "'");
         }
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be a number from 0 to 65535, got " + port);
+        if (port < 0 || port > 65535) throw new RetortConfigException("port must be a number from 0 to 65535, got " + port);
         return port;
     }
 
@@ -171,7 +173,7 @@ public class WebView {
         try {
             return InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("--host " + host + ": unknown address");
+            throw new RetortConfigException("--host " + host + ": unknown address");
         }
     }
 

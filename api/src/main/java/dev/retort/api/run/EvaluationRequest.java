@@ -1,5 +1,6 @@
 package dev.retort.api.run;
 
+import dev.retort.api.error.RetortConfigException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -17,6 +18,6 @@ import java.util.Objects;
 public record EvaluationRequest(Path checkpoint, String dataset, Path root, String split, int batches, PrintStream console) {
     public EvaluationRequest {
         Objects.requireNonNull(checkpoint, "checkpoint");
-        if (batches < 0) throw new IllegalArgumentException("batches must be >= 0 (0 = all), got " + batches);
+        if (batches < 0) throw new RetortConfigException("batches must be >= 0 (0 = all), got " + batches);
     }
 }

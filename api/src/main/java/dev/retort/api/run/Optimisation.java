@@ -1,5 +1,7 @@
 package dev.retort.api.run;
 
+import dev.retort.api.error.RetortConfigException;
+
 /**
  * Optimisation settings (defaults of the reference: AdamW, lr 6e-5, weight decay 0.01, polynomial decay
  * power 1 stepped per epoch, batch 2).
@@ -18,10 +20,10 @@ public record Optimisation(double learningRate, double weightDecay, int batchSiz
     public static final Optimisation REFERENCE = new Optimisation(6e-5, 0.01, 2, 1000, 0, 1500, true, 1);
 
     public Optimisation {
-        if (learningRate <= 0) throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
-        if (weightDecay < 0) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
-        if (batchSize <= 0) throw new IllegalArgumentException("batch size must be > 0, got " + batchSize);
-        if (epochs <= 0 && iterations <= 0) throw new IllegalArgumentException("either epochs or iterations must be > 0");
-        if (evalEvery <= 0) throw new IllegalArgumentException("evalEvery must be > 0, got " + evalEvery);
+        if (learningRate <= 0) throw new RetortConfigException("learning rate must be > 0, got " + learningRate);
+        if (weightDecay < 0) throw new RetortConfigException("weight decay must be >= 0, got " + weightDecay);
+        if (batchSize <= 0) throw new RetortConfigException("batch size must be > 0, got " + batchSize);
+        if (epochs <= 0 && iterations <= 0) throw new RetortConfigException("either epochs or iterations must be > 0");
+        if (evalEvery <= 0) throw new RetortConfigException("evalEvery must be > 0, got " + evalEvery);
     }
 }

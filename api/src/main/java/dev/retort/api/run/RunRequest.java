@@ -1,5 +1,6 @@
 package dev.retort.api.run;
 
+import dev.retort.api.error.RetortConfigException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
@@ -22,9 +23,9 @@ public record RunRequest(Map<String, ?> description, Path resume, boolean overwr
     public RunRequest {
         Objects.requireNonNull(description, "description");
         description = new TreeMap<>(description);
-        if (resume != null && overwrite) throw new IllegalArgumentException("--resume continues a run, --overwrite starts one again: give one of them");
+        if (resume != null && overwrite) throw new RetortConfigException("--resume continues a run, --overwrite starts one again: give one of them");
         console = console == null ? new PrintStream(PrintStream.nullOutputStream()) : console;
-        if (timedFrom < 0) throw new IllegalArgumentException("timedFrom must be >= 0, got " + timedFrom);
+        if (timedFrom < 0) throw new RetortConfigException("timedFrom must be >= 0, got " + timedFrom);
     }
 
     /** A fresh run with its log on {@code console}. */

@@ -4,6 +4,7 @@ import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,7 +63,7 @@ public abstract class FileDataset implements SegmentationDataset {
     public SampleSource open(DatasetRequest request) throws IOException {
         Protocols.check(request.protocol());
         Settings options = new Settings(name(), request.options());
-        if (request.root() == null) throw new IllegalArgumentException(name() + " needs a root folder");
+        if (request.root() == null) throw new RetortConfigException(name() + " needs a root folder");
         if (!Files.isDirectory(request.root())) throw new IOException(name() + ": root " + request.root() + " is not a folder");
         List<Pair> pairs = scan(request.root(), request.split(), options);
         if (pairs.isEmpty()) throw new IOException(name() + ": split '" + request.split() + "' under " + request.root() + " holds no samples");

@@ -3,6 +3,7 @@ package dev.retort.datasets;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.MiouConvention;
 import dev.retort.api.data.Sample;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.Settings;
 import java.util.Arrays;
 import java.util.List;
@@ -33,7 +34,7 @@ public final class Protocols {
     private Protocols() {}
 
     public static void check(String protocol) {
-        if (!ALL.contains(protocol)) throw new IllegalArgumentException("unknown protocol '" + protocol + "' (known: " + ALL + ")");
+        if (!ALL.contains(protocol)) throw new RetortConfigException("unknown protocol '" + protocol + "' (known: " + ALL + ")");
     }
 
     /** Class metadata as a protocol delivers it. */

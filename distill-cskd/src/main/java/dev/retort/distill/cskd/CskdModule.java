@@ -10,6 +10,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Reconfiguration;
 import dev.retort.api.distill.TrainingProgress;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapNames;
 import dev.retort.distill.support.LinearProjection;
 import dev.retort.nn.Ops;
@@ -81,14 +82,14 @@ final class CskdModule implements DistillationModule {
             student = Ops.tokensToMap(tokens, h, w);
             dense = ceilAveragePool(teacherLogits, poolKernel, step.manager());
             if (dense.getShape().get(2) != h || dense.getShape().get(3) != w) {
-                throw new IllegalArgumentException("cskd: the teacher logits " + teacherLogits.getShape() + " pooled by " + poolKernel + " give a "
+                throw new RetortConfigException("cskd: the teacher logits " + teacherLogits.getShape() + " pooled by " + poolKernel + " give a "
                         + dense.getShape().get(2) + "x" + dense.getShape().get(3) + " grid, the student's stage " + stage + " map is " + h + "x" + w);
             }
         } else {
             student = step.student().get(TapNames.LOGITS);
             dense = teacherLogits;
             if (!student.getShape().equals(dense.getShape())) {
-                throw new IllegalArgumentException("cskd: student logits " + student.getShape() + " and teacher logits " + dense.getShape() + " differ in shape");
+                throw new RetortConfigException("cskd: student logits " + student.getShape() + " and teacher logits " + dense.getShape() + " differ in shape");
             }
         }
         // The global response is the mean of the dense response the loss uses (CSKDLoss.forward).

@@ -1,13 +1,15 @@
 package dev.retort.distill.reviewkd;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import dev.retort.api.distill.DistillContext;
-import dev.retort.api.distill.DistillationModule;
+import ai.djl.nn.Activation;
 import dev.retort.api.distill.Distiller;
-import dev.retort.distill.support.ConfigValues;
-import dev.retort.distill.support.ConfiguredDistiller;
+import dev.retort.distill.support.PyramidDistiller;
 import dev.retort.distill.support.ReviewPyramid;
 import dev.retort.nn.Init;
+import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -18,14 +20,16 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Knowledge Review (Chen et al., "Distilling Knowledge via Knowledge Review", CVPR 2021) as the TransKD repository
  * runs it for segmentation ({@code train/ReviewKD.py}): the review pyramid over the four stages, deepest first, with
  * ReviewKD's attention-based fusion (ABF) — a 1×1 convolution of the concatenated maps to two sigmoid maps that weigh
- * this stage's map and the deeper one position by position — and the HCL pyramid loss against the teacher's stage
- * maps. TransKD's CSF is this module with another fusion; both share {@link ReviewPyramid}.
+ * this stage's map and the deeper one position by position — and the HCL pyramid loss ({@code reviewkd.hcl}) against
+ * the teacher's stage maps. TransKD's CSF is this module with another fusion; both are {@link PyramidDistiller}s.
  */
 @Component(service = Distiller.class, configurationPid = ReviewKdDistiller.PID, property = Distiller.NAME_PROPERTY + "=" + ReviewKdDistiller.NAME)
 @Designate(ocd = ReviewKdDistiller.Config.class)
-public class ReviewKdDistiller extends ConfiguredDistiller<ReviewKdDistiller.Options> {
+public class ReviewKdDistiller extends PyramidDistiller {
     static final String NAME = "reviewkd";
     static final String PID = "dev.retort.distill.reviewkd";
+    /** The cells' key prefix ({@code abfs.0.} is the deepest stage's, as the reference stores them). */
+    static final String CELLS = "abfs.";
 
     @ObjectClassDefinition(name = "Retort ReviewKD", description = "Defaults of the Knowledge Review module (ABF + HCL)")
     public @interface Config {
@@ -39,34 +43,29 @@ public class ReviewKdDistiller extends ConfiguredDistiller<ReviewKdDistiller.Opt
         boolean enabled() default true;
     }
 
-    /** What a build reads: weight >= 0, mid_channels >= 1. */
-    public record Options(double weight, int midChannels) {}
-
     public ReviewKdDistiller() {
-        super(NAME, PID, Config.class);
+        super(NAME, PID, Config.class, CELLS);
     }
 
     @Override
-    protected Options read(ConfigValues v) {
-        return new Options(v.real("weight", 0, Double.MAX_VALUE), v.integer("mid_channels", 1));
+    protected String method() {
+        return "knowledge review: attention-based fusion + HCL pyramid loss";
     }
 
+    /** ABF's attention: Conv2d(2·mid → 2, 1×1, bias) with PyTorch's default initialisation, then a sigmoid. */
     @Override
-    public String description() {
-        Options o = configured();
-        return "knowledge review: attention-based fusion + HCL pyramid loss (weight " + o.weight() + ", " + o.midChannels() + " mid channels)";
+    protected void addFusion(ParameterSet p, String c, int mid) {
+        p.add(c + "att_conv.0.weight", new Shape(2, 2L * mid, 1, 1), Init.pytorchDefault(2L * mid));
+        p.add(c + "att_conv.0.bias", new Shape(2), Init.pytorchDefault(2L * mid));
     }
 
+    /** ABF: z = σ(conv([x, r])) ∈ [B, 2, H, W]; x·z₀ + r·z₁, a weight per position for each of the two maps. */
     @Override
-    public DistillationModule build(DistillContext context) {
-        Options o = options(context);
-        int mid = o.midChannels();
-        ParameterSet p = new ParameterSet(context.manager(), context.seed());
-        // ABF's attention: Conv2d(2·mid → 2, 1×1, bias) with PyTorch's default initialisation, then a sigmoid.
-        ReviewPyramid pyramid = ReviewPyramid.add(p, ReviewKdModule.CELLS, ReviewPyramid.widths(context, NAME), mid, (c, stage) -> {
-            p.add(c + "att_conv.0.weight", new Shape(2, 2L * mid, 1, 1), Init.pytorchDefault(2L * mid));
-            p.add(c + "att_conv.0.bias", new Shape(2), Init.pytorchDefault(2L * mid));
-        });
-        return new ReviewKdModule(this, p, pyramid, mid, o.weight());
+    protected ReviewPyramid.Fusion fusion(ParameterSet params) {
+        return (c, x, r, training) -> {
+            NDArray z = Activation.sigmoid(Ops.conv2d(NDArrays.concat(new NDList(x, r), 1), params.get(c + "att_conv.0.weight"),
+                    params.get(c + "att_conv.0.bias"), 1, 0, 1));
+            return x.mul(z.get(":, 0:1")).add(r.mul(z.get(":, 1:2")));
+        };
     }
 }

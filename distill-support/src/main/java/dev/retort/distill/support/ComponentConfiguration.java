@@ -1,5 +1,6 @@
 package dev.retort.distill.support;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.Keys;
 import dev.retort.nn.Settings;
 import java.util.Map;
@@ -66,7 +67,7 @@ public final class ComponentConfiguration<T> {
      */
     public void checkRun(Map<String, ?> runConfiguration, Set<String> runKeys) {
         new Settings(name, runConfiguration).requireKnown("module." + name + ".", runKeys);
-        if (rejection != null) throw new IllegalArgumentException(name + ": configuration rejected: " + rejection);
+        if (rejection != null) throw new RetortConfigException(name + ": configuration rejected: " + rejection);
     }
 
     /** What a distiller reads from its configuration: the defaults of a run's module section, and whether it is on. */

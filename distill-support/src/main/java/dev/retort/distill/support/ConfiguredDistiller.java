@@ -3,6 +3,7 @@ package dev.retort.distill.support;
 import ai.djl.engine.Engine;
 import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.distill.support.ComponentConfiguration.Defaults;
 import java.lang.annotation.Annotation;
 import java.util.LinkedHashMap;
@@ -117,9 +118,9 @@ public abstract class ConfiguredDistiller<O> implements Distiller {
         return admin.values().values().get(runKey);
     }
 
-    /** An error for the user about a build: "{@code <name>}: {@code message}". */
+    /** An error for the user about a build ({@link RetortConfigException}): "{@code <name>}: {@code message}". */
     protected IllegalArgumentException invalid(String message) {
-        return new IllegalArgumentException(name + ": " + message);
+        return new RetortConfigException(name + ": " + message);
     }
 
     /** This distiller's keys and defaults. */

@@ -13,6 +13,7 @@ import dev.retort.api.distill.PortRefiner;
 import dev.retort.api.distill.Probe;
 import dev.retort.api.distill.Refinement;
 import dev.retort.api.distill.TrainingProgress;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapValues;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -304,7 +305,7 @@ public final class ModuleRoster implements AutoCloseable {
             values.put(e.getKey(), file.readFloats(key));
         }
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(file.path() + " does not fit the modules " + modules.stream().map(DistillationModule::name).toList()
+            throw new RetortConfigException(file.path() + " does not fit the modules " + modules.stream().map(DistillationModule::name).toList()
                     + ": " + String.join("; ", problems));
         }
         values.forEach((k, v) -> parameters.get(k).getArray().set(FloatBuffer.wrap(v)));

@@ -2,6 +2,7 @@ package dev.retort.distill.support;
 
 import ai.djl.ndarray.NDArray;
 import dev.retort.api.distill.DistillContext;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
@@ -70,7 +71,7 @@ public final class ReviewPyramid {
     public static Widths widths(DistillContext context, String method) {
         int n = context.student().stages();
         if (n != context.teacher().stages() || n == 0) {
-            throw new IllegalArgumentException(method + ": student " + context.student().network() + " has " + n + " stages, teacher "
+            throw new RetortConfigException(method + ": student " + context.student().network() + " has " + n + " stages, teacher "
                     + context.teacher().network() + " has " + context.teacher().stages() + "; " + method + " pairs them stage by stage");
         }
         int[] student = new int[n], teacher = new int[n];
@@ -78,7 +79,7 @@ public final class ReviewPyramid {
             TapSpec s = context.student().require(TapNames.features(st));
             TapSpec t = context.teacher().require(TapNames.features(st));
             if (s.stride() != t.stride()) {
-                throw new IllegalArgumentException(method + ": stage " + st + ": student " + context.student().network() + " " + s
+                throw new RetortConfigException(method + ": stage " + st + ": student " + context.student().network() + " " + s
                         + " and teacher " + context.teacher().network() + " " + t + " differ in spatial size");
             }
             student[st - 1] = s.channels();

@@ -14,7 +14,9 @@
  *       HCL pyramid loss, weighted cross-entropy.</li>
  *   <li>{@link dev.retort.distill.support.ReviewPyramid}: ReviewKD's top-down review of the student's stage maps
  *       (1×1 in, fusion with the deeper stage, 3×3 out), shared by ReviewKD (ABF fusion) and TransKD's CSF (SK
- *       fusion).</li>
+ *       fusion); {@link dev.retort.distill.support.PyramidDistiller} is the whole distiller of that family but for
+ *       the fusion.</li>
+ *   <li>{@link dev.retort.distill.support.ParameterModule}: a built module's name, parameters and {@code close}.</li>
  *   <li>{@link dev.retort.distill.support.ModuleRoster} (modules built from distillers and wired by port) and
  *       {@link dev.retort.distill.support.Objective} (cross-entropy + Σ weight·term): the one place where modules are
  *       built and the loss is composed, for training, {@code kd:modules} and parity alike.</li>
@@ -24,7 +26,10 @@
  *
  * <p>Components that extend {@code ConfiguredDistiller} inherit its {@code @Activate}/{@code @Modified} method and
  * its engine reference: their bundle is built with bnd's {@code -dsannotations-options: inherit} (set for every
- * Retort bundle in {@code cnf/bundle.bnd}).
+ * Retort bundle in the top-level {@code bnd.bnd}).
+ *
+ * <p>1.3: {@code PyramidDistiller}, {@code ParameterModule}; {@code ModuleRoster.join}, a sealed answer (accepted, or refused
+ * with the reason); user errors are {@code RetortConfigException}s.
  */
 @Version("1.3.0")
 @Export

@@ -3,6 +3,7 @@ package dev.retort.distill.tat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.Ops;
 
 /**
@@ -25,12 +26,12 @@ final class TatAttention {
         long c = s.get(1), h = s.get(2), w = s.get(3);
         long ph = h / n, pw = w / m;
         if (ph < 1 || pw < 1) {
-            throw new IllegalArgumentException("tat stage " + stage + ": a " + h + "x" + w + " map cannot hold a " + n + "x" + m
+            throw new RetortConfigException("tat stage " + stage + ": a " + h + "x" + w + " map cannot hold a " + n + "x" + m
                     + " patch grid (patch_grids asks for more patches than rows or columns)");
         }
         long rows = h / ph, cols = w / pw;  // the number of patches unfold makes, which can exceed n×m
         if ((rows * cols * c) % heads != 0) {
-            throw new IllegalArgumentException("tat stage " + stage + ": " + heads + " groups do not divide the " + rows + "x" + cols + " patches × "
+            throw new RetortConfigException("tat stage " + stage + ": " + heads + " groups do not divide the " + rows + "x" + cols + " patches × "
                     + c + " channels of a " + h + "x" + w + " map (heads must divide patches·channels)");
         }
         return attentionLoss(groups(q, rows, cols, ph, pw, heads), groups(k, rows, cols, ph, pw, heads), groups(v, rows, cols, ph, pw, heads),
@@ -46,7 +47,7 @@ final class TatAttention {
         long h = s.get(2), w = s.get(3);
         long kh = h / anchorH, kw = w / anchorW;
         if (kh < 1 || kw < 1) {
-            throw new IllegalArgumentException("tat stage " + stage + ": a " + h + "x" + w + " map cannot be pooled to " + anchorH + "x" + anchorW
+            throw new RetortConfigException("tat stage " + stage + ": a " + h + "x" + w + " map cannot be pooled to " + anchorH + "x" + anchorW
                     + " anchors (anchors asks for more anchors than rows or columns)");
         }
         return attentionLoss(tokens(pool(q, kh, kw)), tokens(pool(k, kh, kw)), tokens(pool(v, kh, kw)), tokens(pool(teacher, kh, kw)));

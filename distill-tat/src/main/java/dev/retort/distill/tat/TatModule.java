@@ -12,6 +12,7 @@ import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.LossTerm;
 import dev.retort.api.distill.Probe;
 import dev.retort.api.distill.Reconfiguration;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapNames;
 import dev.retort.distill.support.ConvBn;
 import dev.retort.nn.Init;
@@ -104,7 +105,7 @@ final class TatModule implements DistillationModule {
             NDArray teacher = step.teacher().get(TapNames.features(s.stage())).stopGradient();  // the official f_t.detach()
             Shape ss = student.getShape(), ts = teacher.getShape();
             if (ss.get(0) != ts.get(0) || ss.get(2) != ts.get(2) || ss.get(3) != ts.get(3)) {
-                throw new IllegalArgumentException("tat stage " + s.stage() + ": student map " + ss + " and teacher map " + ts
+                throw new RetortConfigException("tat stage " + s.stage() + ": student map " + ss + " and teacher map " + ts
                         + " differ in batch or spatial size");
             }
             String name = "tat.s" + s.stage() + ".";
@@ -152,7 +153,7 @@ final class TatModule implements DistillationModule {
 
     private static void checkStatistics(int stage, String mode, long values) {
         if (values < 2) {
-            throw new IllegalArgumentException("tat stage " + stage + ": " + mode + " BatchNorm needs more than one value per channel, the map has "
+            throw new RetortConfigException("tat stage " + stage + ": " + mode + " BatchNorm needs more than one value per channel, the map has "
                     + values + " (a larger input, or batch_norm = batched with a batch > 1)");
         }
     }

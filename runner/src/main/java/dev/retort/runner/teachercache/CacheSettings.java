@@ -1,5 +1,6 @@
 package dev.retort.runner.teachercache;
 
+import dev.retort.api.error.RetortConfigException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -42,10 +43,10 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
             case "off" -> Mode.OFF;
             case "memory" -> Mode.MEMORY;
             case "disk" -> Mode.DISK;
-            default -> throw new IllegalArgumentException("run: " + MODE + " must be off, memory or disk, got '" + str(raw, MODE, "") + "'");
+            default -> throw new RetortConfigException("run: " + MODE + " must be off, memory or disk, got '" + str(raw, MODE, "") + "'");
         };
         String dir = str(raw, FOLDER, "");
-        if (raw.containsKey(FOLDER) && dir.isEmpty()) throw new IllegalArgumentException("run: " + FOLDER + " is empty; name a folder or leave the key out");
+        if (raw.containsKey(FOLDER) && dir.isEmpty()) throw new RetortConfigException("run: " + FOLDER + " is empty; name a folder or leave the key out");
         String limitText = str(raw, LIMIT, "");
         // memory: the arrays live in native (or device) memory, not in the Java heap
         long limit = mode == Mode.MEMORY ? DEFAULT_MEMORY_LIMIT : DEFAULT_DISK_LIMIT;
@@ -63,7 +64,7 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
     static long size(String text) {
         Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
         String expected = "run: " + LIMIT + " must be a size > 0 such as 500m, 4g or 1073741824 (bytes), got '" + text + "'";
-        if (!m.matches()) throw new IllegalArgumentException(expected);
+        if (!m.matches()) throw new RetortConfigException(expected);
         int shift = switch (m.group(2)) {
             case "k" -> 10;
             case "m" -> 20;
@@ -72,7 +73,7 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
             default -> 0;
         };
         double bytes = Double.parseDouble(m.group(1)) * (1L << shift);
-        if (!(bytes >= 1) || bytes > Long.MAX_VALUE / 2) throw new IllegalArgumentException(expected);
+        if (!(bytes >= 1) || bytes > Long.MAX_VALUE / 2) throw new RetortConfigException(expected);
         return (long) bytes;
     }
 

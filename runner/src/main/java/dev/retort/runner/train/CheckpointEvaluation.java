@@ -5,6 +5,7 @@ import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.SampleSource;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.DataRef;
 import dev.retort.api.run.EvaluationReport;
 import dev.retort.api.run.EvaluationRequest;
@@ -38,7 +39,7 @@ final class CheckpointEvaluation {
             var report = net.load(checkpoint, LoadMode.STRICT);
             List<String> nonFinite = report.warnings().stream().filter(w -> w.contains("NaN")).toList();
             if (!nonFinite.isEmpty()) {
-                throw new IllegalArgumentException(checkpoint + " is refused: its student holds NaN or infinite values in "
+                throw new RetortConfigException(checkpoint + " is refused: its student holds NaN or infinite values in "
                         + String.join("; ", nonFinite.subList(0, Math.min(12, nonFinite.size()))) + (nonFinite.size() > 12 ? "; …" : ""));
             }
             DatasetInfo info = source.info();

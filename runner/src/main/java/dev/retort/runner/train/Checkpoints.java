@@ -3,6 +3,7 @@ package dev.retort.runner.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
@@ -49,7 +50,7 @@ final class Checkpoints {
     static Map<String, Object> runDescription(Path checkpoint) throws IOException {
         try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
             String text = f.metadata().get("retort.run");
-            if (text == null) throw new IllegalArgumentException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata)");
+            if (text == null) throw new RetortConfigException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata)");
             Properties p = new Properties();
             p.load(new StringReader(text));
             Map<String, Object> m = new LinkedHashMap<>();
@@ -107,7 +108,7 @@ final class Checkpoints {
                 moments.put(k, new Moments(m, v, steps.length == 1 ? steps[0] : 0));
             }
             if (!bad.isEmpty()) {
-                throw new IllegalArgumentException(f.path() + " is refused: " + bad.size() + " tensor(s) hold values a run cannot continue from: "
+                throw new RetortConfigException(f.path() + " is refused: " + bad.size() + " tensor(s) hold values a run cannot continue from: "
                         + String.join(", ", bad.subList(0, Math.min(12, bad.size()))) + (bad.size() > 12 ? ", … (" + (bad.size() - 12) + " more)" : ""));
             }
             // Everything was read and checked: only now touch the run.

@@ -1,5 +1,7 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.RetortConfigException;
+import dev.retort.api.error.Failures;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -118,7 +120,7 @@ final class FitLoop implements StepLoop.Body {
                 events.log("data.on_error = skip: " + train.skipped() + " train and " + val.skipped() + " validation samples left out when the splits were opened");
             }
             if (student.spec().classes() != info.outputs()) {
-                throw new IllegalArgumentException("student " + run.student().variant() + " has " + student.spec().classes() + " outputs but "
+                throw new RetortConfigException("student " + run.student().variant() + " has " + student.spec().classes() + " outputs but "
                         + dataset.name() + " (" + run.data().protocol() + " protocol) needs " + info.outputs() + "; set student.num_classes = " + info.outputs());
             }
             NDArray classWeights = base.create(info.classWeights());
@@ -238,10 +240,10 @@ final class FitLoop implements StepLoop.Body {
     private void moduleFailed(long step, StepOutcome.ModuleFailed failed) {
         var f = failed.failure();
         if (settings.onModuleError() == FaultPolicy.ModuleError.DISABLE) {
-            events.log("module " + f.module() + " threw at step " + step + " (" + Trainer.describe(f.getCause()) + "): step skipped, module disabled");
+            events.log("module " + f.module() + " threw at step " + step + " (" + Failures.describe(f.getCause()) + "): step skipped, module disabled");
             control.disable(f.module(), "kd:disable");
         } else {
-            events.log("module " + f.module() + " threw at step " + step + " (" + Trainer.describe(f.getCause()) + "): step skipped");
+            events.log("module " + f.module() + " threw at step " + step + " (" + Failures.describe(f.getCause()) + "): step skipped");
         }
     }
 
@@ -296,7 +298,7 @@ final class FitLoop implements StepLoop.Body {
         if (spec.equals("cpu")) return Device.cpu();
         if (spec.startsWith("gpu")) {
             int n = spec.contains(":") ? Integer.parseInt(spec.substring(4)) : 0;
-            if (n >= engine.getGpuCount()) throw new IllegalArgumentException("device " + spec + ": " + engine.getGpuCount() + " GPU(s) found");
+            if (n >= engine.getGpuCount()) throw new RetortConfigException("device " + spec + ": " + engine.getGpuCount() + " GPU(s) found");
             return Device.gpu(n);
         }
         return engine.getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();

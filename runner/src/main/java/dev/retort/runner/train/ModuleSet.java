@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.RetortConfigException;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import dev.retort.api.distill.DistillationModule;
@@ -104,16 +105,16 @@ final class ModuleSet implements ModuleReconciler.Modules {
             Distiller d = byName.get(name);
             if (d == null) {
                 String hint = Keys.suggestion(name, byName.keySet());
-                throw new IllegalArgumentException("unknown module " + name + (hint == null ? "" : " (did you mean " + hint + "?)")
+                throw new RetortConfigException("unknown module " + name + (hint == null ? "" : " (did you mean " + hint + "?)")
                         + (requested.contains(name) ? " in modules = " + settings.source().get("modules") : " in module." + name + ".* keys")
                         + "; registered: " + (byName.isEmpty() ? "none" : String.join(", ", byName.keySet())));
             }
             if (d.rejection().isPresent()) {
-                if (requested.contains(name)) throw new IllegalArgumentException("module " + name + ": configuration rejected: " + d.rejection().get());
+                if (requested.contains(name)) throw new RetortConfigException("module " + name + ": configuration rejected: " + d.rejection().get());
                 continue;  // not needed by this run: its section cannot be checked against a configuration that is not in force
             }
             if (requested.contains(name) && !d.enabled()) {
-                throw new IllegalArgumentException("module " + name + " is in modules = " + settings.source().get("modules")
+                throw new RetortConfigException("module " + name + " is in modules = " + settings.source().get("modules")
                         + " but its configuration disables it (enabled = false)");
             }
             d.validate(e.getValue());
@@ -135,7 +136,7 @@ final class ModuleSet implements ModuleReconciler.Modules {
                 try {
                     built.add(run.factory(scratch).build(byName.get(m.distiller()), m.config()));
                 } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("module " + m.distiller() + " is in this run's module list but cannot be built: " + e.getMessage(), e);
+                    throw new RetortConfigException("module " + m.distiller() + " is in this run's module list but cannot be built: " + e.getMessage(), e);
                 }
             }
             ModuleRoster.of(built);

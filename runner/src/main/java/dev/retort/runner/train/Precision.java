@@ -3,6 +3,7 @@ package dev.retort.runner.train;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.Ops;
 import dev.retort.nn.Scope;
 import dev.retort.nn.Settings;
@@ -75,7 +76,7 @@ record Precision(String student, String teacher) {
     SegmentationNetwork teacher(SegmentationNetwork net, Device device) {
         if (teacher.equals("fp32")) return net;
         if (teacher.equals("fp16") && Device.Type.CPU.equals(device.getDeviceType())) {
-            throw new IllegalArgumentException("teacher.precision = fp16 cannot run on " + device + ": libtorch 2.7.1's CPU kernels have no"
+            throw new RetortConfigException("teacher.precision = fp16 cannot run on " + device + ": libtorch 2.7.1's CPU kernels have no"
                     + " float16 bilinear resize (\"compute_index_ranges_weights\" not implemented for 'Half'), which every segmentation head"
                     + " here uses, and its float16 matrix product is far slower than float32 on a CPU; use teacher.precision = fp32 or bf16");
         }

@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.Failures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
@@ -75,7 +76,7 @@ final class Preparations {
             if (asked.isEmpty()) return ModuleReconciler.Prepared.READY;
             p = asked.get();
         } catch (RuntimeException | LinkageError e) {
-            return new ModuleReconciler.Prepared.Failed("preparation() threw " + Trainer.describe(e));
+            return new ModuleReconciler.Prepared.Failed("preparation() threw " + Failures.describe(e));
         }
         long t0 = System.nanoTime();
         long steps = p.steps();
@@ -97,7 +98,7 @@ final class Preparations {
                     events.event(RunEvent.Type.PREPARED, values(steps, loss, t0, true), name);
                     return ModuleReconciler.Prepared.READY;
                 } catch (IOException | RuntimeException e) {
-                    events.log("WARNING preparation cache " + cached + " cannot be used (" + Trainer.describe(e) + "); preparing again");
+                    events.log("WARNING preparation cache " + cached + " cannot be used (" + Failures.describe(e) + "); preparing again");
                 }
             }
             events.log("preparing " + name + " before it distils: " + steps + " steps on the frozen teacher, AdamW lr " + p.learningRate()
@@ -117,12 +118,12 @@ final class Preparations {
             try {
                 save(cached, p, description, loss);
             } catch (IOException e) {
-                events.log("WARNING the preparation of " + name + " could not be cached in " + cached + ": " + Trainer.describe(e));
+                events.log("WARNING the preparation of " + name + " could not be cached in " + cached + ": " + Failures.describe(e));
             }
             events.event(RunEvent.Type.PREPARED, values(steps, loss, t0, false), name);
             return ModuleReconciler.Prepared.READY;
         } catch (RuntimeException | LinkageError e) {
-            return new ModuleReconciler.Prepared.Failed(Trainer.describe(e));
+            return new ModuleReconciler.Prepared.Failed(Failures.describe(e));
         } finally {
             preparing(List.of());
         }
@@ -168,7 +169,7 @@ final class Preparations {
                 }
                 return ModuleReconciler.Prepared.READY;
             } catch (IOException e) {
-                return new ModuleReconciler.Prepared.Failed("the training data: " + Trainer.describe(e));
+                return new ModuleReconciler.Prepared.Failed("the training data: " + Failures.describe(e));
             } finally {
                 optimizer.release(parameters.keySet());
             }

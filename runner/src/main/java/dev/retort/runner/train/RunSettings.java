@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.DataRef;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.ModuleRef;
@@ -178,7 +179,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
 
     private static ModelRef model(Map<String, ?> raw, String role) {
         String variant = str(raw, role, "");
-        if (variant.isEmpty()) throw new IllegalArgumentException("run: '" + role + "' (a backbone variant, e.g. mit-b0) is required");
+        if (variant.isEmpty()) throw new RetortConfigException("run: '" + role + "' (a backbone variant, e.g. mit-b0) is required");
         String weights = str(raw, role + ".weights", "");
         List<String> own = new ArrayList<>(List.of("weights"));
         if (role.equals("teacher")) {  // the runner's, not the backbone's

@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.Distiller;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.EvaluationReport;
 import dev.retort.api.run.EvaluationRequest;
 import dev.retort.api.run.RunEvent;
@@ -210,7 +211,7 @@ public class RunnerService implements Runner, Trainer.Services {
 
     @Override
     public Backbone backbone(String variant) {
-        return backbones.withProperty(Backbone.VARIANTS_PROPERTY, variant).orElseThrow(() -> new IllegalArgumentException(
+        return backbones.withProperty(Backbone.VARIANTS_PROPERTY, variant).orElseThrow(() -> new RetortConfigException(
                 "no backbone service builds '" + variant + "'" + hint(variant, backbones.values(Backbone.VARIANTS_PROPERTY))));
     }
 
@@ -221,7 +222,7 @@ public class RunnerService implements Runner, Trainer.Services {
 
     @Override
     public SegmentationDataset dataset(String name) {
-        return datasets.withProperty(SegmentationDataset.NAME_PROPERTY, name).orElseThrow(() -> new IllegalArgumentException(
+        return datasets.withProperty(SegmentationDataset.NAME_PROPERTY, name).orElseThrow(() -> new RetortConfigException(
                 "no dataset service '" + name + "'" + hint(name, datasets.values(SegmentationDataset.NAME_PROPERTY))));
     }
 

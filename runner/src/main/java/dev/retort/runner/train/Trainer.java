@@ -1,5 +1,7 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.RetortConfigException;
+import dev.retort.api.error.Failures;
 import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.data.SegmentationDataset;
@@ -97,11 +99,11 @@ public final class Trainer implements TrainingRun, Runnable {
             events.event(RunEvent.Type.FINISHED, values, end.name().toLowerCase() + " after " + now.step() + " steps");
         } catch (NonFiniteLoss t) {
             board.update(s -> s.failed(RunState.STOPPED, t));
-            events.event(RunEvent.Type.FAILED, Map.of(), describe(t));
+            events.event(RunEvent.Type.FAILED, Map.of(), Failures.describe(t));
         } catch (Throwable t) {
             board.update(s -> s.failed(RunState.FAILED, t));
-            events.log("FAILED at step " + board.get().step() + ": " + describe(t));
-            events.event(RunEvent.Type.FAILED, Map.of(), describe(t));
+            events.log("FAILED at step " + board.get().step() + ": " + Failures.describe(t));
+            events.event(RunEvent.Type.FAILED, Map.of(), Failures.describe(t));
         } finally {
             board.update(s -> s.ended() == null ? s.endedAt(Instant.now()) : s);
             loop.close();
@@ -147,7 +149,7 @@ public final class Trainer implements TrainingRun, Runnable {
         RunSnapshot.Scores scores = s.scores();
         return new RunResult(id, s.state(), s.step(), settings.output(), s.wroteLast() ? last : null, scores.best() >= 0 ? best : null, scores.best(),
                 scores.last(), scores.bestEvaluation(), scores.table(), history.totals(), history.ce(), s.moduleParams(), s.speed().meanStepMillis(),
-                timings.meanMillis(), s.elapsed(), skipped[0], skipped[1], s.failure() == null ? null : describe(s.failure()));
+                timings.meanMillis(), s.elapsed(), skipped[0], skipped[1], s.failure() == null ? null : Failures.describe(s.failure()));
     }
 
     @Override
@@ -207,11 +209,11 @@ public final class Trainer implements TrainingRun, Runnable {
         services.distillers().forEach(r -> known.add(r.name()));
         List<String> list = settings.run().modules().stream().map(ModuleRef::distiller).toList();
         if (!known.contains(module) && !list.contains(module)) {
-            throw new IllegalArgumentException("unknown module " + module + " (known: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
+            throw new RetortConfigException("unknown module " + module + " (known: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")");
         }
-        if (settings.run().teacher() == null) throw new IllegalArgumentException(id + " has no teacher: it uses no modules");
+        if (settings.run().teacher() == null) throw new RetortConfigException(id + " has no teacher: it uses no modules");
         if (!settings.followRegistry() && !list.contains(module)) {
-            throw new IllegalArgumentException(module + " is not in this run's module list (" + (list.isEmpty() ? "none" : String.join(", ", list)) + ")");
+            throw new RetortConfigException(module + " is not in this run's module list (" + (list.isEmpty() ? "none" : String.join(", ", list)) + ")");
         }
     }
 
@@ -295,10 +297,4 @@ public final class Trainer implements TrainingRun, Runnable {
         return loop.liveArrays();
     }
 
-    /** A failure in one line: user errors (bad arguments, states) by their message alone, others with their type. */
-    static String describe(Throwable t) {
-        String m = t.getMessage();
-        if (m != null && (t instanceof IllegalArgumentException || t instanceof IllegalStateException)) return m;
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
-    }
 }

@@ -2,8 +2,10 @@ package dev.retort.backbones.mit;
 
 import static dev.retort.backbones.support.Architecture.join;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.backbones.support.Architecture;
 import dev.retort.backbones.support.BackboneConfig;
+import dev.retort.nn.Settings;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,10 +29,10 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     MitConfig {
         int n = embedDims.length;
-        if (n == 0) throw new IllegalArgumentException(variant + ": embed_dims is empty");
+        if (n == 0) throw new RetortConfigException(variant + ": embed_dims is empty");
         for (int[] a : List.of(depths, heads, srRatios, mlpRatios, patchSizes, strides)) {
             if (a.length != n) {
-                throw new IllegalArgumentException(variant + ": embed_dims, depths, num_heads, sr_ratios, mlp_ratios, patch_sizes"
+                throw new RetortConfigException(variant + ": embed_dims, depths, num_heads, sr_ratios, mlp_ratios, patch_sizes"
                         + " and strides need one value per stage (" + n + "), got " + describe(embedDims, depths, heads, srRatios,
                         mlpRatios, patchSizes, strides));
             }
@@ -38,18 +40,18 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
         for (int s = 0; s < n; s++) {
             if (embedDims[s] <= 0 || depths[s] < 0 || heads[s] <= 0 || srRatios[s] <= 0 || mlpRatios[s] <= 0
                     || patchSizes[s] <= 0 || strides[s] <= 0) {
-                throw new IllegalArgumentException(variant + ": stage " + (s + 1) + " has a non-positive size");
+                throw new RetortConfigException(variant + ": stage " + (s + 1) + " has a non-positive size");
             }
             if (embedDims[s] % heads[s] != 0) {
-                throw new IllegalArgumentException(variant + ": stage " + (s + 1) + " embed dim " + embedDims[s]
+                throw new RetortConfigException(variant + ": stage " + (s + 1) + " embed dim " + embedDims[s]
                         + " is not divisible by its " + heads[s] + " heads");
             }
         }
         if (inChannels <= 0 || decoderDim <= 0 || classes <= 0) {
-            throw new IllegalArgumentException(variant + ": in_channels, decoder_dim and num_classes must be > 0");
+            throw new RetortConfigException(variant + ": in_channels, decoder_dim and num_classes must be > 0");
         }
         if (dropPathRate < 0 || dropPathRate >= 1 || headDropout < 0 || headDropout >= 1) {
-            throw new IllegalArgumentException(variant + ": drop_path_rate and head_dropout must be in [0, 1)");
+            throw new RetortConfigException(variant + ": drop_path_rate and head_dropout must be in [0, 1)");
         }
         embedDims = embedDims.clone();
         depths = depths.clone();
@@ -77,36 +79,32 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
                 new int[] {7, 3, 3, 3}, new int[] {4, 2, 2, 2}, decoder, 20, 0.1, 0.1);
     }
 
-    /** The preset with the given overrides; unknown keys are rejected so that a typo never goes unnoticed. */
+    /**
+     * The preset with the given overrides, read by {@link Settings} as every Retort setting is ({@code 1.7} for an
+     * integer is an error, never truncated); unknown keys are rejected with a suggestion so that a typo never goes
+     * unnoticed.
+     */
     static MitConfig of(String variant, Map<String, ?> overrides) {
         MitConfig base = PRESETS.get(variant);
         if (base == null) {
-            throw new IllegalArgumentException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
+            throw new RetortConfigException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
         }
         if (overrides == null || overrides.isEmpty()) return base;
-        Set<String> unknown = overrides.keySet().stream().filter(k -> !KEYS.contains(k) && !ignoredKey(k))
-                .collect(Collectors.toCollection(TreeSet::new));
-        if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(variant + ": unknown configuration keys " + unknown + " (known: " + KEYS + ")");
-        }
+        Settings s = new Settings(variant, overrides);
+        s.requireKnown("", KEYS);
         return new MitConfig(variant,
-                integer(overrides, "in_channels", base.inChannels),
-                ints(overrides, "embed_dims", base.embedDims),
-                ints(overrides, "depths", base.depths),
-                ints(overrides, "num_heads", base.heads),
-                ints(overrides, "sr_ratios", base.srRatios),
-                ints(overrides, "mlp_ratios", base.mlpRatios),
-                ints(overrides, "patch_sizes", base.patchSizes),
-                ints(overrides, "strides", base.strides),
-                integer(overrides, "decoder_dim", base.decoderDim),
-                integer(overrides, "num_classes", base.classes),
-                real(overrides, "drop_path_rate", base.dropPathRate),
-                real(overrides, "head_dropout", base.headDropout));
-    }
-
-    /** ConfigAdmin and DS add bookkeeping properties; they are not architecture. */
-    private static boolean ignoredKey(String k) {
-        return k.startsWith("service.") || k.startsWith("component.") || k.startsWith("felix.") || k.startsWith("osgi.");
+                s.integer("in_channels", base.inChannels),
+                s.integers("embed_dims", base.embedDims),
+                s.integers("depths", base.depths),
+                s.integers("num_heads", base.heads),
+                s.integers("sr_ratios", base.srRatios),
+                s.integers("mlp_ratios", base.mlpRatios),
+                s.integers("patch_sizes", base.patchSizes),
+                s.integers("strides", base.strides),
+                s.integer("decoder_dim", base.decoderDim),
+                s.integer("num_classes", base.classes),
+                s.real("drop_path_rate", base.dropPathRate),
+                s.real("head_dropout", base.headDropout));
     }
 
     int stages() {
@@ -142,44 +140,6 @@ record MitConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     private static String describe(int[]... arrays) {
         return Arrays.stream(arrays).map(Arrays::toString).collect(Collectors.joining(" "));
-    }
-
-    private static int integer(Map<String, ?> m, String key, int fallback) {
-        Object v = m.get(key);
-        if (v == null) return fallback;
-        if (v instanceof Number n) return n.intValue();
-        try {
-            return Integer.parseInt(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
-        }
-    }
-
-    private static double real(Map<String, ?> m, String key, double fallback) {
-        Object v = m.get(key);
-        if (v == null) return fallback;
-        if (v instanceof Number n) return n.doubleValue();
-        try {
-            return Double.parseDouble(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a number, got '" + v + "'");
-        }
-    }
-
-    /** Accepts "32,64,160,256", int[], long[], Number[] or a List of numbers. */
-    private static int[] ints(Map<String, ?> m, String key, int[] fallback) {
-        Object v = m.get(key);
-        if (v == null) return fallback;
-        try {
-            if (v instanceof int[] a) return a.clone();
-            if (v instanceof long[] a) return Arrays.stream(a).mapToInt(Math::toIntExact).toArray();
-            if (v instanceof Object[] a) return Arrays.stream(a).mapToInt(o -> Integer.parseInt(o.toString().trim())).toArray();
-            if (v instanceof List<?> l) return l.stream().mapToInt(o -> Integer.parseInt(o.toString().trim())).toArray();
-            String s = v.toString().replace("[", "").replace("]", "").trim();
-            return Arrays.stream(s.split("[,\\s]+")).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw new IllegalArgumentException(key + " must be a list of integers, got '" + v + "'");
-        }
     }
 
     @Override

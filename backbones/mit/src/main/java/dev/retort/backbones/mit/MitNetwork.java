@@ -9,6 +9,7 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapValues;
 import dev.retort.backbones.support.ConfiguredBackbone;
 import dev.retort.nn.Ops;
@@ -46,16 +47,16 @@ final class MitNetwork implements SegmentationNetwork {
     private void checkInput(NDArray image) {
         Shape s = image.getShape();
         if (s.dimension() != 4) {
-            throw new IllegalArgumentException(config.variant() + " expects an image batch [B, " + config.inChannels()
+            throw new RetortConfigException(config.variant() + " expects an image batch [B, " + config.inChannels()
                     + ", H, W], got shape " + s);
         }
         if (s.get(1) != config.inChannels()) {
-            throw new IllegalArgumentException(config.variant() + " expects " + config.inChannels() + " input channels, got "
+            throw new RetortConfigException(config.variant() + " expects " + config.inChannels() + " input channels, got "
                     + s.get(1) + " (shape " + s + ")");
         }
         for (int axis = 2; axis <= 3; axis++) {
             if (blocks.extent(config.stages() - 1, s.get(axis)) < 1) {
-                throw new IllegalArgumentException(config.variant() + ": input " + s + " is too small for "
+                throw new RetortConfigException(config.variant() + ": input " + s + " is too small for "
                         + config.stages() + " stages of strides " + Arrays.toString(config.strides()));
             }
         }
@@ -64,13 +65,13 @@ final class MitNetwork implements SegmentationNetwork {
             int sr = stages.get(st).reduction();
             long h = blocks.extent(st, s.get(2)), w = blocks.extent(st, s.get(3));
             if (sr > 1 && (h < sr || w < sr)) {
-                throw new IllegalArgumentException(config.variant() + ": input " + s + " gives a " + h + "x" + w + " map at stage " + (st + 1)
+                throw new RetortConfigException(config.variant() + ": input " + s + " gives a " + h + "x" + w + " map at stage " + (st + 1)
                         + ", smaller than its attention reduction ratio " + sr + "; use at least " + (stages.get(st).stride() * sr)
                         + " pixels per side");
             }
         }
         if (!Ops.isFloating(image)) {
-            throw new IllegalArgumentException(config.variant() + " expects a floating-point image, got " + image.getDataType());
+            throw new RetortConfigException(config.variant() + " expects a floating-point image, got " + image.getDataType());
         }
     }
 

@@ -10,6 +10,7 @@ import com.google.gson.JsonObject;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.data.DatasetInfo;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.ParameterSet;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -107,7 +108,7 @@ final class MitWeights {
         if (reference.equals("linear_fuse.conv.weight")) return "decode_head.linear_fuse.weight";
         if (reference.startsWith("linear_fuse.bn.")) return "decode_head.batch_norm." + reference.substring("linear_fuse.bn.".length());
         if (reference.startsWith("linear_pred.")) return "decode_head.classifier." + reference.substring("linear_pred.".length());
-        throw new IllegalArgumentException("no Hugging Face name for " + reference);
+        throw new RetortConfigException("no Hugging Face name for " + reference);
     }
 
     private static int stage(Matcher m) {
@@ -179,7 +180,7 @@ final class MitWeights {
             }
             boolean strictUnexpected = mode == LoadMode.STRICT && !unexpected.isEmpty();
             if (!missing.isEmpty() || !mismatched.isEmpty() || strictUnexpected) {
-                throw new IllegalArgumentException(file + " does not fit " + network.spec().variant() + " ("
+                throw new RetortConfigException(file + " does not fit " + network.spec().variant() + " ("
                         + (hf ? HF : REFERENCE) + " naming, " + mode + "):"
                         + list("missing", missing) + list("mis-shaped", mismatched)
                         + (strictUnexpected ? list("unexpected", unexpected) : ""));
@@ -252,7 +253,7 @@ final class MitWeights {
         int ignore = 255;
         if (labels != null) {
             if (labels.outputs() != c.classes()) {
-                throw new IllegalArgumentException("the network has " + c.classes() + " outputs but dataset " + labels.name() + " labels "
+                throw new RetortConfigException("the network has " + c.classes() + " outputs but dataset " + labels.name() + " labels "
                         + labels.outputs() + "; cannot name its classes");
             }
             names.addAll(labels.classes());
@@ -296,11 +297,11 @@ final class MitWeights {
      */
     static void save(MitNetwork network, Path file, String naming, DatasetInfo labels) throws IOException {
         if (!naming.equals(REFERENCE) && !naming.equals(HF)) {
-            throw new IllegalArgumentException("unknown naming '" + naming + "' (known: " + REFERENCE + ", " + HF + ")");
+            throw new RetortConfigException("unknown naming '" + naming + "' (known: " + REFERENCE + ", " + HF + ")");
         }
         boolean hf = naming.equals(HF);
         if (!hf && Files.isDirectory(file)) {
-            throw new IllegalArgumentException(file + " is a directory: reference naming writes one file (e.g. " + file.resolve("student.safetensors")
+            throw new RetortConfigException(file + " is a directory: reference naming writes one file (e.g. " + file.resolve("student.safetensors")
                     + "); hf naming writes a model directory");
         }
         if (hf && isModelDirectory(file)) {

@@ -2,6 +2,7 @@ package dev.retort.backbones.mit;
 
 import ai.djl.ndarray.NDArray;
 import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
@@ -74,7 +75,7 @@ final class SegFormer extends Block implements DeclaredModel {
     public ModelCost cost(int height, int width) {
         int last = stages.size() - 1;
         if (extent(last, height) < 1 || extent(last, width) < 1) {
-            throw new IllegalArgumentException(config.variant() + ": input " + height + "x" + width + " is too small");
+            throw new RetortConfigException(config.variant() + ": input " + height + "x" + width + " is too small");
         }
         List<ModelCost.Part> parts = new ArrayList<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package dev.retort.backbones.pvtv2;
 
 import static dev.retort.backbones.support.Architecture.join;
 
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.backbones.support.Architecture;
 import dev.retort.backbones.support.BackboneConfig;
 import dev.retort.nn.Settings;
@@ -33,28 +34,28 @@ record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
 
     PvtConfig {
         int n = embedDims.length;
-        if (n == 0) throw new IllegalArgumentException(variant + ": embed_dims is empty");
+        if (n == 0) throw new RetortConfigException(variant + ": embed_dims is empty");
         for (int[] a : List.of(depths, heads, srRatios, mlpRatios)) {
             if (a.length != n) {
-                throw new IllegalArgumentException(variant + ": embed_dims, depths, num_heads, sr_ratios and mlp_ratios need one value"
+                throw new RetortConfigException(variant + ": embed_dims, depths, num_heads, sr_ratios and mlp_ratios need one value"
                         + " per stage (" + n + "), got " + Arrays.stream(new int[][] {embedDims, depths, heads, srRatios, mlpRatios})
                         .map(Arrays::toString).collect(Collectors.joining(" ")));
             }
         }
         for (int s = 0; s < n; s++) {
             if (embedDims[s] <= 0 || depths[s] < 0 || heads[s] <= 0 || srRatios[s] <= 0 || mlpRatios[s] <= 0) {
-                throw new IllegalArgumentException(variant + ": stage " + (s + 1) + " has a non-positive size");
+                throw new RetortConfigException(variant + ": stage " + (s + 1) + " has a non-positive size");
             }
             if (embedDims[s] % heads[s] != 0) {
-                throw new IllegalArgumentException(variant + ": stage " + (s + 1) + " embed dim " + embedDims[s]
+                throw new RetortConfigException(variant + ": stage " + (s + 1) + " embed dim " + embedDims[s]
                         + " is not divisible by its " + heads[s] + " heads");
             }
         }
         if (inChannels <= 0 || neckChannels <= 0 || headChannels <= 0 || classes <= 0) {
-            throw new IllegalArgumentException(variant + ": in_channels, neck_channels, head_channels and num_classes must be > 0");
+            throw new RetortConfigException(variant + ": in_channels, neck_channels, head_channels and num_classes must be > 0");
         }
         if (dropPathRate < 0 || dropPathRate >= 1 || headDropout < 0 || headDropout >= 1) {
-            throw new IllegalArgumentException(variant + ": drop_path_rate and head_dropout must be in [0, 1)");
+            throw new RetortConfigException(variant + ": drop_path_rate and head_dropout must be in [0, 1)");
         }
         embedDims = embedDims.clone();
         depths = depths.clone();
@@ -84,7 +85,7 @@ record PvtConfig(String variant, int inChannels, int[] embedDims, int[] depths, 
     static PvtConfig of(String variant, Map<String, ?> overrides) {
         PvtConfig base = PRESETS.get(variant);
         if (base == null) {
-            throw new IllegalArgumentException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
+            throw new RetortConfigException("unknown variant '" + variant + "' (known: " + String.join(", ", PRESETS.keySet()) + ")");
         }
         if (overrides == null || overrides.isEmpty()) return base;
         Settings s = new Settings(variant, overrides);

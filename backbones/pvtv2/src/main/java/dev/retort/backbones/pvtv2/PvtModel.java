@@ -3,6 +3,7 @@ package dev.retort.backbones.pvtv2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.retort.api.backbone.ModelCost;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
@@ -83,7 +84,7 @@ final class PvtModel implements DeclaredModel {
     Map<String, NDArray> forward(ParameterSet p, NDArray image, boolean training) {
         checkInput(image.getShape());
         if (!Ops.isFloating(image)) {
-            throw new IllegalArgumentException(config.variant() + " expects a floating-point image, got " + image.getDataType());
+            throw new RetortConfigException(config.variant() + " expects a floating-point image, got " + image.getDataType());
         }
         Map<String, NDArray> taps = new LinkedHashMap<>();
         List<NDArray> features = new ArrayList<>();
@@ -149,10 +150,10 @@ final class PvtModel implements DeclaredModel {
     private void checkInput(Shape s) {
         String v = config.variant();
         if (s.dimension() != 4) {
-            throw new IllegalArgumentException(v + " expects an image batch [B, " + config.inChannels() + ", H, W], got shape " + s);
+            throw new RetortConfigException(v + " expects an image batch [B, " + config.inChannels() + ", H, W], got shape " + s);
         }
         if (s.get(1) != config.inChannels()) {
-            throw new IllegalArgumentException(v + " expects " + config.inChannels() + " input channels, got " + s.get(1) + " (shape " + s + ")");
+            throw new RetortConfigException(v + " expects " + config.inChannels() + " input channels, got " + s.get(1) + " (shape " + s + ")");
         }
         checkSize(s.get(2), s.get(3));
     }
@@ -161,7 +162,7 @@ final class PvtModel implements DeclaredModel {
         String v = config.variant();
         for (long side : new long[] {height, width}) {
             if (side < 1 || config.extent(config.stages() - 1, side) < 1) {
-                throw new IllegalArgumentException(v + ": input " + height + "x" + width + " is too small for " + config.stages()
+                throw new RetortConfigException(v + ": input " + height + "x" + width + " is too small for " + config.stages()
                         + " stages (strides 4, 2, 2, …)");
             }
         }
@@ -170,7 +171,7 @@ final class PvtModel implements DeclaredModel {
             int sr = config.srRatios()[s];
             long h = config.extent(s, height), w = config.extent(s, width);
             if (sr > 1 && (h < sr || w < sr)) {
-                throw new IllegalArgumentException(v + ": input " + height + "x" + width + " gives a " + h + "x" + w + " map at stage " + (s + 1)
+                throw new RetortConfigException(v + ": input " + height + "x" + width + " gives a " + h + "x" + w + " map at stage " + (s + 1)
                         + ", smaller than its attention reduction ratio " + sr + "; use at least " + (config.cumulativeStride(s) * sr)
                         + " pixels per side");
             }

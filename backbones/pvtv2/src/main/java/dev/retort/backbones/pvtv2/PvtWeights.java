@@ -5,6 +5,7 @@ import static dev.retort.backbones.support.WeightReports.list;
 import com.google.gson.Gson;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.ParameterSet;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -72,7 +73,7 @@ final class PvtWeights {
             }
             boolean strictUnexpected = mode == LoadMode.STRICT && !unexpected.isEmpty();
             if (!missing.isEmpty() || !mismatched.isEmpty() || strictUnexpected) {
-                throw new IllegalArgumentException(file + " does not fit " + network.spec().variant() + " (" + REFERENCE + " naming"
+                throw new RetortConfigException(file + " does not fit " + network.spec().variant() + " (" + REFERENCE + " naming"
                         + (imagenet ? " of an ImageNet checkpoint" : "") + ", " + mode + "):" + list("missing", missing)
                         + list("mis-shaped", mismatched) + (strictUnexpected ? list("unexpected", unexpected) : ""));
             }
@@ -92,11 +93,11 @@ final class PvtWeights {
 
     static void save(PvtNetwork network, Path file, String naming) throws IOException {
         if (!naming.equals(REFERENCE)) {
-            throw new IllegalArgumentException("unknown naming '" + naming + "' for " + network.spec().variant() + " (known: " + REFERENCE
+            throw new RetortConfigException("unknown naming '" + naming + "' for " + network.spec().variant() + " (known: " + REFERENCE
                     + "; PVTv2 has no Hugging Face SegFormer naming)");
         }
         if (Files.isDirectory(file)) {
-            throw new IllegalArgumentException(file + " is a directory: reference naming writes one file (e.g. "
+            throw new RetortConfigException(file + " is a directory: reference naming writes one file (e.g. "
                     + file.resolve("student.safetensors") + ")");
         }
         SafeTensorsWriter w = new SafeTensorsWriter()

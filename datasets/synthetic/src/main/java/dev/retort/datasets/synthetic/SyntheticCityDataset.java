@@ -5,6 +5,7 @@ import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.Sample;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.api.error.RetortConfigException;
 import dev.retort.datasets.CityscapesClasses;
 import dev.retort.datasets.Protocols;
 import dev.retort.datasets.RgbImage;
@@ -51,7 +52,7 @@ public class SyntheticCityDataset implements SegmentationDataset {
     public SampleSource open(DatasetRequest request) {
         Protocols.check(request.protocol());
         Long base = SPLIT_BASE.get(request.split());
-        if (base == null) throw new IllegalArgumentException("synthetic: unknown split '" + request.split() + "' (known: " + SPLIT_BASE.keySet() + ")");
+        if (base == null) throw new RetortConfigException("synthetic: unknown split '" + request.split() + "' (known: " + SPLIT_BASE.keySet() + ")");
         Settings s = new Settings(name(), request.options());
         int height = s.integer("height", 256), width = s.integer("width", 512);
         if (height < 16 || width < 16) throw s.invalid("height and width must be at least 16, got " + height + "x" + width);
