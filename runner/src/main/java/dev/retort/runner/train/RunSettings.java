@@ -50,6 +50,9 @@ import java.util.TreeMap;
  * an integer where it counts something and within its range. Backbones check their {@code teacher.}/{@code
  * student.} keys, distillers their {@code module.<name>.} keys ({@link dev.retort.api.distill.Distiller#validate})
  * before a run starts.
+ *
+ * <p>Every key is read once, here, into a typed component: the run reads {@link #precision()}, {@link #teacherCache()},
+ * {@link #preparationCache()} and {@link #dataPlan()} (which splits it opens and how), never the raw {@link #source()}.
  */
 public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
                           int evalBatches, long checkpointEvery, FaultPolicy.ModuleError onModuleError, FaultPolicy.NonFinite onNonFinite,
