@@ -52,7 +52,7 @@ import java.util.TreeMap;
  * before a run starts.
  *
  * <p>Every key is read once, here, into a typed component: the run reads {@link #precision()}, {@link #teacherCache()},
- * {@link #preparationCache()} and {@link #dataPlan()} (which splits it opens and how), never the raw {@link #source()}.
+ * {@link #preparationCache()} and {@link #dataPlan()} (which splits it opens and how) rather than parse {@link #source()} again.
  */
 public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
                           int evalBatches, long checkpointEvery, FaultPolicy.ModuleError onModuleError, FaultPolicy.NonFinite onNonFinite,
