@@ -276,6 +276,14 @@ class RuntimeTest {
         assertFalse(out.contains("FAIL"), out);
     }
 
+    /** PVTv2-B0 + Semantic FPN at 88×120, whose stage maps are not halvings of each other (the FPN resizes 3×4 → 6×8 → 11×15). */
+    @Test
+    void kdParityPassesOnThePvtv2FixturesAtAnOddSizeInsideOsgi() throws Exception {
+        String out = kd("kd:parity " + System.getProperty("retort.fixtures") + "/pvtv2-parity-odd");
+        assertTrue(out.contains("pvtv2-b0") && out.contains("PASS: 21/21 tensors") && out.contains("PASS: 1/1 fixture sets"), out);
+        assertFalse(out.contains("FAIL"), out);
+    }
+
     @Test
     void stoppingAProviderRemovesItsServiceAndStartingItBringsItBack() throws Exception {
         Bundle provider = bundle("dev.retort.distill-logit");

@@ -114,22 +114,35 @@ public final class Ops {
         return Activation.gelu(x);
     }
 
-    /**
-     * Bilinear resize of an NCHW map with align_corners = false. A bfloat16 map is resized in float32 and given back in
-     * bfloat16 (libtorch 2.7.1's CPU bilinear has no bfloat16 kernel; autocast runs it in float32 as well).
-     */
+    /** {@link #resizeBilinear(NDArray, long, long, boolean)} with align_corners = false (mmseg's {@code resize}, SegFormer). */
     public static NDArray resizeBilinear(NDArray x, long height, long width) {
-        Shape s = x.getShape();
-        if (s.get(2) == height && s.get(3) == width) return x;
-        if (BFloat16.is(x)) {
-            return BFloat16.cast(BFloat16.toFloat32(x).getNDArrayInternal().interpolation(new long[] {height, width}, 1, false));
-        }
-        return x.getNDArrayInternal().interpolation(new long[] {height, width}, 1, false);
+        return resizeBilinear(x, height, width, false);
     }
 
-    /** PyTorch's legacy nearest resize of an NCHW map: source index = floor(dst · in / out). */
+    /**
+     * PyTorch's {@code F.interpolate(x, size, mode='bilinear', align_corners)} of an NCHW map, without antialiasing
+     * (PyTorch's default), at any pair of sizes. DJL 0.35.1's own interpolation always asks libtorch for an
+     * antialiased resize and drops align_corners; antialiasing equals plain bilinear only where no axis shrinks
+     * (its triangle filter then keeps width 1), so that case uses it and every other one is the separable
+     * {@code A_h · X · A_wᵀ} of {@link ResizeMatrices#bilinear}. A bfloat16 map is resized in float32 and given back in
+     * bfloat16 (libtorch 2.7.1's CPU bilinear has no bfloat16 kernel; autocast runs it in float32 as well).
+     */
+    public static NDArray resizeBilinear(NDArray x, long height, long width, boolean alignCorners) {
+        Shape s = x.getShape();
+        requireResizable(s, height, width);
+        if (s.get(2) == height && s.get(3) == width) return x;
+        if (BFloat16.is(x)) return BFloat16.cast(resizeBilinear(BFloat16.toFloat32(x), height, width, alignCorners));
+        if (!alignCorners && height >= s.get(2) && width >= s.get(3)) {
+            return x.getNDArrayInternal().interpolation(new long[] {height, width}, 1, false);
+        }
+        int h = Math.toIntExact(s.get(2)), w = Math.toIntExact(s.get(3)), outH = Math.toIntExact(height), outW = Math.toIntExact(width);
+        return separable(x, ResizeMatrices.bilinear(h, outH, alignCorners), outH, ResizeMatrices.bilinear(w, outW, alignCorners), outW);
+    }
+
+    /** PyTorch's legacy nearest resize of an NCHW map: source index = min(⌊dst · (in / out)⌋, in − 1), the scale in float. */
     public static NDArray resizeNearest(NDArray x, long height, long width) {
         Shape s = x.getShape();
+        requireResizable(s, height, width);
         if (s.get(2) == height && s.get(3) == width) return x;
         return x.getNDArrayInternal().interpolation(new long[] {height, width}, 0, false);
     }
@@ -139,21 +152,26 @@ public final class Ops {
      * covers [floor(i·L/n), ceil((i+1)·L/n)). Computed as P_h · X · P_wᵀ (differentiable, exact).
      */
     public static NDArray adaptiveAvgPool(NDArray x, int outH, int outW) {
+        Shape s = x.getShape();
+        requireResizable(s, outH, outW);
+        int h = Math.toIntExact(s.get(2)), w = Math.toIntExact(s.get(3));
+        return separable(x, ResizeMatrices.adaptiveAverage(h, outH), outH, ResizeMatrices.adaptiveAverage(w, outW), outW);
+    }
+
+    /** {@code A_h · x · A_wᵀ} for row-major [outH, H] and [outW, W] matrices, in {@code x}'s type. */
+    private static NDArray separable(NDArray x, float[] ah, int outH, float[] aw, int outW) {
         long h = x.getShape().get(2), w = x.getShape().get(3);
-        NDArray pw = castLike(x.getManager().create(poolMatrix((int) w, outW), new Shape(outW, w)), x);
-        NDArray ph = castLike(x.getManager().create(poolMatrix((int) h, outH), new Shape(outH, h)), x);
+        NDArray pw = castLike(x.getManager().create(aw, new Shape(outW, w)), x);
+        NDArray ph = castLike(x.getManager().create(ah, new Shape(outH, h)), x);
         NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
         return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
     }
 
-    private static float[] poolMatrix(int length, int bins) {
-        float[] m = new float[bins * length];
-        for (int i = 0; i < bins; i++) {
-            int start = Math.floorDiv(i * length, bins);
-            int end = -Math.floorDiv(-(i + 1) * length, bins);  // ceil
-            for (int j = start; j < end; j++) m[i * length + j] = 1f / (end - start);
+    private static void requireResizable(Shape s, long height, long width) {
+        if (s.dimension() != 4) throw new IllegalArgumentException("resizing needs an NCHW map, not " + s);
+        if (height < 1 || width < 1 || s.get(2) < 1 || s.get(3) < 1) {
+            throw new IllegalArgumentException("cannot resize " + s.get(2) + "x" + s.get(3) + " to " + height + "x" + width);
         }
-        return m;
     }
 
     /**

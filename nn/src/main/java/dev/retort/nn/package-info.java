@@ -18,8 +18,10 @@
  * casts to bfloat16.
  * <p>2.3: a bad value or key read through {@link dev.retort.nn.Settings} or {@link dev.retort.nn.Keys} is a
  * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
+ * <p>2.4: {@code Ops.resizeBilinear(x, h, w, alignCorners)}; bilinear resizes that shrink an axis are PyTorch's plain
+ * (not antialiased) bilinear; the resizes and the pooling refuse a map that is not NCHW and an empty size.
  */
-@Version("2.3.0")
+@Version("2.4.0")
 @Export
 package dev.retort.nn;
 

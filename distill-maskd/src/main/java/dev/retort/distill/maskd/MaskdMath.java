@@ -86,7 +86,7 @@ final class MaskdMath {
     static NDArray crossEntropy(NDArray logits, NDArray labels, int ignore) {
         long h = labels.getShape().get(1), w = labels.getShape().get(2);
         if (logits.getShape().get(2) != h || logits.getShape().get(3) != w) {
-            logits = logits.getNDArrayInternal().interpolation(new long[] {h, w}, 1, true);
+            logits = Ops.resizeBilinear(logits, h, w, true);
         }
         NDArray index = labels.toType(DataType.INT64, false);
         NDArray keep = index.neq(ignore);

@@ -211,6 +211,65 @@ class MaskdModuleTest {
         }
     }
 
+    /**
+     * Logits of an 88×120 input (22×30) against full-size labels: the official {@code SegCrossEntropyLoss} resizes with
+     * align_corners = true (src = dst·(in − 1)/(out − 1)), worked out here per pixel; align_corners = false would give
+     * another loss, so the test tells the two apart.
+     */
+    @Test
+    void theCrossEntropyResizesWithAlignedCornersAtAnOddSize() {
+        int b = 2, k = 3, h = 22, w = 30, outH = 88, outW = 120;
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray logits = m.randomNormal(new Shape(b, k, h, w));
+            long[] labelValues = new long[b * outH * outW];
+            java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+            for (int i = 0; i < labelValues.length; i++) labelValues[i] = random.nextInt(10) == 0 ? 255 : random.nextInt(k);
+            NDArray labels = m.create(labelValues, new Shape(b, outH, outW));
+            float[] z = logits.toFloatArray();
+            double aligned = handCrossEntropy(z, labelValues, b, k, h, w, outH, outW, true);
+            double unaligned = handCrossEntropy(z, labelValues, b, k, h, w, outH, outW, false);
+            assertEquals(aligned, MaskdMath.crossEntropy(logits, labels, 255).getFloat(), 1e-5 * Math.abs(aligned));
+            assertTrue(Math.abs(aligned - unaligned) > 1e-3 * Math.abs(aligned), aligned + " vs " + unaligned);
+        }
+    }
+
+    /** Mean over non-ignored pixels of −log softmax of the bilinearly resized logits, PyTorch's resize rule written out. */
+    private static double handCrossEntropy(float[] z, long[] labels, int b, int k, int h, int w, int outH, int outW, boolean alignCorners) {
+        double sum = 0;
+        int count = 0;
+        for (int n = 0; n < b; n++) {
+            for (int y = 0; y < outH; y++) {
+                double[] ry = source(y, h, outH, alignCorners);
+                for (int x = 0; x < outW; x++) {
+                    int label = (int) labels[(n * outH + y) * outW + x];
+                    if (label == 255) continue;
+                    double[] rx = source(x, w, outW, alignCorners);
+                    double[] v = new double[k];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int c = 0; c < k; c++) {
+                        int base = (n * k + c) * h * w;
+                        int y0 = (int) ry[0], y1 = (int) ry[1], x0 = (int) rx[0], x1 = (int) rx[1];
+                        v[c] = (1 - ry[2]) * ((1 - rx[2]) * z[base + y0 * w + x0] + rx[2] * z[base + y0 * w + x1])
+                                + ry[2] * ((1 - rx[2]) * z[base + y1 * w + x0] + rx[2] * z[base + y1 * w + x1]);
+                        max = Math.max(max, v[c]);
+                    }
+                    double e = 0;
+                    for (double vc : v) e += Math.exp(vc - max);
+                    sum += -(v[label] - max - Math.log(e));
+                    count++;
+                }
+            }
+        }
+        return sum / count;
+    }
+
+    /** {i0, i1, λ} of output index d over an axis of length in. */
+    private static double[] source(int d, int in, int out, boolean alignCorners) {
+        double src = alignCorners ? d * (double) (in - 1) / (out - 1) : Math.max(0, (d + 0.5) * in / out - 0.5);
+        int i0 = Math.min((int) Math.floor(src), in - 1);
+        return new double[] {i0, Math.min(i0 + 1, in - 1), src - i0};
+    }
+
     @Test
     void configurationErrorsNameTheKeyAndOfferTheClosestOne() {
         MaskdDistiller d = new MaskdDistiller();

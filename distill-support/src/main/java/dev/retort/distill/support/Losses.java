@@ -11,8 +11,13 @@ import dev.retort.nn.Scalars;
 public final class Losses {
     private Losses() {}
 
-    /** Mean squared error over all elements (PyTorch's {@code mse_loss} with reduction 'mean'). */
+    /**
+     * Mean squared error over all elements (PyTorch's {@code mse_loss} with reduction 'mean'). The two arrays must
+     * have the same shape: a broadcast (e.g. a 2×3 student map against a 3×4 teacher map whose sizes were rounded
+     * differently at an input size that is not a multiple of 32) is refused, not averaged.
+     */
     public static NDArray mse(NDArray actual, NDArray expected) {
+        requireSameShape("mse", actual, expected);
         return actual.sub(expected).square().mean();
     }
 
@@ -26,6 +31,7 @@ public final class Losses {
      */
     public static NDArray klDivergence(NDArray student, NDArray teacher, double temperature) {
         requirePositive(temperature);
+        requireSameShape("kl divergence", student, teacher);
         NDArray t = Scalars.div(teacher, temperature).logSoftmax(1);
         NDArray s = Scalars.div(student, temperature).logSoftmax(1);
         NDArray kl = t.exp().mul(t.sub(s)).sum(new int[] {1}).mean();
@@ -42,6 +48,7 @@ public final class Losses {
      */
     public static NDArray channelWiseDivergence(NDArray student, NDArray teacher, double temperature) {
         requirePositive(temperature);
+        requireSameShape("channel-wise divergence", student, teacher);
         long n = student.getShape().get(0), c = student.getShape().get(1);
         long positions = student.getShape().size() / (n * c);
         NDArray t = Scalars.div(teacher.reshape(n * c, positions), temperature).logSoftmax(1);
@@ -125,6 +132,13 @@ public final class Losses {
         NDArray w = weights.reshape(1, k, 1, 1);
         w.attach(logits.getManager());  // temporaries follow the logits' (per-step) manager, not the long-lived weights'
         return w.broadcast(logits.getShape()).gather(labels.toType(DataType.INT64, false).expandDims(1), 1).squeeze(1);
+    }
+
+    private static void requireSameShape(String loss, NDArray student, NDArray teacher) {
+        if (!student.getShape().equals(teacher.getShape())) {
+            throw new IllegalArgumentException(loss + ": the compared arrays differ in shape, " + student.getShape() + " and " + teacher.getShape()
+                    + "; the student's and the teacher's maps must have the same size");
+        }
     }
 
     private static void requirePositive(double temperature) {

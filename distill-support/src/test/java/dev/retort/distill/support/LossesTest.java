@@ -13,6 +13,8 @@ import dev.retort.runtime.DjlRuntime;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Each loss against values computed by hand (in doubles) from the same small inputs. */
 class LossesTest {
@@ -107,6 +109,62 @@ class LossesTest {
             double full = Losses.mse(s, t).getFloat();
             double two = mseOfMeans(s.toFloatArray(), t.toFloatArray(), 2), one = mseOfMeans(s.toFloatArray(), t.toFloatArray(), 1);
             assertEquals((full + two / 2 + one / 4) / 1.75, Losses.hcl(s, t).getFloat(), 1e-5);
+        }
+    }
+
+    /**
+     * The stage maps of an 88×120 input (22×30, 11×15, 6×8, 3×4) and of 44×60's last stage (2×2): PyTorch's adaptive
+     * bins [⌊i·n/l⌋, ⌈(i+1)·n/l⌉) overlap on odd sides, the l×l square ignores the aspect, and a level is skipped when
+     * it is not below the map's height (the official {@code if l >= h: continue}), whatever the width: portrait maps
+     * (30×22, 4×3) and a 5×3 map, whose 4×4 level exists although the width is 3 (bins of one and two columns).
+     */
+    @ParameterizedTest
+    @CsvSource({"22,30", "11,15", "6,8", "3,4", "2,2", "30,22", "4,3", "5,3"})
+    void hclOnOddMapsUsesPyTorchsBinsAndTheHeightRule(int h, int w) {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray s = m.randomNormal(new Shape(2, 3, h, w)), t = m.randomNormal(new Shape(2, 3, h, w));
+            float[] a = s.toFloatArray(), b = t.toFloatArray();
+            double loss = mseOfBins(a, b, 6, h, w, h, w), weight = 1, total = 1;
+            for (int level : new int[] {4, 2, 1}) {
+                if (level >= h) continue;
+                weight /= 2;
+                loss += weight * mseOfBins(a, b, 6, h, w, level, level);
+                total += weight;
+            }
+            assertEquals(loss / total, Losses.hcl(s, t).getFloat(), 1e-5 * loss / total);
+        }
+    }
+
+    /** MSE between the adaptive-average-pooled ({@code outH × outW}, PyTorch's bins) versions of two maps. */
+    private static double mseOfBins(float[] a, float[] b, int planes, int h, int w, int outH, int outW) {
+        double sum = 0;
+        for (int p = 0; p < planes; p++) {
+            for (int i = 0; i < outH; i++) {
+                int y0 = Math.floorDiv(i * h, outH), y1 = -Math.floorDiv(-(i + 1) * h, outH);
+                for (int j = 0; j < outW; j++) {
+                    int x0 = Math.floorDiv(j * w, outW), x1 = -Math.floorDiv(-(j + 1) * w, outW);
+                    double diff = 0;
+                    for (int y = y0; y < y1; y++) for (int x = x0; x < x1; x++) diff += a[(p * h + y) * w + x] - b[(p * h + y) * w + x];
+                    diff /= (y1 - y0) * (x1 - x0);
+                    sum += diff * diff;
+                }
+            }
+        }
+        return sum / (planes * outH * outW);
+    }
+
+    /** A 1×3 map against a 2×3 one would broadcast in the arithmetic; each loss that compares maps refuses it instead. */
+    @Test
+    void mapsOfDifferentSizesAreRefusedNotBroadcast() {
+        try (NDManager m = engine.newBaseManager()) {
+            NDArray s = m.zeros(new Shape(1, 2, 1, 3)), t = m.ones(new Shape(1, 2, 2, 3));
+            String tail = " differ in shape, (1, 2, 1, 3) and (1, 2, 2, 3); the student's and the teacher's maps must have the same size";
+            assertEquals("mse: the compared arrays" + tail, assertThrows(IllegalArgumentException.class, () -> Losses.mse(s, t)).getMessage());
+            assertEquals("mse: the compared arrays" + tail, assertThrows(IllegalArgumentException.class, () -> Losses.hcl(s, t)).getMessage());
+            assertEquals("kl divergence: the compared arrays" + tail,
+                    assertThrows(IllegalArgumentException.class, () -> Losses.klDivergence(s, t, 1)).getMessage());
+            assertEquals("channel-wise divergence: the compared arrays" + tail,
+                    assertThrows(IllegalArgumentException.class, () -> Losses.channelWiseDivergence(s, t, 1)).getMessage());
         }
     }
 

@@ -6,6 +6,7 @@ import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.run.RunEvent;
 import dev.retort.backbones.mit.MitBackbone;
+import dev.retort.backbones.pvtv2.PvtBackbone;
 import dev.retort.datasets.cityscapes.CityscapesDataset;
 import dev.retort.datasets.synthetic.SyntheticCityDataset;
 import dev.retort.runtime.DjlRuntime;
@@ -16,7 +17,10 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-/** The registry a trainer sees, without OSGi: the real MiT backbone, the synthetic city and a mutable distiller list. */
+/**
+ * The registry a trainer sees, without OSGi: the real MiT and PVTv2 backbones (by the variant's name), the synthetic
+ * city and a mutable distiller list.
+ */
 public final class TestServices implements Trainer.Services {
     static final Engine ENGINE = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
 
@@ -44,7 +48,7 @@ public final class TestServices implements Trainer.Services {
 
     @Override
     public Backbone backbone(String variant) {
-        return new MitBackbone();
+        return variant.startsWith("pvtv2") ? new PvtBackbone() : new MitBackbone();
     }
 
     @Override

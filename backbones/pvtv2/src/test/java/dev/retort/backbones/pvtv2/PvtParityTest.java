@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * PVTv2-B0 + Semantic FPN against golden tensors of TransKD's official code ({@code ../shared/fixtures/pvtv2-parity}):
@@ -40,9 +42,12 @@ class PvtParityTest {
         engine = DjlRuntime.startOffline(Path.of("target", "djl-cache"));
     }
 
-    @Test
-    void everyTapLogitAndGradientMatchesTheOfficialCode() throws Exception {
-        Path weights = FIXTURES.resolve("pvtv2-b0.weights.safetensors"), io = FIXTURES.resolve("pvtv2-b0.io.safetensors");
+    /** 64×128 (stage maps halve exactly) and 88×120 (22×30, 11×15, 6×8, 3×4: the FPN's and head's resizes are not ×2). */
+    @ParameterizedTest
+    @ValueSource(strings = {"pvtv2-parity", "pvtv2-parity-odd"})
+    void everyTapLogitAndGradientMatchesTheOfficialCode(String set) throws Exception {
+        Path folder = FIXTURES.resolveSibling(set);
+        Path weights = folder.resolve("pvtv2-b0.weights.safetensors"), io = folder.resolve("pvtv2-b0.io.safetensors");
         List<String> failures = new ArrayList<>();
         Map<String, double[]> groups = new TreeMap<>();  // group -> worst |err|, worst ratio to the tolerance
         int compared = 0, golden;
@@ -80,7 +85,7 @@ class PvtParityTest {
                         worstAbs = Math.max(worstAbs, diff);
                         worstRatio = Math.max(worstRatio, diff / (ATOL + RTOL * Math.abs(expected[i])));
                     }
-                    System.out.printf("  %-48s max|err| %.3e  (%5.1f%% of tolerance)%n", name, worstAbs, 100 * worstRatio);
+                    System.out.printf("  %s %-48s max|err| %.3e  (%5.1f%% of tolerance)%n", set, name, worstAbs, 100 * worstRatio);
                     String group = name.startsWith("grad.") ? "grad." + name.substring(5).replaceFirst("\\..*", "") : name.replaceFirst("\\..*", "");
                     groups.merge(group, new double[] {worstAbs, worstRatio}, (a, b) -> new double[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});
                     if (worstRatio > 1) failures.add(name + " max|err| " + worstAbs);
@@ -88,7 +93,7 @@ class PvtParityTest {
                 }
             }
         }
-        groups.forEach((k, v) -> System.out.printf("  group %-16s worst max|err| %.3e  (%5.1f%% of tolerance)%n", k, v[0], 100 * v[1]));
+        groups.forEach((k, v) -> System.out.printf("  %s group %-16s worst max|err| %.3e  (%5.1f%% of tolerance)%n", set, k, v[0], 100 * v[1]));
         assertEquals(golden, compared);
         assertTrue(failures.isEmpty(), "out of tolerance: " + failures);
     }
