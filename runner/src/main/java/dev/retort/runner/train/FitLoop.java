@@ -88,23 +88,7 @@ final class FitLoop implements StepLoop.Body {
         board.update(s -> s.onDevice(device.toString()));
         base = engine.newBaseManager(device);
         openFolder(device);
-        student = build(run.student(), "student");
-        if (settings.precision().studentMixed()) {
-            events.log("precision bf16-mixed: the student's linear, convolution and attention products in bfloat16 from float32 master weights;"
-                    + " norms, softmax, losses and AdamW in float32");
-        }
-        settings.precision().warnings(device, Precision.cpuFlags()).forEach(events::log);
-        if (run.teacher() != null) {
-            teacher = settings.precision().teacher(build(run.teacher(), "teacher"), device);
-            events.log("teacher " + run.teacher().variant() + ": frozen, evaluation mode (BatchNorm running statistics, no dropout),"
-                    + " forward without gradient" + (teacher instanceof CastTeacher c ? " in " + c.type() + " (weights cast once, taps back to float32)" : "")
-                    + "; its outputs are constants for the losses");
-        } else {
-            events.log("no teacher: student-only baseline (modules are not used)");
-            // teacher.cache, teacher.precision, … would otherwise be accepted and do nothing
-            List<String> unused = settings.source().keySet().stream().filter(k -> k.startsWith("teacher.")).sorted().toList();
-            if (!unused.isEmpty()) events.log("WARNING " + String.join(", ", unused) + " configure nothing: this run has no teacher");
-        }
+        buildNetworks(run, device);
         SegmentationDataset dataset = services.dataset(run.data().dataset());
         int batchSize = run.optimisation().batchSize();
         try (SampleSource train = dataset.open(settings.dataPlan().train());
@@ -158,6 +142,27 @@ final class FitLoop implements StepLoop.Body {
             }
             if (end instanceof StepLoop.End.NonFinite n) throw stop(n);
             checkpoints.write(Checkpointing.LAST);
+        }
+    }
+
+    /** The student, and the frozen teacher in its precision (or the warnings of a student-only run). */
+    private void buildNetworks(RunConfig run, Device device) throws IOException {
+        student = build(run.student(), "student");
+        if (settings.precision().studentMixed()) {
+            events.log("precision bf16-mixed: the student's linear, convolution and attention products in bfloat16 from float32 master weights;"
+                    + " norms, softmax, losses and AdamW in float32");
+        }
+        settings.precision().warnings(device, Precision.cpuFlags()).forEach(events::log);
+        if (run.teacher() != null) {
+            teacher = settings.precision().teacher(build(run.teacher(), "teacher"), device);
+            events.log("teacher " + run.teacher().variant() + ": frozen, evaluation mode (BatchNorm running statistics, no dropout),"
+                    + " forward without gradient" + (teacher instanceof CastTeacher c ? " in " + c.type() + " (weights cast once, taps back to float32)" : "")
+                    + "; its outputs are constants for the losses");
+        } else {
+            events.log("no teacher: student-only baseline (modules are not used)");
+            // teacher.cache, teacher.precision, … would otherwise be accepted and do nothing
+            List<String> unused = settings.source().keySet().stream().filter(k -> k.startsWith("teacher.")).sorted().toList();
+            if (!unused.isEmpty()) events.log("WARNING " + String.join(", ", unused) + " configure nothing: this run has no teacher");
         }
     }
 
