@@ -41,7 +41,7 @@ import org.osgi.test.junit5.service.ServiceExtension;
 /** The assembled runtime, inside a real Felix framework. */
 @ExtendWith({BundleContextExtension.class, ServiceExtension.class})
 class RuntimeTest {
-    private static final String DATASETS = "datasets (5)";
+    private static final String DATASETS = "datasets (6)";
     private static final String LOGIT_PID = "dev.retort.distill.logit";
 
     @InjectBundleContext

@@ -36,9 +36,13 @@ import java.util.function.Function;
  */
 public final class ParityCheck {
     /** Outcome of one fixture set. */
-    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems, List<String> inputs) {
+    public record Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems, List<String> inputs, List<String> notes) {
         public Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems) {
             this(subject, comparisons, problems, List.of());
+        }
+
+        public Report(String subject, List<Tolerance.Comparison> comparisons, List<String> problems, List<String> inputs) {
+            this(subject, comparisons, problems, inputs, List.of());
         }
 
         public boolean passed() {
@@ -199,13 +203,16 @@ public final class ParityCheck {
         StringBuilder b = new StringBuilder(r.subject()).append('\n');
         for (Tolerance.Comparison c : r.comparisons()) {
             b.append(String.format("  %-44s max|err| %.3e  (%5.1f%% of tolerance)  %s%s%n", c.tensor(), c.maxAbsError(),
-                    100 * c.worstRatio(), c.pass() ? "PASS" : "FAIL", c.note().isEmpty() ? "" : "  " + c.note()));
+                    100 * c.worstRatio(), c.noise() ? "NOISE" : c.pass() ? "PASS" : "FAIL", c.note().isEmpty() ? "" : "  " + c.note()));
         }
         if (!r.inputs().isEmpty()) b.append("  inputs read from the fixture, not compared: ").append(String.join(", ", r.inputs())).append('\n');
+        r.notes().forEach(n -> b.append("  ").append(n).append('\n'));
         r.problems().forEach(p -> b.append("  PROBLEM ").append(p).append('\n'));
+        long noise = r.comparisons().stream().filter(Tolerance.Comparison::noise).count();
         b.append("  ").append(r.passed() ? "PASS" : "FAIL").append(": ")
-                .append(r.comparisons().stream().filter(Tolerance.Comparison::pass).count()).append('/')
-                .append(r.comparisons().size()).append(" tensors within tolerance")
+                .append(r.comparisons().stream().filter(c -> c.pass() && !c.noise()).count()).append('/')
+                .append(r.comparisons().size() - noise).append(" tensors within tolerance")
+                .append(noise == 0 ? "" : ", " + noise + " following rounding noise (shown, not held to the bound)")
                 .append(r.problems().isEmpty() ? "" : ", " + r.problems().size() + " problem(s)").append('\n');
         return b.toString();
     }

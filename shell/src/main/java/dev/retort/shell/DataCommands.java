@@ -103,14 +103,14 @@ public class DataCommands {
     }
 
     /**
-     * Puts a few batches together as a run does (shuffled, augmented on the training split) so that "OK" also
+     * Puts a few batches together as a run does (shuffled unless the source's order is fixed, augmented on the training split) so that "OK" also
      * means that samples of the split have one size under the protocol.
      */
     private static String batching(SegmentationDataset dataset, Path root, String split, String protocol) throws IOException {
         Map<String, Object> options = Map.of("augment", split.startsWith("train"));
         try (SampleSource source = dataset.open(new DatasetRequest(root, split, protocol, options));
              BatchLoader loader = new BatchLoader(source, Math.min(CHECK_BATCH_SIZE, Math.max(1, source.size())), false, 1, 1);
-             BatchLoader.Epoch epoch = loader.epoch(1, 1, true, 0)) {
+             BatchLoader.Epoch epoch = loader.epoch(1, 1, !source.fixedOrder(), 0)) {  // a run reads a fixed-order source in order
             int done = 0;
             String shape = "";
             while (done < CHECK_BATCHES && epoch.hasNext()) {

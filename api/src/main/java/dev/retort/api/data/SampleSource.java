@@ -17,6 +17,16 @@ public interface SampleSource extends AutoCloseable {
      */
     Sample get(int index, long seed) throws IOException;
 
+    /**
+     * Whether the samples must be visited in index order, every epoch: a source that replays recorded batches (no
+     * shuffling, no augmentation) says so, and the runner then reads it in order.
+     *
+     * @since 2.1
+     */
+    default boolean fixedOrder() {
+        return false;
+    }
+
     /** Samples skipped so far because they could not be loaded (only under a skipping error policy). */
     default long skipped() {
         return 0;

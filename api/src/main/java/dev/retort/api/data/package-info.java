@@ -9,8 +9,10 @@
  * weights of the loss, and the {@link dev.retort.api.data.MiouConvention} its mean IoU follows.
  *
  * <p>2.0.0: {@code DatasetInfo} gained its {@code miou} convention (a new record component: a breaking change).
+ *
+ * <p>2.1.0: {@code SampleSource.fixedOrder()} (a default method, false): a source whose samples are read in index order.
  */
-@Version("2.0.0")
+@Version("2.1.0")
 @Export
 package dev.retort.api.data;
 

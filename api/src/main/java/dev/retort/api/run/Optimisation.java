@@ -11,7 +11,7 @@ import dev.retort.api.error.RetortConfigException;
  * @param batchSize      images per step
  * @param epochs         epochs to train (ignored when {@code iterations > 0})
  * @param iterations     steps to train, or 0 to train {@code epochs} epochs
- * @param decaySteps     polynomial decay horizon, in schedule units
+ * @param decaySteps     polynomial decay horizon, in schedule units; 0 keeps the learning rate constant (since 2.2)
  * @param decayPerEpoch  step the schedule once per epoch (reference) instead of once per iteration
  * @param evalEvery      evaluate every this many epochs (or iterations when training by iterations)
  */
@@ -24,6 +24,7 @@ public record Optimisation(double learningRate, double weightDecay, int batchSiz
         if (weightDecay < 0) throw new RetortConfigException("weight decay must be >= 0, got " + weightDecay);
         if (batchSize <= 0) throw new RetortConfigException("batch size must be > 0, got " + batchSize);
         if (epochs <= 0 && iterations <= 0) throw new RetortConfigException("either epochs or iterations must be > 0");
+        if (decaySteps < 0) throw new RetortConfigException("decay steps must be >= 0 (0 = constant learning rate), got " + decaySteps);
         if (evalEvery <= 0) throw new RetortConfigException("evalEvery must be > 0, got " + evalEvery);
     }
 }

@@ -18,8 +18,11 @@
  * <p>2.1.0: a module's preparation phase is visible: {@code RunEvent.Type.PREPARING} and {@code PREPARED}, and
  * {@code RunStatus.preparing()} (a record component with the 2.0 constructor kept). Consumers that switch over
  * {@code RunEvent.Type} meet two new constants.
+ *
+ * <p>2.2.0: {@link dev.retort.api.run.CheckpointKeys}, how a checkpoint and an {@code init} file name their tensors;
+ * {@code Optimisation.decaySteps()} 0 means a constant learning rate ({@code decay_per = none}).
  */
-@Version("2.1.0")
+@Version("2.2.0")
 @Export
 package dev.retort.api.run;
 

@@ -61,12 +61,18 @@ final class AdamW {
         return params;
     }
 
-    /** One update with learning rate {@code lr}; parameters without a gradient this step are left alone. */
+    /**
+     * One update with learning rate {@code lr}. A parameter that has taken part in no step yet (its gradient has been
+     * exactly zero everywhere, e.g. CSF's BatchNorm-free {@code fc1} branch, used only for a batch of one) is left alone,
+     * weight decay included, as PyTorch leaves a parameter whose {@code .grad} is still None; from its first non-zero
+     * gradient on it is updated at every step, as PyTorch updates one whose gradient was zeroed.
+     */
     void step(double lr) {
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             String key = e.getKey();
             NDArray w = e.getValue().getArray();
             if (!w.hasGradient()) continue;
+            if (!m.containsKey(key) && !touched(w)) continue;
             NDArray mk = m.computeIfAbsent(key, k -> zerosLike(w)), vk = v.computeIfAbsent(key, k -> zerosLike(w));
             long step = t.merge(key, 1L, Long::sum);
             // Every temporary (and this step's handle on the gradient, whose storage stays the parameter's) is
@@ -85,6 +91,17 @@ final class AdamW {
                 update.attach(scratch);
                 w.subi(Scalars.muli(update, (float) (lr / bias1)));
             }
+        }
+    }
+
+    /** Whether a parameter's gradient is non-zero somewhere (it took part in the step). */
+    private boolean touched(NDArray w) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray g = w.getGradient();
+            g.attach(scratch);
+            NDArray any = g.abs().max();
+            any.attach(scratch);
+            return any.getFloat() != 0f;
         }
     }
 

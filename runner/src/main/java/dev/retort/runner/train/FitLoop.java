@@ -88,7 +88,8 @@ final class FitLoop implements StepLoop.Body {
         board.update(s -> s.onDevice(device.toString()));
         base = engine.newBaseManager(device);
         openFolder(device);
-        buildNetworks(run, device);
+        InitCheckpoint init = initCheckpoint();
+        buildNetworks(run, device, init);
         SegmentationDataset dataset = services.dataset(run.data().dataset());
         int batchSize = run.optimisation().batchSize();
         try (SampleSource train = dataset.open(settings.dataPlan().train());
@@ -97,6 +98,7 @@ final class FitLoop implements StepLoop.Body {
              BatchLoader valLoader = new BatchLoader(val, batchSize, false, settings.threads(), settings.prefetch())) {
             DatasetInfo info = train.info();
             long skippedAtOpen = train.skipped();
+            if (train.fixedOrder()) events.log("data: " + dataset.name() + " is read in its own order every epoch (no shuffling)");
             this.valLoader = valLoader;
             this.valSource = val;
             board.update(s -> s.withSources(new RunSnapshot.Sources(train, val)));
@@ -115,7 +117,7 @@ final class FitLoop implements StepLoop.Body {
             }
             long totalSteps = run.optimisation().iterations() > 0 ? run.optimisation().iterations() : (long) run.optimisation().epochs() * perEpoch;
             board.update(s -> s.withTotalSteps(totalSteps));
-            resources = new RunResources(engine, base, device.toString(), run.seed(), student, teacher, info, loader, perEpoch, totalSteps);
+            resources = new RunResources(engine, base, device.toString(), run.seed(), student, teacher, info, loader, !train.fixedOrder(), perEpoch, totalSteps);
             modules = new ModuleSet(settings, resources, control, events, board, optimizer, services::distillers,
                     new Preparations(resources, settings, control, board, events));
             optimization = new OptimizationStep(engine, base, optimizer, timings);
@@ -128,12 +130,16 @@ final class FitLoop implements StepLoop.Body {
             modules.requireRequested();
             modules.reconcile(0);
             if (resume != null) checkpoints.restore(resume);
+            if (init != null) {
+                if (modules.roster() != null) init.modules(modules.roster(), events::log);
+                init.report(teacher != null, events::log);
+            }
             // Preparations run at step boundaries, once any saved state is loaded (a prepared module then needs none).
             modules.openPreparations();
             control.modulesChanged();
             board.update(s -> s.withState(RunState.RUNNING));
             events.event(RunEvent.Type.STARTED, Map.of("total_steps", (double) totalSteps), "run " + id);
-            StepLoop loop = new StepLoop(loader, run.seed(), perEpoch, new FaultPolicy.Guard(settings.onNonFinite()), timings);
+            StepLoop loop = new StepLoop(loader, run.seed(), !train.fixedOrder(), perEpoch, new FaultPolicy.Guard(settings.onNonFinite()), timings);
             StepLoop.End end;
             try {
                 end = loop.run(board.get().step(), totalSteps, this);
@@ -146,15 +152,18 @@ final class FitLoop implements StepLoop.Body {
     }
 
     /** The student, and the frozen teacher in its precision (or the warnings of a student-only run). */
-    private void buildNetworks(RunConfig run, Device device) throws IOException {
+    private void buildNetworks(RunConfig run, Device device, InitCheckpoint init) throws IOException {
         student = build(run.student(), "student");
+        if (init != null) init.network("student", student, events::log);
         if (settings.precision().studentMixed()) {
             events.log("precision bf16-mixed: the student's linear, convolution and attention products in bfloat16 from float32 master weights;"
                     + " norms, softmax, losses and AdamW in float32");
         }
         settings.precision().warnings(device, Precision.cpuFlags()).forEach(events::log);
         if (run.teacher() != null) {
-            teacher = settings.precision().teacher(build(run.teacher(), "teacher"), device);
+            SegmentationNetwork built = build(run.teacher(), "teacher");
+            if (init != null) init.network("teacher", built, events::log);  // before a cast copies the weights
+            teacher = settings.precision().teacher(built, device);
             events.log("teacher " + run.teacher().variant() + ": frozen, evaluation mode (BatchNorm running statistics, no dropout),"
                     + " forward without gradient" + (teacher instanceof CastTeacher c ? " in " + c.type() + " (weights cast once, taps back to float32)" : "")
                     + "; its outputs are constants for the losses");
@@ -164,6 +173,18 @@ final class FitLoop implements StepLoop.Body {
             List<String> unused = settings.source().keySet().stream().filter(k -> k.startsWith("teacher.")).sorted().toList();
             if (!unused.isEmpty()) events.log("WARNING " + String.join(", ", unused) + " configure nothing: this run has no teacher");
         }
+    }
+
+    /** The run's {@code init} file, indexed; null when there is none or the run resumes (the checkpoint is later). */
+    private InitCheckpoint initCheckpoint() throws IOException {
+        Path file = settings.init();
+        if (file == null) return null;
+        if (resume != null) {
+            events.log("init = " + file + " not applied: the run resumes from " + resume);
+            return null;
+        }
+        events.log("init: weights from " + file + " (not its optimiser state: AdamW starts afresh at step 0)");
+        return InitCheckpoint.open(file);
     }
 
     private void openFolder(Device device) throws IOException {
@@ -266,9 +287,10 @@ final class FitLoop implements StepLoop.Body {
         return new NonFiniteLoss("non-finite loss at step " + n.step() + ": " + n.outcome().terms());
     }
 
-    /** Polynomial decay, power 1: lr·(1 − e/decay_steps) per epoch (reference), or per iteration. */
+    /** Polynomial decay, power 1: lr·(1 − e/decay_steps) per epoch (reference), or per iteration; constant for decay_steps 0. */
     double learningRate(int epochIndex, long step) {
         var opt = settings.run().optimisation();
+        if (opt.decaySteps() == 0) return opt.learningRate();
         double progress = opt.decayPerEpoch() ? epochIndex : step;
         return opt.learningRate() * Math.max(0, 1 - progress / Math.max(1, opt.decaySteps()));
     }

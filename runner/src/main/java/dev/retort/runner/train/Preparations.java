@@ -159,7 +159,7 @@ final class Preparations {
             optimizer.parameters(parameters);
             optimization = new OptimizationStep(run.engine(), run.base(), optimizer, null);
             // the run's own batch order: epoch e of the run's seed, from its first batch; the skip policy whatever the run's
-            loop = new StepLoop(run.trainLoader(), settings.run().seed(), run.stepsPerEpoch(), new FaultPolicy.Guard(FaultPolicy.NonFinite.SKIP), null);
+            loop = new StepLoop(run.trainLoader(), settings.run().seed(), run.shuffle(), run.stepsPerEpoch(), new FaultPolicy.Guard(FaultPolicy.NonFinite.SKIP), null);
             try {
                 StepLoop.End end = loop.run(0, steps, this);
                 if (end instanceof StepLoop.End.Interrupted i) return new ModuleReconciler.Prepared.Stopped(i.step(), steps);

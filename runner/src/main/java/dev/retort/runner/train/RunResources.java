@@ -14,11 +14,12 @@ import java.util.Map;
  * preparations): the engine and the run's manager, the networks, the training data and its size.
  *
  * @param teacher       the frozen teacher as the run uses it (cast to its precision), or null for a student-only run
+ * @param shuffle       whether each epoch shuffles the training split (not for a dataset read in its own order)
  * @param stepsPerEpoch batches of the training split
  * @param totalSteps    steps the run takes in all
  */
 record RunResources(Engine engine, NDManager base, String device, long seed, SegmentationNetwork student, SegmentationNetwork teacher,
-                    DatasetInfo info, BatchLoader trainLoader, int stepsPerEpoch, long totalSteps) {
+                    DatasetInfo info, BatchLoader trainLoader, boolean shuffle, int stepsPerEpoch, long totalSteps) {
 
     /** Where this run's modules are built: its teacher's and student's taps, {@code manager}, the run's seed. */
     ModuleRoster.Factory factory(NDManager manager) {

@@ -38,7 +38,8 @@ import java.util.TreeMap;
  * dataset = synthetic                  data.root, data.protocol (transkd), data.train_split (train), data.val_split (val), data.&lt;option&gt;
  * modules = csf,pea                    absent: every registered, enabled distiller (and swaps follow the registry); none: student only
  * module.&lt;name&gt;.&lt;key&gt; = value         per-module configuration
- * lr (6e-5), weight_decay (0.01), batch_size (2), epochs (1000) or iterations, decay_steps (1500), decay_per (epoch|iteration),
+ * init = FILE                          start from a checkpoint's weights (TransKD or Retort names), not its optimiser state; see {@link InitCheckpoint}
+ * lr (6e-5), weight_decay (0.01), batch_size (2), epochs (1000) or iterations, decay_steps (1500), decay_per (epoch|iteration|none = constant lr),
  * eval_every (1), eval_batches (0 = all), threads (cores), prefetch (4), log_every (10), checkpoint_every (0 = at evaluations),
  * on_module_error (disable | skip-step), on_nonfinite (skip | stop),
  * preparation_cache (where finished module preparations are kept for reuse; default &lt;output&gt;/preparations)
@@ -63,7 +64,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
             "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
-            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", PREPARATION_CACHE, Precision.STUDENT_KEY);
+            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", PREPARATION_CACHE, Precision.STUDENT_KEY, InitCheckpoint.KEY);
     /** Sections whose keys belong to a backbone, the dataset or a distiller. */
     static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 
@@ -107,11 +108,14 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
             if (k.startsWith("module.") && k.indexOf('.', 7) < 0) throw s.invalid("'" + k + "' needs a module and a key: module.<name>.<key>");
         }
         String decayPer = str(raw, "decay_per", "epoch");
-        if (!decayPer.equals("epoch") && !decayPer.equals("iteration")) throw s.invalid("decay_per must be epoch or iteration, got '" + decayPer + "'");
+        if (!decayPer.equals("epoch") && !decayPer.equals("iteration") && !decayPer.equals("none")) {
+            throw s.invalid("decay_per must be epoch, iteration or none (a constant learning rate), got '" + decayPer + "'");
+        }
+        if (decayPer.equals("none") && raw.containsKey("decay_steps")) throw s.invalid("decay_steps has no effect with decay_per = none (a constant learning rate): remove one");
         if (raw.containsKey("epochs") && raw.containsKey("iterations")) throw s.invalid("set epochs or iterations, not both");
         Optimisation opt = new Optimisation(s.positive("lr", 6e-5), s.real("weight_decay", 0.01, 0, Double.MAX_VALUE), s.integer("batch_size", 2, 1),
                 raw.containsKey("iterations") ? 0 : s.integer("epochs", 1000, 1), raw.containsKey("iterations") ? s.integer("iterations", 0, 1) : 0,
-                s.integer("decay_steps", 1500, 1), decayPer.equals("epoch"), s.integer("eval_every", 1, 1));
+                decayPer.equals("none") ? 0 : s.integer("decay_steps", 1500, 1), decayPer.equals("epoch"), s.integer("eval_every", 1, 1));
         String device = str(raw, "device", "auto");
         if (!device.matches("auto|cpu|gpu(:\\d+)?")) throw s.invalid("device must be auto, cpu, gpu or gpu:N, got '" + device + "'");
         RunConfig run = new RunConfig(name, teacher, student, data, modules, opt, s.whole("seed", 1), device);
@@ -119,6 +123,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         if (onModuleError == null) throw s.invalid("on_module_error must be " + String.join(" or ", FaultPolicy.ModuleError.keys()));
         FaultPolicy.NonFinite onNonFinite = FaultPolicy.NonFinite.of(str(raw, "on_nonfinite", "skip"));
         if (onNonFinite == null) throw s.invalid("on_nonfinite must be " + String.join(" or ", FaultPolicy.NonFinite.keys()));
+        if (raw.containsKey(InitCheckpoint.KEY) && str(raw, InitCheckpoint.KEY, "").isEmpty()) throw s.invalid("init needs a file (a checkpoint's weights)");
         Path output = Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath();
         CacheSettings teacherCache = CacheSettings.of(raw, output);
         String preparations = str(raw, PREPARATION_CACHE, "");
@@ -129,6 +134,12 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
                 s.integer("threads", Runtime.getRuntime().availableProcessors(), 1), s.integer("prefetch", 4, 1), s.integer("log_every", 10, 1),
                 s.integer("eval_batches", 0, 0), s.whole("checkpoint_every", 0) < 0 ? negative(s, "checkpoint_every") : s.whole("checkpoint_every", 0),
                 onModuleError, onNonFinite, precision, teacherCache, preparationCache, new DataPlan(data), source);
+    }
+
+    /** The run's {@code init} file (absolute), or null when the run starts from its initialisation and weights files. */
+    public Path init() {
+        String f = source.getOrDefault(InitCheckpoint.KEY, "").strip();
+        return f.isEmpty() ? null : Path.of(f).toAbsolutePath();
     }
 
     /** The {@code module.<name>.} section of the run (also when the run follows the registry). */

@@ -42,14 +42,19 @@ final class StepLoop {
 
     private final BatchLoader loader;
     private final long seed;
+    private final boolean shuffle;
     private final int stepsPerEpoch;
     private final FaultPolicy.Guard guard;
     private final Timings timings;
 
-    /** @param timings where the data wait is timed, or null */
-    StepLoop(BatchLoader loader, long seed, int stepsPerEpoch, FaultPolicy.Guard guard, Timings timings) {
+    /**
+     * @param shuffle whether each epoch shuffles (by seed and epoch), else the split's own order
+     * @param timings where the data wait is timed, or null
+     */
+    StepLoop(BatchLoader loader, long seed, boolean shuffle, int stepsPerEpoch, FaultPolicy.Guard guard, Timings timings) {
         this.loader = loader;
         this.seed = seed;
+        this.shuffle = shuffle;
         this.stepsPerEpoch = stepsPerEpoch;
         this.guard = guard;
         this.timings = timings;
@@ -70,7 +75,7 @@ final class StepLoop {
                 int e = (int) (step / stepsPerEpoch) + 1, b = (int) (step % stepsPerEpoch);
                 if (current == null || e != currentEpoch) {
                     if (current != null) current.close();
-                    current = loader.epoch(seed, e, true, b);
+                    current = loader.epoch(seed, e, shuffle, b);
                     currentEpoch = e;
                 }
                 long t0 = System.nanoTime();

@@ -288,6 +288,11 @@ public final class Trainer implements TrainingRun, Runnable {
         loop.timeFrom(step);
     }
 
+    /** The learning rate of a step of epoch {@code epochIndex} taken now (the schedule of {@link FitLoop#learningRate}). */
+    double learningRate(int epochIndex) {
+        return loop.learningRate(epochIndex, board.get().step());
+    }
+
     public boolean finished() {
         return board.get().state().ended();
     }

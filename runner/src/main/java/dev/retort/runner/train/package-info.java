@@ -14,7 +14,8 @@
  *       and their cache.</li>
  *   <li>{@code Checkpointing} (with the file format {@code Checkpoints}), {@code Evaluator}, {@code RunEvents}
  *       (log, metrics, listeners), {@code TrainingListener}s: loss history, metrics events, speed, console.</li>
- *   <li>{@code RunSettings}: a run's keys, typed and checked once; the locked {@code RunFolder}; PyTorch-exact
+ *   <li>{@code RunSettings}: a run's keys, typed and checked once; {@code InitCheckpoint}: a fresh run from a checkpoint's
+ *       weights (the {@code init} key); the locked {@code RunFolder}; PyTorch-exact
  *       {@code AdamW}; {@code FaultPolicy}; {@code EventDispatch} (events to listeners on threads of their own).</li>
  * </ul>
  *

@@ -32,6 +32,30 @@ class RunSettingsTest {
     }
 
     @Test
+    void decayPerNoneKeepsTheLearningRateConstantAndRefusesDecaySteps() {
+        Map<String, Object> m = TestServices.tinyRun(dir);
+        m.put("decay_per", "none");
+        m.remove("decay_steps");
+        RunSettings s = RunSettings.of(m);
+        assertEquals(0, s.run().optimisation().decaySteps());
+        Trainer t = new Trainer("t", s, new TestServices(), null, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        assertEquals(1e-3, t.learningRate(1));
+        assertEquals(1e-3, t.learningRate(500));
+        m.put("decay_steps", "100");
+        String both = assertThrows(IllegalArgumentException.class, () -> RunSettings.of(m)).getMessage();
+        assertTrue(both.contains("decay_steps has no effect with decay_per = none"), both);
+        assertTrue(rejected("decay_per", "step").contains("decay_per must be epoch, iteration or none"));
+    }
+
+    @Test
+    void initNamesAFile() {
+        assertTrue(rejected("init", "").contains("init needs a file"));
+        Map<String, Object> m = TestServices.tinyRun(dir);
+        m.put("init", "weights.safetensors");
+        assertEquals(Path.of("weights.safetensors").toAbsolutePath(), RunSettings.of(m).init());
+    }
+
+    @Test
     void misspeltKeysAreErrorsThatNameTheClosestKnownKey() {
         String iterations = rejected("iteratons", "3");
         assertTrue(iterations.startsWith("run: unknown key 'iteratons' (did you mean iterations?); known keys: "), iterations);

@@ -54,6 +54,7 @@ public final class TestServices implements Trainer.Services {
     @Override
     public SegmentationDataset dataset(String name) {
         if (name.equals("cityscapes")) return new CityscapesDataset();
+        if (name.equals("batch-file")) return new dev.retort.datasets.batchfile.BatchFileDataset();
         return new SyntheticCityDataset();
     }
 
