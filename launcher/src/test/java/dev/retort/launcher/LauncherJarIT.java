@@ -1,6 +1,7 @@
 package dev.retort.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -84,6 +85,29 @@ class LauncherJarIT {
         Result wrong = retort(work, "", "kd:weights", "mit-b2", "hf.safetensors");
         assertNotEquals(0, wrong.exit());
         assertTrue(wrong.err().contains("does not fit mit-b2"), wrong.err());
+    }
+
+    /**
+     * A training checkpoint written by real PyTorch is described as it is; a hostile one is refused in one line naming
+     * the global, and its os.system payload, which would write a file into the working folder, never ran.
+     */
+    @Test
+    void pytorchCheckpointsAreDescribedAndAHostileOneIsRefusedWithNothingRun(@TempDir Path work) throws Exception {
+        Path dir = Path.of(System.getProperty("retort.fixtures"), "pytorch-checkpoints");
+        Result describe = retort(work, "", "kd:weights", dir.resolve("transkd-checkpoint.pth.tar").toString());
+        assertEquals(0, describe.exit(), describe.out() + describe.err());
+        assertTrue(describe.out().contains("format: PyTorch zip checkpoint") && describe.out().contains("tensors taken from 'state_dict'")
+                && describe.out().contains("tensors: 205") && describe.out().contains("key prefix student.")
+                && describe.out().contains("fits: none of the registered variants"), describe.out());
+        Path b0 = Path.of(System.getProperty("retort.fixtures"), "transkd-parity", "mit-b0.weights.safetensors");
+        Result fits = retort(work, "", "kd:weights", b0.toString());
+        assertEquals(0, fits.exit(), fits.out() + fits.err());
+        assertTrue(fits.out().contains("format: safetensors") && fits.out().contains("fits: mit-b0 (whole network, reference naming)"), fits.out());
+        Result hostile = retort(work, "", "kd:weights", "mit-b0", dir.resolve("hostile-os-system.pth").toString());
+        assertNotEquals(0, hostile.exit());
+        assertTrue(hostile.err().contains("it names the global posix.system") && hostile.err().contains("nothing in the file was run")
+                && !hostile.err().contains("Exception") && !hostile.err().contains("\tat "), hostile.err());
+        assertFalse(Files.exists(work.resolve("retort-payload-ran.txt")), "the payload ran");
     }
 
     @Test

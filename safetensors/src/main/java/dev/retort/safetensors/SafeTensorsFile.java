@@ -28,7 +28,7 @@ import java.util.Map;
  * An open safetensors file. The header is read and checked up front (bounded length, every tensor's byte range
  * inside the data section and consistent with its dtype and shape, no overlaps); tensors are read on demand.
  */
-public final class SafeTensorsFile implements AutoCloseable {
+public final class SafeTensorsFile implements TensorSource {
     /** Largest header accepted (the format's own reference implementation uses the same bound). */
     public static final long MAX_HEADER_BYTES = 100L << 20;
 
@@ -148,8 +148,14 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
     }
 
+    @Override
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String format() {
+        return "safetensors";
     }
 
     /** Tensors by name, sorted by name. */

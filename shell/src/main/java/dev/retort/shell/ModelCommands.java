@@ -8,7 +8,9 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.error.RetortConfigException;
-import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.safetensors.TensorSource;
+import dev.retort.weights.WeightFiles;
+import dev.retort.weights.WeightsDescription;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Files;
@@ -67,14 +69,57 @@ public class ModelCommands {
         return out.toString();
     }
 
-    @Descriptor("check a safetensors checkpoint against a variant: naming recognised (reference or hf), tensors loaded, problems")
-    public String weights(@Descriptor("variant, e.g. mit-b2") String variant, @Descriptor("weights file (.safetensors)") String file)
+    @Descriptor("describe weights: format, top level, tensors, key prefixes, and the registered variants they fit")
+    public String weights(@Descriptor("weights file or folder: .safetensors, .pth, .pth.tar, .bin, a Hugging Face model folder or *.index.json")
+                          String file) throws IOException {
+        Path path = Path.of(file);
+        StringBuilder out = new StringBuilder(path.toString()).append('\n');
+        long values = 0;
+        try (TensorSource s = WeightFiles.open(path)) {
+            WeightsDescription.lines(s).forEach(l -> out.append("  ").append(l).append('\n'));
+            for (var t : s.tensors().values()) if (t.dtype().floating()) values += t.elements();
+        }
+        List<String> fits = new ArrayList<>();
+        for (String variant : Backbones.known(context)) {
+            // Cheap first: a file with fewer values than the variant's encoder (its "stage" parts) cannot fit it; only
+            // the others are built and tried.
+            Map<String, Object> config = networkConfig(variant, path);
+            long encoder;
+            try {
+                encoder = Backbones.with(context, variant, b -> b.cost(variant, config, 64, 64).parts().stream()
+                        .filter(p -> p.name().startsWith("stage")).mapToLong(ModelCost.Part::parameters).sum()).orElse(0L);
+            } catch (IllegalArgumentException e) {
+                continue;  // the file's classifier gives a configuration this variant does not take: it does not fit
+            }
+            if (values < encoder) continue;
+            String fit = withNetwork(variant, path, net -> {
+                for (LoadMode mode : List.of(LoadMode.STRICT, LoadMode.ENCODER_ONLY)) {
+                    try {
+                        LoadReport r = net.load(path, mode);
+                        return variant + " (" + (mode == LoadMode.STRICT ? "whole network" : "encoder only") + ", " + r.naming() + " naming)";
+                    } catch (IllegalArgumentException e) {
+                        // does not fit in this mode: the load names why, kd:weights <variant> <file> shows it
+                    }
+                }
+                return "";
+            });
+            if (!fit.isEmpty()) fits.add(fit);
+        }
+        out.append("  fits: ").append(fits.isEmpty() ? "none of the registered variants " + Backbones.known(context)
+                + " (kd:weights <variant> " + file + " says why)" : String.join(", ", fits)).append('\n');
+        return out.toString();
+    }
+
+    @Descriptor("check weights against a variant: naming recognised (reference or hf), tensors loaded, problems")
+    public String weights(@Descriptor("variant, e.g. mit-b2") String variant,
+                          @Descriptor("weights file or folder: .safetensors, .pth, .pth.tar, .bin, a Hugging Face model folder or *.index.json") String file)
             throws IOException {
         return weights(variant, file, "strict");
     }
 
-    @Descriptor("check a safetensors checkpoint against a variant; mode 'strict' (whole network) or 'encoder' (ImageNet encoder weights)")
-    public String weights(@Descriptor("variant, e.g. mit-b2") String variant, @Descriptor("weights file (.safetensors)") String file,
+    @Descriptor("check weights against a variant; mode 'strict' (whole network) or 'encoder' (ImageNet encoder weights)")
+    public String weights(@Descriptor("variant, e.g. mit-b2") String variant,
+                          @Descriptor("weights file or folder: .safetensors, .pth, .pth.tar, .bin, a Hugging Face model folder or *.index.json") String file,
                           @Descriptor("strict | encoder") String mode) throws IOException {
         LoadMode loadMode = switch (mode.toLowerCase()) {
             case "strict" -> LoadMode.STRICT;
@@ -117,7 +162,7 @@ public class ModelCommands {
 
     /** Builds the variant on the CPU (classes taken from the file's classifier when it has one) and uses it. */
     private <T> T withNetwork(String variant, Path file, NetworkUse<T> use) throws IOException {
-        if (!Files.isRegularFile(file)) throw new RetortConfigException(file + ": no such file");
+        if (!Files.exists(file)) throw new RetortConfigException(file + ": no such file or folder");
         Map<String, Object> config = networkConfig(variant, file);
         Optional<T> result = Backbones.with(context, variant, b -> {
             try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = b.build(variant, config, m, 0)) {
@@ -137,7 +182,7 @@ public class ModelCommands {
      */
     public static Map<String, Object> networkConfig(String variant, Path file) throws IOException {
         Map<String, Object> config = new HashMap<>();
-        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+        try (TensorSource f = WeightFiles.open(file)) {
             boolean run = f.tensors().keySet().stream().anyMatch(k -> stripModule(k).startsWith("student."));
             if (run && f.metadata().containsKey("retort.run") && variant.equals(f.metadata().get("retort.student.variant"))) {
                 Properties description = new Properties();  // the run file the checkpoint carries: its student.<key> lines
@@ -149,7 +194,8 @@ public class ModelCommands {
                 String k = stripModule(key);
                 if (run && !k.startsWith("student.")) continue;
                 long[] shape = f.info(key).shape();
-                if ((k.endsWith("linear_pred.weight") || k.endsWith("decode_head.classifier.weight")) && shape.length > 0) {
+                if ((k.endsWith("linear_pred.weight") || k.endsWith("decode_head.classifier.weight") || k.endsWith("head.conv_seg.weight"))
+                        && shape.length > 0) {
                     config.put("num_classes", shape[0]);
                 }
             }
@@ -159,7 +205,7 @@ public class ModelCommands {
 
     /** What a run checkpoint holds besides the student, as a line for kd:weights and kd:convert; null for other files. */
     public static String runCheckpoint(Path file) throws IOException {
-        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+        try (TensorSource f = WeightFiles.open(file)) {
             long student = 0, optimizer = 0;
             TreeMap<String, Long> modules = new TreeMap<>();
             for (String key : f.tensors().keySet()) {
@@ -169,7 +215,8 @@ public class ModelCommands {
                 else modules.merge(k.startsWith("modules.") ? k.substring("modules.".length()).replaceFirst("\\..*", "") : "bare reference keys", 1L, Long::sum);
             }
             if (student == 0) return null;
-            StringBuilder b = new StringBuilder("run checkpoint: took its ").append(student).append(" student.* tensors; skipped ")
+            StringBuilder b = new StringBuilder(f.metadata().containsKey("retort.run") ? "run checkpoint" : "distillation checkpoint")
+                    .append(": took its ").append(student).append(" student.* tensors; skipped ")
                     .append(optimizer).append(" AdamW state tensors (optim.*)");
             long moduleTensors = modules.values().stream().mapToLong(Long::longValue).sum();
             b.append(" and ").append(moduleTensors).append(" distillation-module tensors");

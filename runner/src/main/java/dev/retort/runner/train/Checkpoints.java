@@ -5,8 +5,9 @@ import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.safetensors.DType;
-import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
+import dev.retort.safetensors.TensorSource;
+import dev.retort.weights.WeightFiles;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Path;
@@ -48,9 +49,12 @@ final class Checkpoints {
 
     /** The run description a checkpoint carries in its metadata ({@code retort.run}, a run file). */
     static Map<String, Object> runDescription(Path checkpoint) throws IOException {
-        try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
+        try (TensorSource f = WeightFiles.open(checkpoint)) {
             String text = f.metadata().get("retort.run");
-            if (text == null) throw new RetortConfigException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata)");
+            if (text == null) {
+                throw new RetortConfigException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata: it is a " + f.format()
+                        + "), so it names no run, variant or dataset; load it as a run's teacher.weights or student.weights instead");
+            }
             Properties p = new Properties();
             p.load(new StringReader(text));
             Map<String, Object> m = new LinkedHashMap<>();
@@ -65,10 +69,13 @@ final class Checkpoints {
      * reference keys ({@code references}: namespaced key → reference key), and the AdamW state of the parameters
      * the run has. Every tensor is checked first: non-finite parameters, non-finite first moments, negative or
      * non-finite second moments and negative step counts refuse the file, naming the tensors; nothing is changed then.
+     * A TransKD checkpoint ({@code .pth.tar}, read through {@link WeightFiles}; nn.DataParallel's {@code module.} removed)
+     * gives the student and the modules; its AdamW state is indexed by parameter position, which is not mapped, so the
+     * optimizer and the step start afresh, as the notes say.
      */
     static State read(Path file, SegmentationNetwork student, Map<String, Parameter> modules, Map<String, String> references, AdamW optimizer)
             throws IOException {
-        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+        try (TensorSource f = WeightFiles.withoutDataParallel(WeightFiles.open(file))) {
             List<String> bad = new ArrayList<>(), notes = new ArrayList<>();
             Map<Parameter, float[]> values = new LinkedHashMap<>();
             for (Map.Entry<String, Parameter> e : student.parameters().entrySet()) {
@@ -119,6 +126,10 @@ final class Checkpoints {
                 notes.add(fresh.size() + " module tensors not in the checkpoint start from their initialisation: "
                         + String.join(", ", fresh.subList(0, Math.min(6, fresh.size()))) + (fresh.size() > 6 ? ", …" : ""));
             }
+            if (moments.isEmpty() && !f.metadata().containsKey("retort.step")) {
+                notes.add("not a Retort checkpoint (" + f.format() + "): student and modules taken from it; the AdamW state and the step start"
+                        + " afresh (at step 0)");
+            }
             Map<String, String> meta = f.metadata();
             return new State(Long.parseLong(meta.getOrDefault("retort.step", "0")), Double.parseDouble(meta.getOrDefault("retort.best_miou", "-1")),
                     meta, notes);
@@ -126,7 +137,7 @@ final class Checkpoints {
     }
 
     /** A parameter's values from the file, shape-checked; non-finite values are recorded in {@code bad}. */
-    private static float[] checked(SafeTensorsFile f, String key, Parameter p, List<String> bad) throws IOException {
+    private static float[] checked(TensorSource f, String key, Parameter p, List<String> bad) throws IOException {
         if (!f.contains(key)) throw new IOException(f.path() + ": checkpoint lacks " + key);
         long[] shape = f.info(key).shape();
         if (!Arrays.equals(shape, p.getArray().getShape().getShape())) {

@@ -2,7 +2,8 @@ package dev.retort.runner.train;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.retort.safetensors.SafeTensorsFile;
+import dev.retort.safetensors.TensorSource;
+import dev.retort.weights.WeightFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -168,7 +169,7 @@ public final class RunFolder implements AutoCloseable {
 
     /** The step a run checkpoint was taken at (its {@code retort.step} metadata). */
     static long checkpointStep(Path checkpoint) throws IOException {
-        try (SafeTensorsFile f = SafeTensorsFile.open(checkpoint)) {
+        try (TensorSource f = WeightFiles.open(checkpoint)) {
             return Long.parseLong(f.metadata().getOrDefault("retort.step", "0"));
         }
     }

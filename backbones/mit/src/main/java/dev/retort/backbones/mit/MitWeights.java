@@ -13,9 +13,10 @@ import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.ParameterSet;
 import dev.retort.safetensors.DType;
-import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import dev.retort.safetensors.TensorInfo;
+import dev.retort.safetensors.TensorSource;
+import dev.retort.weights.WeightFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,8 @@ import java.util.regex.Pattern;
 
 /**
  * Weights of a SegFormer in the two namings people have: the reference / original SegFormer state dict
- * ({@code block1.0.attn.kv.weight}; {@code module.} and {@code student.} prefixes accepted) and Hugging Face
+ * ({@code block1.0.attn.kv.weight}; {@code module.} and {@code student.} prefixes accepted, and mmseg's {@code backbone.}
+ * and {@code decode_head.}) and Hugging Face
  * transformers' {@code SegformerForSemanticSegmentation} ({@code segformer.encoder.block.0.0.attention.self.key.weight}),
  * where the reference's single {@code kv} linear is two linears, key rows first.
  */
@@ -126,19 +128,20 @@ final class MitWeights {
 
     static LoadReport load(MitNetwork network, Path file, LoadMode mode) throws IOException {
         ParameterSet params = network.parameterSet();
-        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
-            boolean hf = f.tensors().keySet().stream().anyMatch(k -> k.startsWith("segformer.") || k.startsWith("decode_head."));
+        try (TensorSource f = WeightFiles.open(file)) {
+            MitHfConfig.check(f, network.config(), network.spec().variant(), mode);
+            boolean hasStudent = f.tensors().keySet().stream().anyMatch(k -> strip(k).startsWith("student."));
+            // HF naming: a segformer.* key, or a decoder key that only HF spells so (mmseg's decode_head.linear_c4 is reference naming)
+            boolean hf = f.tensors().keySet().stream().map(k -> withoutStudent(strip(k), hasStudent)).filter(k -> k != null)
+                    .anyMatch(k -> k.startsWith("segformer.") || (k.startsWith("decode_head.") && referenceName(k).isPresent()));
             Map<String, Source> sources = new LinkedHashMap<>();
             List<String> unexpected = new ArrayList<>();
             Map<String, List<String>> kvParts = new LinkedHashMap<>();
-            boolean hasStudent = f.tensors().keySet().stream().anyMatch(k -> strip(k).startsWith("student."));
             for (String key : f.tensors().keySet()) {
-                String k = strip(key);
-                if (hasStudent) {
-                    if (!k.startsWith("student.")) continue;  // a distillation checkpoint: the rest are KD modules
-                    k = k.substring("student.".length());
-                }
+                String k = withoutStudent(strip(key), hasStudent);
+                if (k == null) continue;  // a distillation checkpoint: the rest are KD modules
                 if (k.endsWith(BATCHES_TRACKED)) continue;
+                if (!hf) k = withoutMmseg(k);
                 if (hf) {
                     Matcher km = HF_KEY.matcher(k), vm = HF_VALUE.matcher(k);
                     if (km.matches() || vm.matches()) {
@@ -204,7 +207,20 @@ final class MitWeights {
         return k;
     }
 
-    private static long[] shapeOf(SafeTensorsFile f, Source s) throws IOException {
+    /** In a distillation checkpoint the key without {@code student.}, or null for the modules' keys; otherwise the key. */
+    private static String withoutStudent(String k, boolean hasStudent) {
+        if (!hasStudent) return k;
+        return k.startsWith("student.") ? k.substring("student.".length()) : null;
+    }
+
+    /** mmseg/mmcv prefixes its encoder's keys with {@code backbone.} and its decoder's with {@code decode_head.}. */
+    private static String withoutMmseg(String k) {
+        if (k.startsWith("backbone.")) return k.substring("backbone.".length());
+        if (k.startsWith("decode_head.")) return k.substring("decode_head.".length());
+        return k;
+    }
+
+    private static long[] shapeOf(TensorSource f, Source s) throws IOException {
         TensorInfo first = f.info(s.keys().get(0));
         if (s.keys().size() == 1) return first.shape();
         long[] shape = first.shape();
@@ -212,7 +228,7 @@ final class MitWeights {
         return shape;
     }
 
-    private static float[] valuesOf(SafeTensorsFile f, Source s) throws IOException {
+    private static float[] valuesOf(TensorSource f, Source s) throws IOException {
         if (s.keys().size() == 1) return f.readFloats(s.keys().get(0));
         float[] k = f.readFloats(s.keys().get(0)), v = f.readFloats(s.keys().get(1));
         float[] kv = Arrays.copyOf(k, k.length + v.length);

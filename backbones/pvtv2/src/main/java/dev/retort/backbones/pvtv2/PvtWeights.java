@@ -8,8 +8,9 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.nn.ParameterSet;
 import dev.retort.safetensors.DType;
-import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
+import dev.retort.safetensors.TensorSource;
+import dev.retort.weights.WeightFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +39,11 @@ final class PvtWeights {
 
     static LoadReport load(PvtNetwork network, Path file, LoadMode mode) throws IOException {
         ParameterSet params = network.parameterSet();
-        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+        try (TensorSource f = WeightFiles.open(file)) {
+            if (f.metadata().containsKey(WeightFiles.HF_CONFIG)) {
+                throw new RetortConfigException(f.path() + " is a Hugging Face model (config.json): " + network.spec().variant()
+                        + " reads TransKD's PVTv2 naming only, not transformers' pvt_v2");
+            }
             boolean hasStudent = f.tensors().keySet().stream().anyMatch(k -> strip(k).startsWith("student."));
             Map<String, String> names = new LinkedHashMap<>();  // file key -> key without prefixes
             for (String key : f.tensors().keySet()) {
