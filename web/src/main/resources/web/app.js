@@ -224,7 +224,8 @@
     if (r.status !== 200) return;
     const study = await r.json();
     $('study').hidden = false;
-    $('study-folder').textContent = study.folder;
+    $('study-folder').textContent = study.folder + ((study.skipped || []).length
+      ? ' — skipped: ' + study.skipped.map(x => x.file + ' (' + x.problem + ')').join('; ') : '');
     const body = $('study-table').tBodies[0];
     body.innerHTML = '';
     const tables = [];
@@ -252,11 +253,31 @@
     }
   }
 
-  const events = new EventSource('/api/events');
-  events.addEventListener('run', e => onRun(JSON.parse(e.data)));
-  events.addEventListener('status', e => onStatus(JSON.parse(e.data)));
-  events.onopen = () => { $('connection').textContent = 'live'; $('connection').className = 'badge live'; };
-  events.onerror = () => { $('connection').textContent = 'reconnecting…'; $('connection').className = 'badge lost'; };
+  // The server serves a bounded number of event streams: when it refuses this one (503) the browser closes it; the
+  // page then asks for the status every 5 s and tries a stream again after 30 s.
+  let polling = null;
+  function connect() {
+    const events = new EventSource('/api/events');
+    events.addEventListener('run', e => onRun(JSON.parse(e.data)));
+    events.addEventListener('status', e => onStatus(JSON.parse(e.data)));
+    events.onopen = () => {
+      if (polling) { clearInterval(polling); polling = null; }
+      $('connection').textContent = 'live'; $('connection').className = 'badge live';
+    };
+    events.onerror = () => {
+      if (events.readyState !== EventSource.CLOSED) { $('connection').textContent = 'reconnecting…'; $('connection').className = 'badge lost'; return; }
+      $('connection').textContent = 'polling (the server\'s live streams are all in use)'; $('connection').className = 'badge lost';
+      if (!polling) polling = setInterval(poll, 5000);
+      setTimeout(connect, 30000);
+    };
+  }
+  async function poll() {
+    try {
+      const r = await fetch('/api/run');
+      if (r.status === 200) onStatus(await r.json());
+    } catch (e) { /* the server is gone: the badge says so already */ }
+  }
+  connect();
   // drawing at most twice a second keeps the page cheap however often steps arrive
   setInterval(render, 500);
   loadStudy();

@@ -121,7 +121,9 @@ class StudyTest {
     @Test
     void armsShareAModulesPreparationThroughTheStudyFolder(@TempDir Path dir) throws Exception {
         Path ablation = dir.resolve("grid.cfg");
-        Files.writeString(ablation, base(dir) + String.join("\n", "iterations = 2", "eval_every = 2", "module.maskd.prepare_steps = 3",
+        // two steps instead of the base's four: replaced in place, as a key given twice is an error
+        Files.writeString(ablation, base(dir).replace("iterations = 4", "iterations = 2").replace("eval_every = 4", "eval_every = 2")
+                + String.join("\n", "module.maskd.prepare_steps = 3",
                 "arm.1.name = maskd", "arm.1.modules = maskd", "arm.2.name = maskd-lr", "arm.2.modules = maskd", "arm.2.lr = 5e-4", ""));
         Path out = dir.resolve("study");
         List<Study.Arm> arms = Study.arms(ablation, out, runner);

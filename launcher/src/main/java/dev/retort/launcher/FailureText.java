@@ -5,8 +5,8 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
 /**
- * Renders a failure for the user with the API's one rule ({@code dev.retort.api.error.Failures#describe}: a user error
- * by its message, anything else with its type). The API lives in a bundle, not on the launcher's class path, so its
+ * Renders a failure for the user with the API's one rule ({@code dev.retort.api.error.Failures#describe}: messages,
+ * never a type name or a trace unless {@code -Dretort.debug=true}). The API lives in a bundle, not on the launcher's class path, so its
  * {@code describe} is reached through the API bundle's class loader.
  */
 final class FailureText {
@@ -31,21 +31,23 @@ final class FailureText {
     }
 
     /**
-     * A failure of the launcher itself, before the runtime and its API exist: its own checks (a libtorch folder that
-     * lacks a file, a bad option) are {@code IllegalArgumentException}s and {@code IllegalStateException}s and read
-     * as their message; anything else (a folder it cannot create, a native library that does not load) keeps its
-     * type. Causes follow after {@code <-}.
+     * A failure of the launcher itself, before the runtime and its API exist (a libtorch folder that lacks a file, a bad
+     * option, a folder it cannot create, a native library that does not load): its messages, causes after {@code <-},
+     * never a type name unless {@code -Dretort.debug=true} — the API's rule, without the API.
      */
     static String beforeRuntime(Throwable t) {
+        boolean debug = Boolean.getBoolean("retort.debug");
         StringBuilder b = new StringBuilder();
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            String m = c.getMessage();
+            String m = c instanceof java.nio.file.NoSuchFileException f ? f.getFile() + ": no such file or folder"
+                    : c instanceof java.nio.file.AccessDeniedException f ? f.getFile() + ": permission denied" : c.getMessage();
             if (m != null && !m.isBlank() && b.indexOf(m) >= 0) continue;
+            if ((m == null || m.isBlank()) && !debug) continue;
             if (b.length() > 0) b.append(" <- ");
-            boolean own = c instanceof IllegalArgumentException || c instanceof IllegalStateException;
-            if (m == null || m.isBlank()) b.append(c.getClass().getSimpleName());
-            else b.append(own ? m : c.getClass().getSimpleName() + ": " + m);
+            if (debug) b.append(c.getClass().getName()).append(m == null || m.isBlank() ? "" : ": ");
+            if (m != null && !m.isBlank()) b.append(m);
         }
+        if (b.length() == 0) b.append("an internal error without a message (run with -Dretort.debug=true to see its type and trace)");
         return b.toString();
     }
 }

@@ -271,7 +271,7 @@ final class RetortRuntime {
                 if (file != null) files.add(normalise(file.toString()));
             }
         } catch (ReflectiveOperationException e) {
-            System.err.println("retort: cannot list configurations: " + e);
+            System.err.println("retort: cannot list configurations: " + FailureText.beforeRuntime(e));
         } finally {
             context().ungetService(ref);
         }

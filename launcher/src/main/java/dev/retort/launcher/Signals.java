@@ -5,10 +5,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import sun.misc.Signal;
 
 /**
- * SIGTERM (what a cluster scheduler sends at a time limit or pre-emption) and SIGINT (Ctrl-C): the first asks every
- * running training to stop at its next step boundary and write {@code last.safetensors}, then stops the framework
- * (which waits for the training thread to close its files) and exits with 128 + the signal number (143, 130). A
- * second signal exits at once with {@link #ABORTED}; the run folder then holds its previous checkpoint.
+ * SIGTERM (what a cluster scheduler sends at a time limit or pre-emption), SIGINT (Ctrl-C) and SIGHUP (the terminal or
+ * the SSH session closed): the first asks every running training to stop at its next step boundary and write
+ * {@code last.safetensors}, then stops the framework (which waits for the training thread to close its files) and
+ * exits with 128 + the signal number (143, 130, 129). A second signal exits at once with {@link #ABORTED}; the run
+ * folder then holds its previous checkpoint. (To keep a run going after logging out, start it under {@code nohup},
+ * {@code setsid}, {@code tmux} or a scheduler: a SIGHUP ignored by the parent stays ignored.)
  *
  * <p>The JVM's own handling would run the shutdown hooks while the training thread is still inside a native
  * backward pass, and exit under it.
@@ -28,7 +30,7 @@ final class Signals {
 
     static Signals install(RetortRuntime runtime, PrintStream err) {
         Signals s = new Signals(runtime, err);
-        for (String name : new String[] {"TERM", "INT"}) {
+        for (String name : new String[] {"TERM", "INT", "HUP"}) {
             try {
                 Signal.handle(new Signal(name), s::handle);
             } catch (IllegalArgumentException e) {
@@ -50,8 +52,8 @@ final class Signals {
             err.flush();
             Runtime.getRuntime().halt(ABORTED);
         }
-        err.println("retort: SIG" + signal.getName() + ": stopping the run at its next step boundary and writing its checkpoint"
-                + " (send it again to abort at once)");
+        err.println("retort: SIG" + signal.getName() + (signal.getName().equals("HUP") ? " (the terminal or session closed)" : "")
+                + ": stopping the run at its next step boundary and writing its checkpoint (send it again to abort at once)");
         err.flush();
         int stopped = runtime.stopRuns();
         runtime.stop();

@@ -26,7 +26,9 @@ import java.util.Map;
 
 /**
  * An open safetensors file. The header is read and checked up front (bounded length, every tensor's byte range
- * inside the data section and consistent with its dtype and shape, no overlaps); tensors are read on demand.
+ * inside the data section and consistent with its dtype and shape, no overlaps); tensors are read on demand. A file
+ * that carries checksums ({@link Checksums#KEY}, every file Retort writes) has each tensor's bytes checked against its
+ * CRC32C whenever they are read: a mismatch is refused, naming the file and the tensor.
  */
 public final class SafeTensorsFile implements TensorSource {
     /** Largest header accepted (the format's own reference implementation uses the same bound). */
@@ -37,14 +39,16 @@ public final class SafeTensorsFile implements TensorSource {
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
+    private final Map<String, Integer> checksums;
 
     private SafeTensorsFile(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> tensors,
-                            Map<String, String> metadata) {
+                            Map<String, String> metadata, Map<String, Integer> checksums) {
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
         this.tensors = tensors;
         this.metadata = metadata;
+        this.checksums = checksums;
     }
 
     /** Opens and validates a file. */
@@ -79,7 +83,10 @@ public final class SafeTensorsFile implements TensorSource {
             if (!parsed.isJsonObject()) throw new SafeTensorsException(path + ": header is not a JSON object");
             header = parsed.getAsJsonObject();
         } catch (JsonParseException e) {
-            throw new SafeTensorsException(path + ": header is not valid JSON: " + e.getMessage(), e);
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();  // gson's own message, without its class name
+            String why = String.valueOf(root.getMessage()).lines().findFirst().orElse("").strip();  // without gson's troubleshooting link
+            throw new SafeTensorsException(path + ": header is not valid JSON (" + why + ")");
         }
         long dataStart = 8 + headerLength;
         long dataSize = size - dataStart;
@@ -104,8 +111,13 @@ public final class SafeTensorsFile implements TensorSource {
         }
         Map<String, TensorInfo> byName = new LinkedHashMap<>();
         infos.stream().sorted(Comparator.comparing(TensorInfo::name)).forEach(t -> byName.put(t.name(), t));
+        Map<String, Integer> checksums = Checksums.parse(path, metadata.remove(Checksums.KEY));
+        if (checksums != null && !checksums.keySet().equals(byName.keySet())) {
+            throw new SafeTensorsException(path + ": the checksums in the metadata (" + Checksums.KEY + ") do not list the file's tensors"
+                    + " (the header is damaged)");
+        }
         return new SafeTensorsFile(path, channel, dataStart, Collections.unmodifiableMap(byName),
-                Collections.unmodifiableMap(metadata));
+                Collections.unmodifiableMap(metadata), checksums);
     }
 
     private static TensorInfo tensorInfo(Path path, String name, JsonElement value, long dataSize) throws SafeTensorsException {
@@ -163,8 +175,27 @@ public final class SafeTensorsFile implements TensorSource {
         return tensors;
     }
 
+    /** The metadata, without the checksums. */
     public Map<String, String> metadata() {
         return metadata;
+    }
+
+    /** Whether the file carries tensor checksums (files written by Retort do; older ones and other tools' do not). */
+    @Override
+    public boolean hasChecksums() {
+        return checksums != null;
+    }
+
+    /**
+     * Reads every tensor once and checks it against its checksum; a file without checksums passes (see
+     * {@link #hasChecksums}).
+     *
+     * @throws SafeTensorsException naming the file and the first tensor whose bytes do not match
+     */
+    @Override
+    public void verify() throws IOException {
+        if (checksums == null) return;
+        for (TensorInfo t : tensors.values()) bytes(t);
     }
 
     public boolean contains(String name) {
@@ -226,7 +257,15 @@ public final class SafeTensorsFile implements TensorSource {
     private ByteBuffer bytes(TensorInfo t) throws IOException {
         long n = t.end() - t.begin();
         if (n > Integer.MAX_VALUE) throw new SafeTensorsException(path + ": tensor '" + t.name() + "' is larger than 2 GB");
-        return readFully(channel, dataStart + t.begin(), (int) n, path).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = readFully(channel, dataStart + t.begin(), (int) n, path).order(ByteOrder.LITTLE_ENDIAN);
+        if (checksums != null) {
+            int expected = checksums.get(t.name()), actual = Checksums.crc32c(b);
+            if (expected != actual) {
+                throw new SafeTensorsException(String.format("%s: tensor '%s' fails its CRC32C checksum (stored %08x, read %08x): the file is corrupt",
+                        path, t.name(), expected, actual));
+            }
+        }
+        return b;
     }
 
     private static ByteBuffer readFully(FileChannel channel, long position, int length, Path path) throws IOException {

@@ -21,7 +21,8 @@ import java.util.Arrays;
 
 /**
  * Collects tensors and writes one safetensors file atomically (a temporary file beside the target, then a
- * rename), so a crash never leaves a half-written checkpoint under the real name.
+ * rename), so a crash never leaves a half-written checkpoint under the real name. Every file carries the CRC32C of
+ * each tensor's bytes in its metadata ({@link Checksums#KEY}), which {@link SafeTensorsFile} verifies on read.
  */
 public final class SafeTensorsWriter {
     private record Pending(DType dtype, long[] shape, float[] floats, long[] longs) {}
@@ -31,6 +32,7 @@ public final class SafeTensorsWriter {
     private final Map<String, String> metadata = new LinkedHashMap<>();
 
     public SafeTensorsWriter metadata(String key, String value) {
+        if (key.equals(Checksums.KEY)) throw new IllegalArgumentException("'" + Checksums.KEY + "' is written by the writer itself");
         metadata.put(key, value);
         return this;
     }
@@ -66,12 +68,14 @@ public final class SafeTensorsWriter {
     }
 
     public void write(Path file) throws IOException {
+        // encoded first: the header carries their checksums
+        Map<String, ByteBuffer> data = new LinkedHashMap<>();
+        tensors.forEach((name, p) -> data.put(name, encode(p)));
         JsonObject header = new JsonObject();
-        if (!metadata.isEmpty()) {
-            JsonObject meta = new JsonObject();
-            metadata.forEach(meta::addProperty);
-            header.add("__metadata__", meta);
-        }
+        JsonObject meta = new JsonObject();
+        metadata.forEach(meta::addProperty);
+        meta.addProperty(Checksums.KEY, Checksums.format(data));
+        header.add("__metadata__", meta);
         long offset = 0;
         for (Map.Entry<String, Pending> e : tensors.entrySet()) {
             Pending p = e.getValue();
@@ -100,7 +104,7 @@ public final class SafeTensorsWriter {
             head.putLong(padded).put(json);
             while (head.hasRemaining()) head.put((byte) ' ');
             writeFully(out, head.flip());
-            for (Pending p : tensors.values()) writeFully(out, encode(p));
+            for (ByteBuffer b : data.values()) writeFully(out, b);
             out.force(true);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);

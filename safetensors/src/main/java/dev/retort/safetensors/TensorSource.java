@@ -51,6 +51,15 @@ public interface TensorSource extends AutoCloseable {
         return a;
     }
 
+    /** Whether the source carries checksums of its tensors (safetensors files Retort writes, {@link Checksums}); other formats do not. */
+    default boolean hasChecksums() {
+        return false;
+    }
+
+    /** Reads every tensor once against its checksum; a source without checksums passes. */
+    default void verify() throws IOException {
+    }
+
     @Override
     void close() throws IOException;
 }

@@ -2,7 +2,7 @@
  * The safetensors format (8-byte little-endian header length, JSON header, raw little-endian data), read
  * defensively and written atomically. Shared by every bundle that loads or saves weights and fixtures.
  */
-@Version("1.2.0")
+@Version("1.3.0")
 @Export
 package dev.retort.safetensors;
 

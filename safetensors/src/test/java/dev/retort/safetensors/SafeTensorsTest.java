@@ -2,6 +2,7 @@ package dev.retort.safetensors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -133,6 +134,47 @@ class SafeTensorsTest {
         assertRejected("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "negative");
         assertRejected("{\"w\": not json", 8, "JSON");
         assertRejected("[1,2]", 8, "not a JSON object");
+    }
+
+    @Test
+    void aFlippedDataByteIsRefusedNamingTheFileAndTheTensor() throws IOException {
+        Path file = dir.resolve("t.safetensors");
+        new SafeTensorsWriter().add("a", new long[] {4}, new float[] {1, 2, 3, 4}, DType.F32)
+                .add("b", new long[] {2}, new float[] {5, 6}, DType.F32).write(file);
+        byte[] bytes = Files.readAllBytes(file);
+        // the last byte belongs to 'b' (written after 'a'): a finite change (6.0f's top byte 0x40 becomes 0x41)
+        bytes[bytes.length - 1] ^= 0x01;
+        Files.write(file, bytes);
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            assertTrue(f.hasChecksums());
+            assertArrayEquals(new float[] {1, 2, 3, 4}, f.readFloats("a"), "an intact tensor of the file still reads");
+            var e = assertThrows(SafeTensorsException.class, () -> f.readFloats("b"));
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("'b'") && e.getMessage().contains("CRC32C"), e.getMessage());
+            assertThrows(SafeTensorsException.class, f::verify);
+        }
+    }
+
+    @Test
+    void aFileWithoutChecksumsReadsAsBefore() throws IOException {
+        Path file = dir.resolve("old.safetensors");
+        byte[] json = "{\"__metadata__\":{\"format\":\"old\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}".getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + json.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(json.length).put(json).putFloat(1.5f).putFloat(-2f);
+        Files.write(file, b.array());
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            assertFalse(f.hasChecksums());
+            f.verify();
+            assertArrayEquals(new float[] {1.5f, -2f}, f.readFloats("w"));
+            assertEquals("old", f.metadata().get("format"));
+        }
+    }
+
+    @Test
+    void checksumsThatDoNotListTheTensorsAreRefused() throws IOException {
+        assertRejected("{\"__metadata__\":{\"" + Checksums.KEY + "\":\"{\\\"v\\\":\\\"00000000\\\"}\"},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "do not list");
+        assertRejected("{\"__metadata__\":{\"" + Checksums.KEY + "\":\"{\\\"w\\\":\\\"xyz\\\"}\"},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "eight hex digits");
     }
 
     private void assertRejected(String header, int dataBytes, String expected) throws IOException {

@@ -89,7 +89,7 @@ public class TrainCommands {
                         @Descriptor("start again in a run folder that holds an earlier run: its metrics.jsonl, train.log, run.cfg and"
                                 + " checkpoints are deleted (without it, a non-empty run folder is refused)")
                         @Parameter(names = "--overwrite", presentValue = "true", absentValue = "false") boolean overwrite,
-                        @Descriptor("override keys, e.g. iterations=20,seed=3") @Parameter(names = "--set", absentValue = "") String set,
+                        @Descriptor("override keys, once, as one comma-separated list, e.g. iterations=20,seed=3") @Parameter(names = "--set", absentValue = "") String set,
                         @Descriptor("run file (.cfg), or the name of a run configured in ConfigAdmin (factory PID dev.retort.run,"
                                 + " e.g. conf/dev.retort.run-demo.cfg)") String file) throws IOException, InterruptedException {
         Path path = Path.of(file).toAbsolutePath();

@@ -4,6 +4,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.retort.nn.KeyFile;
+import dev.retort.nn.Names;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.ModelRef;
@@ -22,11 +24,11 @@ import java.io.PrintStream;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -70,22 +72,33 @@ public final class Study {
     private Study() {}
 
     public static List<Arm> arms(Path file, Path output, Runner runner) throws IOException {
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file)) {
-            p.load(r);
-        }
         Map<String, Object> base = new TreeMap<>();
         Map<Integer, Map<String, Object>> overrides = new TreeMap<>();
-        for (String key : p.stringPropertyNames()) {
-            String value = p.getProperty(key).strip();
+        // a key given twice is an error naming both lines; arm.1.x and arm.01.x are the same key
+        Map<String, KeyFile.Entry> seen = new TreeMap<>();
+        for (KeyFile.Entry e : KeyFile.read(file)) {
+            String key = e.key(), value = e.value(), same = key;
             if (key.matches("arm\\.\\d+\\..+")) {
                 int dot = key.indexOf('.', 4);
-                overrides.computeIfAbsent(Integer.parseInt(key.substring(4, dot)), k -> new TreeMap<>()).put(key.substring(dot + 1), value);
+                int arm;
+                try {
+                    arm = Integer.parseInt(key.substring(4, dot));
+                } catch (NumberFormatException tooLong) {
+                    throw new RetortConfigException(file + " line " + e.line() + ": " + key + ": the arm number is too large");
+                }
+                same = "arm." + arm + key.substring(dot);
+                overrides.computeIfAbsent(arm, k -> new TreeMap<>()).put(key.substring(dot + 1), value);
             } else {
                 base.put(key, value);
             }
+            KeyFile.Entry before = seen.putIfAbsent(same, e);
+            if (before != null) throw KeyFile.duplicate(file.toString(), same, before, e);
         }
         if (overrides.isEmpty()) throw new RetortConfigException(file + ": no arms (arm.1.name = …, arm.1.modules = …)");
+        // names first: they are printed below (and in every message about an arm)
+        for (Map.Entry<Integer, Map<String, Object>> e : overrides.entrySet()) {
+            Names.check(file.getFileName() + " arm " + e.getKey() + ": name", String.valueOf(e.getValue().getOrDefault("name", base.getOrDefault("name", "arm-" + e.getKey()))));
+        }
         // every key is checked where the user wrote it: a base key by its name, an arm's key as arm.N.<key>
         runner.requireKnownKeys(file.getFileName().toString(), "", base.keySet());
         overrides.forEach((n, keys) -> runner.requireKnownKeys(file.getFileName() + " arm " + n, "arm." + n + ".", keys.keySet()));
@@ -173,9 +186,21 @@ public final class Study {
         Map<Integer, Row> byArm = new TreeMap<>();
         try (Stream<Path> files = Files.list(rows)) {
             // rows/arm-NNN.json; arm-NNN.csv is the name earlier versions gave the same JSON
+            // every row is read and checked before anything is written: one bad row leaves the earlier results as they were
+            List<String> bad = new ArrayList<>();
             for (Path f : files.filter(p -> p.getFileName().toString().matches("arm-\\d+\\.(json|csv)")).sorted().toList()) {
-                Row r = readRow(f);
-                byArm.putIfAbsent(r.arm(), r);
+                try {
+                    Row r = readRow(f);
+                    String n = f.getFileName().toString();
+                    if (Long.parseLong(n.substring(4, n.indexOf('.'))) != r.arm()) throw new IOException(f + ": holds arm " + r.arm() + ", not the arm its name says");
+                    byArm.putIfAbsent(r.arm(), r);
+                } catch (IOException | NumberFormatException e) {
+                    bad.add(e.getMessage());
+                }
+            }
+            if (!bad.isEmpty()) {
+                throw new RetortConfigException("merge refused, nothing was written: " + bad.size() + " bad row file" + (bad.size() == 1 ? "" : "s")
+                        + " (fix or delete " + (bad.size() == 1 ? "it" : "them") + ", or run the arm again):\n  " + String.join("\n  ", bad));
             }
         }
         List<Integer> missing = arms.stream().map(Arm::index).filter(i -> !byArm.containsKey(i)).toList();
@@ -191,8 +216,8 @@ public final class Study {
     }
 
     static void writeResults(Path output, List<Row> rows) throws IOException {
+        plots(output, rows);  // first: the table, what a reader trusts, is written only when everything else worked
         writeTables(output, rows);
-        plots(output, rows);
     }
 
     /** {@code results.md} and {@code results.csv}. */
@@ -210,8 +235,8 @@ public final class Study {
         classes.forEach(c -> csv.append(",iou:").append(c.replace(',', ' ')));
         csv.append('\n');
         for (Row r : rows) {
-            md.append(String.format("| %d | %s | %s |%s %.2f | %.3f | %.3f | %.3f | %.1f | %.1f | %d |%n", r.arm(), r.name(), r.modules(),
-                    configured ? " " + (r.configuration().isEmpty() ? "–" : r.configuration().replace("|", "\\|")) + " |" : "", 100 * r.miou(),
+            md.append(String.format("| %d | %s | %s |%s %.2f | %.3f | %.3f | %.3f | %.1f | %.1f | %d |%n", r.arm(), cell(r.name()), cell(r.modules()),
+                    configured ? " " + (r.configuration().isEmpty() ? "–" : cell(r.configuration())) + " |" : "", 100 * r.miou(),
                     r.params() / 1e6, r.gflops(), r.extraParams() / 1e6, r.msPerStep(), r.wallSeconds(), r.steps()));
             csv.append(String.format("%d,%s,%s,%s,%.6f,%d,%.6f,%d,%.3f,%.3f,%d", r.arm(), csvField(r.name()), csvField(r.modules()), csvField(r.configuration()),
                     r.miou(), r.params(), r.gflops(), r.extraParams(), r.msPerStep(), r.wallSeconds(), r.steps()));
@@ -222,10 +247,10 @@ public final class Study {
                 + " start-up and evaluations included.\n");
         if (!classes.isEmpty()) {
             md.append("\nPer-class IoU % (best evaluation)\n\n| class |");
-            rows.forEach(r -> md.append(' ').append(r.name()).append(" |"));
+            rows.forEach(r -> md.append(' ').append(cell(r.name())).append(" |"));
             md.append("\n|---|").append("---|".repeat(rows.size())).append('\n');
             for (String c : classes) {
-                md.append("| ").append(c).append(" |");
+                md.append("| ").append(cell(c)).append(" |");
                 rows.forEach(r -> md.append(r.iou().containsKey(c) ? String.format(" %.2f |", 100 * r.iou().get(c)) : " – |"));
                 md.append('\n');
             }
@@ -252,6 +277,11 @@ public final class Study {
         Plots.curves(output.resolve("distill.png"), "distillation loss per arm (weighted sum of the module terms)", "total − cross-entropy", distill, 20);
         Plots.bars(output.resolve("miou.png"), "best validation mIoU per arm", "mIoU %", rows.stream().map(Row::name).toList(),
                 rows.stream().map(r -> 100 * r.miou()).toList(), null);
+    }
+
+    /** A markdown table cell: a '|' in it would end the cell, and a line break the row. */
+    static String cell(String v) {
+        return v.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ");
     }
 
     /** A CSV field, quoted when it holds a comma or a quote (RFC 4180). */
@@ -283,7 +313,10 @@ public final class Study {
         o.add("iou", iou);
         o.add("losses", numbers(r.losses()));
         o.add("ce_losses", numbers(r.ceLosses()));
-        Files.writeString(rowFile(output, r.arm()), o.toString() + "\n");
+        // atomically: a merge or the web view reading meanwhile sees the whole row or none
+        Path file = rowFile(output, r.arm()), tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, o.toString() + "\n");
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static JsonArray numbers(List<Double> values) {
@@ -298,19 +331,8 @@ public final class Study {
         return values;
     }
 
+    /** A row file, every value checked ({@link RowReader}). */
     static Row readRow(Path f) throws IOException {
-        JsonObject o;
-        try {
-            o = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
-        } catch (RuntimeException e) {
-            throw new IOException(f + " is not a row written by kd:ablate (" + e.getMessage() + ")", e);
-        }
-        Map<String, Double> iou = new LinkedHashMap<>();
-        o.getAsJsonObject("iou").entrySet().forEach(e -> iou.put(e.getKey(), e.getValue().getAsDouble()));
-        return new Row(o.get("arm").getAsInt(), o.get("name").getAsString(), o.get("modules").getAsString(),
-                o.has("configuration") ? o.get("configuration").getAsString() : "", o.get("miou").getAsDouble(),
-                o.get("params").getAsLong(), o.get("gflops").getAsDouble(), o.get("extra_params").getAsLong(),
-                o.get("ms_per_step").isJsonNull() ? Double.NaN : o.get("ms_per_step").getAsDouble(),
-                o.has("wall_s") ? o.get("wall_s").getAsDouble() : Double.NaN, o.get("steps").getAsLong(), iou, numbers(o, "losses"), numbers(o, "ce_losses"));
+        return RowReader.read(f);
     }
 }

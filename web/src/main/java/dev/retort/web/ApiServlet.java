@@ -11,6 +11,9 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import jakarta.servlet.ServletException;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -18,18 +21,34 @@ import java.util.function.Supplier;
 /**
  * The JSON endpoints under {@code /api/} and the page's event stream (server-sent events). Reading is GET;
  * enabling and disabling a module is POST with the per-process {@link Token} in the {@code X-Retort-Token} header.
+ * Every method answers the {@link HostCheck} first; TRACE is not served.
+ *
+ * <p>Event streams are bounded, as a servlet container bounds connections: at most {@link #MAX_STREAMS} at once (a
+ * further one gets 503 with the reason, and the page falls back to asking every few seconds), each ended after
+ * {@link #STREAM_MILLIS} (the browser reconnects and resumes after the last event it got), and a stream whose client
+ * stops reading ends when the server's idle timeout ({@link WebView#IDLE_TIMEOUT_MILLIS}) expires on its blocked
+ * write. The status sent every second is built once for all streams.
  */
 final class ApiServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
     /** How often the event stream sends the run's status (step, ETA, images/s) between events. */
     static final long STATUS_MILLIS = 1000;
+    /** Event streams served at once; each holds one of the server's threads. */
+    static final int MAX_STREAMS = 16;
+    /** The longest an event stream lasts before the server ends it (the browser reconnects at once). */
+    static final long STREAM_MILLIS = 10 * 60_000;
 
     private final transient Supplier<Optional<TrainingRun>> current;
     private final transient RunLog log;
     private final transient Token token;
     private final transient HostCheck hosts;
-    private final transient Path study;
+    private final transient StudyRows study;
+    private final transient Semaphore streams = new Semaphore(MAX_STREAMS);
+    private final transient AtomicLong refused = new AtomicLong();
     private volatile boolean open = true;
+    /** The status JSON of the last second, shared by the streams. */
+    private transient volatile String status;
+    private transient volatile long statusAt;
 
     /** @param study the study folder shown, or null */
     ApiServlet(Supplier<Optional<TrainingRun>> current, RunLog log, Token token, HostCheck hosts, Path study) {
@@ -37,7 +56,7 @@ final class ApiServlet extends HttpServlet {
         this.log = log;
         this.token = token;
         this.hosts = hosts;
-        this.study = study;
+        this.study = study == null ? null : new StudyRows(study, System.err);
     }
 
     /** Ends the open event streams (the view stops). */
@@ -47,8 +66,17 @@ final class ApiServlet extends HttpServlet {
     }
 
     @Override
+    protected void service(HttpServletRequest req, HttpServletResponse resp) throws ServletException, IOException {
+        if (!hostAllowed(req, resp)) return;  // every method, OPTIONS and TRACE included
+        if (req.getMethod().equals("TRACE")) {
+            send(resp, 405, Json.error("TRACE is not served"));
+            return;
+        }
+        super.service(req, resp);
+    }
+
+    @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        if (!hostAllowed(req, resp)) return;
         String path = path(req);
         switch (path) {
             case "/run" -> send(resp, 200, runJson());
@@ -76,16 +104,31 @@ final class ApiServlet extends HttpServlet {
                     send(resp, 404, Json.error("no study folder: start the view with kd:web --study <folder>"));
                     return;
                 }
-                send(resp, 200, Json.study(study));
+                send(resp, 200, study.json());
             }
-            case "/events" -> stream(req, resp);
+            case "/events" -> {
+                if (!streams.tryAcquire()) {
+                    if (refused.getAndIncrement() == 0) {
+                        System.err.println("retort: web view: more than " + MAX_STREAMS + " event streams asked for at once; the further ones are"
+                                + " refused (503) and their pages ask every few seconds instead");
+                    }
+                    resp.setHeader("Retry-After", "10");
+                    send(resp, 503, Json.error("this view serves at most " + MAX_STREAMS + " live event streams at once and all are in use"
+                            + " (other tabs or clients); this page asks for the run's state every few seconds instead"));
+                    return;
+                }
+                try {
+                    stream(req, resp);
+                } finally {
+                    streams.release();
+                }
+            }
             default -> send(resp, 404, Json.error("no endpoint " + req.getRequestURI()));
         }
     }
 
     @Override
     protected void doPost(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        if (!hostAllowed(req, resp)) return;
         if (!token.matches(req.getHeader(Token.HEADER))) {
             send(resp, 403, Json.error("missing or wrong " + Token.HEADER + " header: state-changing requests need the token of this process's page"));
             return;
@@ -138,8 +181,8 @@ final class ApiServlet extends HttpServlet {
         resp.setHeader("Cache-Control", "no-store");
         PrintWriter out = resp.getWriter();
         out.write("retry: 1000\n\n");
-        long lastStatus = 0;
-        while (open) {
+        long lastStatus = 0, end = System.currentTimeMillis() + STREAM_MILLIS;
+        while (open && System.currentTimeMillis() < end) {
             List<RunLog.Entry> batch;
             try {
                 batch = log.await(seq, STATUS_MILLIS);
@@ -153,12 +196,27 @@ final class ApiServlet extends HttpServlet {
             }
             long now = System.currentTimeMillis();
             if (now - lastStatus >= STATUS_MILLIS) {
-                out.write("event: status\ndata: " + runJson() + "\n\n");
+                out.write("event: status\ndata: " + sharedStatus(now) + "\n\n");
                 lastStatus = now;
             }
             out.flush();
             if (out.checkError()) return;  // the page went away
         }
+    }
+
+    /** Event streams refused since the view started, beyond {@link #MAX_STREAMS}. */
+    long refusedStreams() {
+        return refused.get();
+    }
+
+    private String sharedStatus(long now) {
+        String s = status;
+        if (s == null || now - statusAt >= STATUS_MILLIS / 2) {
+            s = runJson().toString();
+            status = s;
+            statusAt = now;
+        }
+        return s;
     }
 
     private JsonObject runJson() {

@@ -95,46 +95,6 @@ final class Json {
         return a;
     }
 
-    /**
-     * A study folder's finished arms ({@code rows/arm-NNN.json}, as {@code kd:ablate} writes them), in arm order; each
-     * arm's {@code losses} and {@code ce_losses} thinned to at most {@link #MAX_CURVE_POINTS} points, with
-     * {@code loss_stride} saying how many steps apart they are.
-     */
-    static JsonObject study(Path folder) throws IOException {
-        JsonObject o = new JsonObject();
-        o.addProperty("folder", folder.toString());
-        JsonArray rows = new JsonArray();
-        Path dir = folder.resolve("rows");
-        if (Files.isDirectory(dir)) {
-            List<Path> files;
-            try (Stream<Path> list = Files.list(dir)) {
-                files = list.filter(p -> p.getFileName().toString().matches("arm-\\d+\\.(json|csv)")).sorted().toList();
-            }
-            for (Path f : files) {
-                JsonElement parsed;
-                try {
-                    parsed = JsonParser.parseString(Files.readString(f));
-                } catch (RuntimeException e) {
-                    continue;  // an arm still writing its row; it is read at the next request
-                }
-                if (!parsed.isJsonObject()) continue;
-                JsonObject row = parsed.getAsJsonObject();
-                int stride = 1;
-                for (String key : List.of("losses", "ce_losses")) {
-                    if (row.has(key) && row.get(key).isJsonArray()) {
-                        JsonArray all = row.getAsJsonArray(key);
-                        stride = Math.max(1, (all.size() + MAX_CURVE_POINTS - 1) / MAX_CURVE_POINTS);
-                        row.add(key, thin(all, stride));
-                    }
-                }
-                row.addProperty("loss_stride", stride);
-                rows.add(row);
-            }
-        }
-        o.add("rows", rows);
-        return o;
-    }
-
     static JsonArray thin(JsonArray values, int stride) {
         if (stride <= 1) return values;
         JsonArray a = new JsonArray();

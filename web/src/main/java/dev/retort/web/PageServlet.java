@@ -1,5 +1,6 @@
 package dev.retort.web;
 
+import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -31,11 +32,21 @@ final class PageServlet extends HttpServlet {
     }
 
     @Override
-    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        if (!hosts.allows(req.getHeader("Host"))) {
-            resp.sendError(403, "this server answers loopback host names only (localhost, 127.0.0.1)");
+    protected void service(HttpServletRequest req, HttpServletResponse resp) throws ServletException, IOException {
+        // plain answers of our own: the container's error page would echo the request's URI, foreign host name and all
+        if (!hosts.allows(req.getHeader("Host"))) {  // every method, OPTIONS and TRACE included
+            plain(resp, 403, "this server answers loopback host names only (localhost, 127.0.0.1)");
             return;
         }
+        if (req.getMethod().equals("TRACE")) {
+            plain(resp, 405, "TRACE is not served");
+            return;
+        }
+        super.service(req, resp);
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         String path = req.getRequestURI();
         if (path.equals("/index.html")) path = "/";
         Asset a = assets.get(path);
@@ -59,5 +70,13 @@ final class PageServlet extends HttpServlet {
         resp.setHeader("X-Content-Type-Options", "nosniff");
         resp.setContentLength(body.length);
         resp.getOutputStream().write(body);
+    }
+
+    private static void plain(HttpServletResponse resp, int status, String message) throws IOException {
+        resp.setStatus(status);
+        resp.setContentType("text/plain;charset=utf-8");
+        resp.setHeader("Cache-Control", "no-store");
+        resp.setHeader("X-Content-Type-Options", "nosniff");
+        resp.getWriter().write(message + "\n");
     }
 }

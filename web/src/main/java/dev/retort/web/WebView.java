@@ -56,6 +56,10 @@ public class WebView {
     private static final String RUNTIME = "org.osgi.service.servlet.runtime.HttpServiceRuntime";
     private static final String ENDPOINT = "osgi.http.endpoint";
     private static final long START_MILLIS = 15_000;
+    /** The server's idle timeout: a connection, or a write to a client that stopped reading, that makes no progress this long is closed. */
+    static final long IDLE_TIMEOUT_MILLIS = 30_000;
+    /** The server's threads: the event streams ({@link ApiServlet#MAX_STREAMS}) leave the rest to the other requests. */
+    static final int THREADS = 64;
 
     @Reference
     ConfigurationAdmin configAdmin;
@@ -136,6 +140,8 @@ public class WebView {
         props.put("org.apache.felix.https.enable", "false");
         props.put("org.apache.felix.http.host", host);
         props.put("org.osgi.service.http.port", String.valueOf(port));
+        props.put("org.apache.felix.http.timeout", String.valueOf(IDLE_TIMEOUT_MILLIS));
+        props.put("org.apache.felix.http.jetty.threadpool.max", String.valueOf(THREADS));
         http.update(props);
         String url;
         try {

@@ -13,10 +13,17 @@ class FailuresTest {
     }
 
     @Test
-    void anIllegalArgumentExceptionOfAnotherTypeKeepsItsType() {
-        // e.g. DJL's shape check: a fault to report, not the user's mistake
-        assertEquals("IllegalArgumentException: shapes (2, 3) and (4) do not match",
-                Failures.describe(new IllegalArgumentException("shapes (2, 3) and (4) do not match")));
+    void noTypeNameReachesTheUserUnlessDebugging() {
+        // e.g. DJL's shape check: its message says it; the type only with -Dretort.debug=true
+        assertEquals("shapes (2, 3) and (4) do not match", Failures.describe(new IllegalArgumentException("shapes (2, 3) and (4) do not match")));
+        assertEquals("/data/run.cfg: no such file or folder", Failures.describe(new java.nio.file.NoSuchFileException("/data/run.cfg")));
+        System.setProperty(Failures.DEBUG, "true");
+        try {
+            assertEquals("java.lang.IllegalArgumentException: shapes (2, 3) and (4) do not match",
+                    Failures.describe(new IllegalArgumentException("shapes (2, 3) and (4) do not match")));
+        } finally {
+            System.clearProperty(Failures.DEBUG);
+        }
     }
 
     @Test
@@ -27,14 +34,19 @@ class FailuresTest {
     @Test
     void causesFollowOnceEach() {
         IOException io = new IOException("run.cfg: no such file");
-        assertEquals("cannot read the run file <- IOException: run.cfg: no such file",
+        assertEquals("cannot read the run file <- run.cfg: no such file",
                 Failures.describe(new RetortConfigException("cannot read the run file", io)));
         // a cause whose message the line holds already adds nothing
         assertEquals("run.cfg: no such file", Failures.describe(new RetortConfigException("run.cfg: no such file", new IOException("run.cfg: no such file"))));
     }
 
     @Test
-    void aThrowableWithoutMessageIsItsType() {
-        assertEquals("NullPointerException", Failures.describe(new NullPointerException()));
+    void aThrowableWithoutMessageSaysHowToSeeMore() {
+        assertEquals("an internal error without a message (run with -Dretort.debug=true to see its type and trace)",
+                Failures.describe(new NullPointerException()));
+        assertEquals("boom", Failures.describe(new java.lang.reflect.InvocationTargetException(new IllegalStateException("boom"))));
+        // new RuntimeException(cause) takes the cause's toString(), type and all, as its message: left to the cause
+        assertEquals("bad header <- Unterminated object", Failures.describe(new IOException("bad header",
+                new RuntimeException(new java.io.EOFException("Unterminated object")))));
     }
 }

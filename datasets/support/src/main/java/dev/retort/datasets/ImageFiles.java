@@ -5,10 +5,19 @@ import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
-/** Decoding of dataset images and label maps (PNG, JPEG) with errors that name the file. */
+/**
+ * Decoding of dataset images and label maps (PNG, JPEG) with errors that name the file. An image's size is read from
+ * its header first and one of more than {@link #MAX_PIXELS} pixels is refused before it is decoded.
+ */
 final class ImageFiles {
+    /** The most pixels an image may have (Pillow's {@code MAX_IMAGE_PIXELS}; a Cityscapes frame has 2,097,152). */
+    static final long MAX_PIXELS = 89_478_485L;
+
     private ImageFiles() {}
 
     static RgbImage readRgb(Path file) throws IOException {
@@ -44,13 +53,27 @@ final class ImageFiles {
 
     private static BufferedImage read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such file");
-        BufferedImage img;
-        try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new IOException(file + ": unreadable or corrupt image (" + e.getMessage() + ")", e);
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) throw new IOException(file + ": not a readable PNG or JPEG image");
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // the size from the header, before anything is decoded: a small file can claim a huge image
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w <= 0 || h <= 0 || w * h > MAX_PIXELS) {
+                    throw new IOException(String.format("%s: %d × %d = %,d pixels is more than an image may have (%,d, as Pillow's"
+                            + " MAX_IMAGE_PIXELS): refused before decoding (a decompression bomb, or not a dataset image)", file, w, h, w * h, MAX_PIXELS));
+                }
+                return reader.read(0);
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) throw e;
+                throw new IOException(file + ": unreadable or corrupt image (" + e.getMessage() + ")", e);
+            } catch (RuntimeException e) {
+                throw new IOException(file + ": unreadable or corrupt image (" + e.getMessage() + ")", e);
+            } finally {
+                reader.dispose();
+            }
         }
-        if (img == null) throw new IOException(file + ": not a readable PNG or JPEG image");
-        return img;
     }
 }

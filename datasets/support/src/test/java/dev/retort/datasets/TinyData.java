@@ -63,4 +63,35 @@ public final class TinyData {
         grey(root.resolve("gtFine/val/lindau/" + stem + "_gtFine_labelIds.png"), 64, 32, (x, y) -> x < 32 ? 7 : 26);  // road, car
         return root;
     }
+
+    /**
+     * A valid 1-bit greyscale PNG of {@code w} × {@code h} black pixels, written row by row through a deflater: a few
+     * hundred KB on disk for an image whose decoded raster would need gigabytes (a decompression bomb).
+     */
+    public static void bomb(Path file, int w, int h) throws IOException {
+        java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat, new java.util.zip.Deflater(9))) {
+            byte[] row = new byte[1 + (w + 7) / 8];  // filter byte 0, then the bits
+            for (int y = 0; y < h; y++) z.write(row);
+        }
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 1).put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0);
+        chunk(png, "IHDR", ihdr.array());
+        chunk(png, "IDAT", idat.toByteArray());
+        chunk(png, "IEND", new byte[0]);
+        Files.createDirectories(file.getParent());
+        Files.write(file, png.toByteArray());
+    }
+
+    private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws IOException {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        crc.update(t);
+        crc.update(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+        out.write(t);
+        out.write(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
 }

@@ -1,6 +1,7 @@
 package dev.retort.runner.teachercache;
 
 import dev.retort.safetensors.DType;
+import dev.retort.safetensors.SafeTensorsException;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import java.io.IOException;
@@ -27,6 +28,8 @@ import java.util.stream.Stream;
  * A shard is written to a temporary file beside it and renamed into place atomically, so a reader (another arm,
  * another process) sees a whole shard or none, and two writers of one shard leave one of their two complete files.
  * The limit counts every shard under {@code <folder>}, all keys together, re-counted before it refuses a write.
+ * Shards carry each tap's CRC32C (the safetensors writer's checksums); a shard that fails it, or holds a NaN or
+ * infinite value, is deleted when read ({@link Damaged}) so that its batch is computed and stored again.
  */
 final class DiskStore {
     static final String FORMAT = "Retort teacher cache";
@@ -40,6 +43,7 @@ final class DiskStore {
     private final String key;
     private final long limit;
     private long used;
+    private long unverified;
 
     private DiskStore(Path root, String key, long limit) {
         this.root = root;
@@ -84,17 +88,42 @@ final class DiskStore {
             if (!key.equals(k)) throw new IOException(f + " belongs to key " + k + ", not to " + key);
             String ids = s.metadata().get(IDS);
             if (ids == null) throw new IOException(f + " does not list its samples (" + IDS + ")");
+            if (!s.hasChecksums()) unverified++;
             Map<String, float[]> values = new LinkedHashMap<>();
             Map<String, long[]> shapes = new LinkedHashMap<>();
             for (String name : new TreeMap<>(s.tensors()).keySet()) {
                 if (taps != null && !taps.contains(name)) continue;
-                values.put(name, s.readFloats(name));
+                float[] v = s.readFloats(name);
+                for (float x : v) {
+                    if (!Float.isFinite(x)) throw drop(f, "tap " + name + " holds NaN or infinite values");
+                }
+                values.put(name, v);
                 shapes.put(name, s.info(name).shape());
             }
             return new Entry(List.of(ids.split("\n", -1)), values, shapes);
         } catch (NoSuchFileException e) {
             return null;
+        } catch (SafeTensorsException e) {
+            throw drop(f, e.getMessage());  // its checksum, its header: what it holds cannot be trusted
         }
+    }
+
+    /** Deletes a damaged shard, so that the batch is computed and stored again. */
+    private Damaged drop(Path f, String why) throws IOException {
+        Files.deleteIfExists(f);
+        return new Damaged(f + ": " + why.replace(f + ": ", ""));
+    }
+
+    /** A shard that was damaged (checksum mismatch, malformed, non-finite values) and has been deleted. */
+    static final class Damaged extends IOException {
+        Damaged(String message) {
+            super(message);
+        }
+    }
+
+    /** Shards read that carry no checksums (written before Retort checksummed its files). */
+    long unverified() {
+        return unverified;
     }
 
     /** Stores (or replaces) a batch's entry; false, storing nothing, when the limit does not allow it. */

@@ -43,8 +43,10 @@ public final class TeacherTaps implements AutoCloseable {
     private final String network;
     private final List<String> allTaps;
     private final Consumer<String> log;
-    private long read, computed, stored;
-    private boolean fullSaid, mismatchSaid, failureSaid;
+    /** Damaged entries named one by one in the log; the rest are counted at the end. */
+    private static final int DROPS_SAID = 5;
+    private long read, computed, stored, dropped;
+    private boolean fullSaid, mismatchSaid, failureSaid, nonFiniteSaid;
 
     private TeacherTaps(CacheSettings.Mode mode, MemoryStore memory, DiskStore disk, SegmentationNetwork teacher, Consumer<String> log) {
         this.mode = mode;
@@ -153,11 +155,21 @@ public final class TeacherTaps implements AutoCloseable {
 
     private TapValues fromDisk(SegmentationNetwork teacher, NDArray images, Batch batch, String shard, Set<String> wanted, NDManager step) {
         Entry have = null;
+        long unverifiedBefore = disk.unverified();
         try {
             have = disk.read(shard, wanted);
+        } catch (DiskStore.Damaged e) {
+            if (++dropped <= DROPS_SAID) {
+                log.accept("WARNING teacher cache " + disk.where() + ": " + e.getMessage() + "; the entry was dropped and batch " + shard
+                        + " is computed again" + (dropped == DROPS_SAID ? " (further dropped entries are counted at the end)" : ""));
+            }
         } catch (IOException | RuntimeException e) {
             if (!failureSaid) log.accept("WARNING teacher cache: " + shard + " cannot be read (" + e.getMessage() + "); computing it again");
             failureSaid = true;
+        }
+        if (unverifiedBefore == 0 && disk.unverified() > 0) {
+            log.accept("teacher cache " + disk.where() + ": its entries carry no checksums (written before Retort checksummed its files);"
+                    + " they are read without verification");
         }
         boolean sameSamples = have == null || sameSamples(shard, have.ids(), batch);
         if (!sameSamples) have = null;
@@ -176,7 +188,13 @@ public final class TeacherTaps implements AutoCloseable {
                 values.put(tap, v);
                 shapes.put(tap, a.getShape().getShape());
             }
-            if (sameSamples) store(shard, have, values, shapes, batch.ids());
+            boolean finite = values.values().stream().allMatch(TeacherTaps::finite);
+            if (!finite && !nonFiniteSaid) {
+                log.accept("WARNING teacher cache " + disk.where() + ": the teacher computed NaN or infinite taps for batch " + shard
+                        + "; such batches are not stored");
+                nonFiniteSaid = true;
+            }
+            if (sameSamples && finite) store(shard, have, values, shapes, batch.ids());
         }
         Map<String, NDArray> taps = new LinkedHashMap<>();
         for (String tap : wanted) {
@@ -185,6 +203,11 @@ public final class TeacherTaps implements AutoCloseable {
             taps.put(tap, step.create(v, new Shape(shape)));
         }
         return new TapValues(network, taps);
+    }
+
+    private static boolean finite(float[] v) {
+        for (float x : v) if (!Float.isFinite(x)) return false;
+        return true;
     }
 
     private boolean sameSamples(String shard, List<String> ids, Batch batch) {
@@ -255,6 +278,8 @@ public final class TeacherTaps implements AutoCloseable {
         if (mode == CacheSettings.Mode.OFF) return;
         log.accept("teacher cache: " + read + " batch(es) read, " + computed + " computed, " + stored + " stored; " + where() + " holds "
                 + CacheSettings.human(used()) + " of " + CacheSettings.human(limit()));
+        if (dropped > 0) log.accept("WARNING teacher cache " + where() + ": " + dropped + " damaged entr" + (dropped == 1 ? "y" : "ies")
+                + " (checksum mismatch or NaN/infinite values) dropped and computed again");
         if (memory != null) memory.close();
     }
 }

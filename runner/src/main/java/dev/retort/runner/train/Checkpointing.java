@@ -21,9 +21,10 @@ final class Checkpointing {
     private final RunControl control;
     private final RunSnapshot.Board board;
     private final RunEvents events;
+    private final RunFolder folder;
 
     Checkpointing(RunSettings settings, SegmentationNetwork student, ModuleSet modules, AdamW optimizer, RunControl control, RunSnapshot.Board board,
-                  RunEvents events) {
+                  RunEvents events, RunFolder folder) {
         this.settings = settings;
         this.student = student;
         this.modules = modules;
@@ -31,6 +32,7 @@ final class Checkpointing {
         this.control = control;
         this.board = board;
         this.events = events;
+        this.folder = folder;
     }
 
     void write(String name) throws IOException {
@@ -47,11 +49,18 @@ final class Checkpointing {
         events.event(RunEvent.Type.CHECKPOINT, Map.of("step", (double) now.step()), file.toString());
     }
 
-    /** Loads {@code file} into the run (all of it checked first); returns the step it continues from. */
+    /**
+     * Loads {@code file} into the run (all of it checked first); only then are the run folder's files touched: the
+     * events logged after that checkpoint are cut from {@code metrics.jsonl} and the held log is written out.
+     * Returns the step the run continues from.
+     */
     long restore(Path file) throws IOException {
         var roster = modules.roster();
         Checkpoints.State s = Checkpoints.read(file, student, roster == null ? Map.of() : roster.parameters(),
                 roster == null ? Map.of() : roster.references(), optimizer);
+        int dropped = folder.truncateMetrics(s.step());
+        events.files().release("---- resumed from " + file + " at step " + s.step() + "; lines above logged after that"
+                + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
         board.update(b -> b.atStep(s.step()).withScores(new RunSnapshot.Scores(s.bestMiou(), b.scores().last(), b.scores().table(),
                 b.scores().bestEvaluation())));
         events.log("resumed from " + file + " at step " + s.step());

@@ -24,7 +24,8 @@ import java.util.Arrays;
  * {@code student.<key>} and each module under {@code modules.<module>.<reference key>} (the reference's names
  * inside a namespace per module; reading also takes TransKD's bare keys), the
  * AdamW state under {@code optim.m.*}, {@code optim.v.*}, {@code optim.t.*}, and the step, best mIoU and run file in
- * the metadata. Data order and dropout depend on (seed, epoch, step) only, so no generator state is needed.
+ * the metadata. Data order and dropout depend on (seed, epoch, step) only, so no generator state is needed. The
+ * writer stores each tensor's CRC32C; reading verifies them all before anything is restored.
  */
 final class Checkpoints {
     /** @param notes what the reader did beyond the plain case, for the run's log */
@@ -77,6 +78,9 @@ final class Checkpoints {
             throws IOException {
         try (TensorSource f = WeightFiles.withoutDataParallel(WeightFiles.open(file))) {
             List<String> bad = new ArrayList<>(), notes = new ArrayList<>();
+            // every tensor against its checksum, those the run does not read too: a damaged file is refused whole
+            f.verify();
+            if (!f.hasChecksums() && f.format().equals("safetensors")) notes.add(file + " carries no checksums (written before Retort checksummed its files): its bytes cannot be verified");
             Map<Parameter, float[]> values = new LinkedHashMap<>();
             for (Map.Entry<String, Parameter> e : student.parameters().entrySet()) {
                 String key = "student." + e.getKey();

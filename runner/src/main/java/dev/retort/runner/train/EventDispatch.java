@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.api.error.Failures;
 import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunListener;
 import java.util.concurrent.ExecutorService;
@@ -31,7 +32,7 @@ final class EventDispatch implements AutoCloseable {
             try {
                 listener.onEvent(event);
             } catch (RuntimeException e) {
-                System.err.println("retort: run listener " + listener + " failed on " + event.type() + ": " + e);
+                System.err.println("retort: run listener " + listener + " failed on " + event.type() + ": " + Failures.describe(e));
             }
         });
     }

@@ -98,6 +98,11 @@ final class FitLoop implements StepLoop.Body {
              BatchLoader valLoader = new BatchLoader(val, batchSize, false, settings.threads(), settings.prefetch())) {
             DatasetInfo info = train.info();
             long skippedAtOpen = train.skipped();
+            if (batchSize > train.size()) {
+                // the loader would give one short batch an epoch: not the run the file describes
+                throw new RetortConfigException("batch_size " + batchSize + " is larger than the training split ("
+                        + train.size() + " samples in " + run.data().trainSplit() + "): set batch_size to at most " + train.size());
+            }
             if (train.fixedOrder()) events.log("data: " + dataset.name() + " is read in its own order every epoch (no shuffling)");
             this.valLoader = valLoader;
             this.valSource = val;
@@ -122,7 +127,7 @@ final class FitLoop implements StepLoop.Body {
                     new Preparations(resources, settings, control, board, events));
             optimization = new OptimizationStep(engine, base, optimizer, timings);
             objective = new DistillObjective(resources, teacherPass, modules, settings.precision(), classWeights, timings);
-            checkpoints = new Checkpointing(settings, student, modules, optimizer, control, board, events);
+            checkpoints = new Checkpointing(settings, student, modules, optimizer, control, board, events, folder);
             evaluator = new Evaluator(settings, student, info, base, board, events, checkpoints);
             listeners.add(new MetricsListener(settings.logEvery(), board, events, train));
             listeners.add(new SpeedListener(board, timings, timedFrom));
@@ -189,14 +194,10 @@ final class FitLoop implements StepLoop.Body {
 
     private void openFolder(Device device) throws IOException {
         if (folder == null) folder = RunFolder.claim(settings.output(), resume, overwrite);
-        int dropped = resume != null ? folder.truncateMetrics(RunFolder.checkpointStep(resume)) : 0;
-        MetricsLog files = new MetricsLog(settings.output(), resume != null);
+        // a resumed run's files change only once its checkpoint is accepted (Checkpointing.restore): a refused resume keeps their history
+        MetricsLog files = resume != null ? MetricsLog.held(settings.output()) : new MetricsLog(settings.output(), false);
         events.open(files);
         files.writeRunFile(settings.toFileText());
-        if (resume != null) {
-            files.log("---- resumed from " + resume + " at step " + RunFolder.checkpointStep(resume) + "; lines above logged after that"
-                    + " checkpoint were not kept in metrics.jsonl (" + dropped + " events dropped) ----");
-        }
         events.log("run " + id + " on " + device + " -> " + settings.output());
         folder.notes().forEach(events::log);
     }

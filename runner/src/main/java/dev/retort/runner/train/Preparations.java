@@ -91,7 +91,7 @@ final class Preparations {
             Path cached = settings.preparationCache().resolve(name + "-" + key + ".safetensors");
             if (Files.isRegularFile(cached)) {
                 try {
-                    double loss = load(cached, p);
+                    double loss = load(cached, p, events::log);
                     p.finish();
                     events.log("preparation of " + name + " reused from " + cached + " (same teacher weights, data, seed and configuration;"
                             + " its last loss " + format(loss) + ")");
@@ -264,10 +264,15 @@ final class Preparations {
         w.write(file);
     }
 
-    /** Loads a cached preparation into the phase's parameters (all checked first); returns its recorded loss. */
-    private static double load(Path file, Preparation p) throws IOException {
+    /**
+     * Loads a cached preparation into the phase's parameters (all checked first: checksums, shapes, finite values);
+     * returns its recorded loss.
+     */
+    private static double load(Path file, Preparation p, java.util.function.Consumer<String> log) throws IOException {
         Map<Parameter, float[]> values = new LinkedHashMap<>();
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            f.verify();
+            if (!f.hasChecksums()) log.accept("preparation cache " + file + " carries no checksums (written before Retort checksummed its files): read without verification");
             for (Map.Entry<String, Parameter> e : p.parameters().entrySet()) {
                 if (!f.contains(e.getKey())) throw new IOException("it lacks " + e.getKey());
                 long[] shape = f.info(e.getKey()).shape(), expected = e.getValue().getArray().getShape().getShape();

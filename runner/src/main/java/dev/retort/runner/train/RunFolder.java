@@ -48,8 +48,10 @@ public final class RunFolder implements AutoCloseable {
      * @throws IllegalStateException when another run holds the folder, or when a new run would mix with an earlier one
      */
     public static RunFolder claim(Path dir, Path resume, boolean overwrite) throws IOException {
+        boolean newDir = !Files.isDirectory(dir);
         Files.createDirectories(dir);
         Path lockFile = dir.resolve(LOCK);
+        boolean newLock = !Files.exists(lockFile);
         FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -71,8 +73,19 @@ public final class RunFolder implements AutoCloseable {
             if (resume == null) folder.checkNew(overwrite);
             return folder;
         } catch (IOException | RuntimeException e) {
+            // a refused run leaves nothing behind: the lock file (and the folder) it created go, still under the lock
+            if (newLock) Files.deleteIfExists(lockFile);
             folder.close();
+            if (newDir) deleteIfEmpty(dir);
             throw e;
+        }
+    }
+
+    private static void deleteIfEmpty(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // not empty (someone else's files, a checkpoint of another run): it stays
         }
     }
 

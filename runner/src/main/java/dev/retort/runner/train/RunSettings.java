@@ -7,12 +7,13 @@ import dev.retort.api.run.ModuleRef;
 import dev.retort.api.run.Optimisation;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunPlan;
+import dev.retort.nn.KeyFile;
 import dev.retort.nn.Keys;
+import dev.retort.nn.Names;
 import dev.retort.runner.data.DataPlan;
 import dev.retort.runner.teachercache.CacheSettings;
 import dev.retort.nn.Settings;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +22,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -65,6 +65,8 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
             "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
             "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", PREPARATION_CACHE, Precision.STUDENT_KEY, InitCheckpoint.KEY);
+    /** The largest learning rate accepted. */
+    static final double MAX_LR = 1.0;
     /** Sections whose keys belong to a backbone, the dataset or a distiller. */
     static final List<String> SECTIONS = List.of("teacher.", "student.", "data.", "module.");
 
@@ -75,12 +77,8 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     /** The keys of a run file, unchecked. */
     static Map<String, Object> readFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such run file");
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file)) {
-            p.load(r);
-        }
         Map<String, Object> m = new TreeMap<>();
-        p.forEach((k, v) -> m.put(k.toString().strip(), v.toString().strip()));
+        for (KeyFile.Entry e : KeyFile.read(file)) m.put(e.key(), e.value());  // a key given twice is refused, naming both lines
         return m;
     }
 
@@ -89,6 +87,11 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         requireKnown("run", "", raw.keySet());
         Precision precision = Precision.read(s, raw);
         String name = str(raw, "name", "run");
+        try {
+            Names.check("name", name);
+        } catch (IllegalArgumentException e) {
+            throw s.invalid(e.getMessage());
+        }
         ModelRef teacher = raw.containsKey("teacher") && !str(raw, "teacher", "").isEmpty() && !str(raw, "teacher", "").equals("none")
                 ? model(raw, "teacher") : null;
         ModelRef student = model(raw, "student");
@@ -113,7 +116,10 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         }
         if (decayPer.equals("none") && raw.containsKey("decay_steps")) throw s.invalid("decay_steps has no effect with decay_per = none (a constant learning rate): remove one");
         if (raw.containsKey("epochs") && raw.containsKey("iterations")) throw s.invalid("set epochs or iterations, not both");
-        Optimisation opt = new Optimisation(s.positive("lr", 6e-5), s.real("weight_decay", 0.01, 0, Double.MAX_VALUE), s.integer("batch_size", 2, 1),
+        double lr = s.positive("lr", 6e-5);
+        // AdamW moves each weight by about lr per step: beyond 1 the first step destroys the network (TransKD uses 6e-5)
+        if (lr > MAX_LR) throw s.invalid("lr must be at most " + MAX_LR + " (AdamW moves every weight by about lr per step; TransKD uses 6e-5), got '" + raw.get("lr") + "'");
+        Optimisation opt = new Optimisation(lr, s.real("weight_decay", 0.01, 0, Double.MAX_VALUE), s.integer("batch_size", 2, 1),
                 raw.containsKey("iterations") ? 0 : s.integer("epochs", 1000, 1), raw.containsKey("iterations") ? s.integer("iterations", 0, 1) : 0,
                 decayPer.equals("none") ? 0 : s.integer("decay_steps", 1500, 1), decayPer.equals("epoch"), s.integer("eval_every", 1, 1));
         String device = str(raw, "device", "auto");

@@ -103,6 +103,7 @@ public final class Trainer implements TrainingRun, Runnable {
         } catch (Throwable t) {
             board.update(s -> s.failed(RunState.FAILED, t));
             events.log("FAILED at step " + board.get().step() + ": " + Failures.describe(t));
+            if (Failures.debug()) t.printStackTrace(events.console());
             events.event(RunEvent.Type.FAILED, Map.of(), Failures.describe(t));
         } finally {
             board.update(s -> s.ended() == null ? s.endedAt(Instant.now()) : s);
@@ -291,6 +292,11 @@ public final class Trainer implements TrainingRun, Runnable {
     /** The learning rate of a step of epoch {@code epochIndex} taken now (the schedule of {@link FitLoop#learningRate}). */
     double learningRate(int epochIndex) {
         return loop.learningRate(epochIndex, board.get().step());
+    }
+
+    /** A failure in one line, as everywhere in Retort ({@link Failures#describe}). */
+    static String describe(Throwable t) {
+        return Failures.describe(t);
     }
 
     public boolean finished() {

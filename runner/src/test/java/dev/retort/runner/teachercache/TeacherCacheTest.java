@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.backbones.mit.MitBackbone;
 import dev.retort.runner.train.RunSettings;
+import dev.retort.runner.train.TamperedFiles;
 import dev.retort.runner.train.TestServices;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -143,6 +144,47 @@ class TeacherCacheTest {
         CacheRuns.Done again = ok(CacheRuns.train(run));
         assertEquals(List.of(3L, 5L, 0L), Arrays.stream(counts(again.log())).boxed().toList(), again.log());
         assertEquals(reference.losses(), again.losses());
+    }
+
+    @Test
+    void damagedShardsAreDroppedAndComputedAgainSayingSoAndOlderShardsStillRead() throws IOException {
+        Path cache = dir.resolve("cache");
+        Map<String, Object> run = CacheRuns.run(dir.resolve("first"), "csf,pea", "disk");
+        run.put("teacher.cache_dir", cache.toString());
+        CacheRuns.Done first = ok(CacheRuns.train(run));
+        List<Path> files = shards(cache);
+        assertEquals(8, files.size());
+        // a finite flip (only the checksum tells), a shard holding NaN (its checksum fits: written so), one of before checksums
+        TamperedFiles.flipByte(files.get(0), "features.1");
+        Path nan = files.get(1);
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        try (SafeTensorsFile f = SafeTensorsFile.open(nan)) {
+            f.metadata().forEach(w::metadata);
+            for (String t : f.tensors().keySet()) {
+                float[] v = f.readFloats(t);
+                v[0] = Float.NaN;
+                w.add(t, f.info(t).shape(), v, DType.BF16);
+            }
+        }
+        w.write(nan);
+        TamperedFiles.withoutChecksums(files.get(2));
+
+        run.put("output", dir.resolve("second").toString());
+        CacheRuns.Done second = ok(CacheRuns.train(run));
+        String log = second.log();
+        assertEquals(first.losses(), second.losses(), "the damaged entries were computed again, not used");
+        assertEquals(List.of(6L, 2L, 2L), Arrays.stream(counts(log)).boxed().toList(), log);
+        String where = "WARNING teacher cache " + cache.resolve(files.get(0).getParent().getFileName()) + ": ";
+        assertTrue(log.contains(where + files.get(0) + ": tensor 'features.1' fails its CRC32C checksum") && log.contains("the entry was dropped and batch e00001-b000000 is computed again"), log);
+        assertTrue(log.contains(where + nan + ": tap ") && log.contains("holds NaN or infinite values; the entry was dropped and batch e00001-b000001 is computed again"), log);
+        assertTrue(log.contains("2 damaged entries (checksum mismatch or NaN/infinite values) dropped and computed again"), log);
+        assertTrue(log.contains("its entries carry no checksums (written before Retort checksummed its files)"), log);
+        assertTrue(!log.contains("Exception"), log);
+        // stored again whole: a third run reads all eight
+        run.put("output", dir.resolve("third").toString());
+        CacheRuns.Done third = ok(CacheRuns.train(run));
+        assertEquals(List.of(8L, 0L, 0L), Arrays.stream(counts(third.log())).boxed().toList(), third.log());
+        assertEquals(first.losses(), third.losses());
     }
 
     @Test

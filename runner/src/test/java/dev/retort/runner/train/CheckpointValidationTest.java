@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -21,6 +22,7 @@ import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import dev.retort.safetensors.TensorInfo;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +88,57 @@ class CheckpointValidationTest {
         String message = t.failure().getMessage();
         assertTrue(message.contains("student.linear_pred.weight (1 NaN or infinite values)")
                 && message.contains("modules.csf.skfs.0.conv1.0.weight (1 NaN or infinite values)"), message);
+    }
+
+    @Test
+    void aRefusedResumeLeavesTheRunFoldersHistoryAsItWas() throws Exception {
+        Path a = dir.resolve("a");
+        byte[] metrics = Files.readAllBytes(a.resolve("metrics.jsonl")), log = Files.readAllBytes(a.resolve("train.log")),
+                runFile = Files.readAllBytes(a.resolve("run.cfg"));
+        assertTrue(Files.readAllLines(a.resolve("metrics.jsonl")).size() > 3, "the first run logged its steps");
+        // the same folder, from a checkpoint refused for a NaN, then from one refused for a flipped byte
+        Path nan = copy("nan.safetensors", (k, v) -> k.equals("student.linear_pred.weight") ? poison(v, Float.NaN) : v, k -> k);
+        Path flipped = copy("flipped.safetensors", (k, v) -> v, k -> k);
+        TamperedFiles.flipByte(flipped, "student.linear_pred.weight");
+        for (Path bad : List.of(nan, flipped)) {
+            Trainer t = resume(bad, "a");
+            assertEquals(RunState.FAILED, t.status().state());
+            assertEquals(0, t.lossHistory().size(), "nothing was trained");
+            assertArrayEquals(metrics, Files.readAllBytes(a.resolve("metrics.jsonl")), "metrics.jsonl is as it was (" + bad.getFileName() + ")");
+            assertArrayEquals(log, Files.readAllBytes(a.resolve("train.log")), "train.log is as it was");
+            assertArrayEquals(runFile, Files.readAllBytes(a.resolve("run.cfg")), "run.cfg is as it was");
+        }
+        // the good checkpoint still resumes there, and only then is the history cut back to it
+        Trainer ok = resume(a.resolve("last.safetensors"), "a");
+        assertNull(ok.failure());
+        assertTrue(Files.readString(a.resolve("train.log")).contains("---- resumed from " + a.resolve("last.safetensors") + " at step 3"));
+    }
+
+    @Test
+    void aFlippedByteInACheckpointIsRefusedNamingTheFileAndTheTensor() throws Exception {
+        Path flipped = copy("flipped.safetensors", (k, v) -> v, k -> k);
+        TamperedFiles.flipByte(flipped, "optim.v.student.linear_pred.weight");  // a tensor no NaN check would notice
+        Trainer t = resume(flipped, "b");
+        assertEquals(RunState.FAILED, t.status().state());
+        String message = Trainer.describe(t.failure());
+        assertTrue(message.contains(flipped.toString()) && message.contains("optim.v.student.linear_pred.weight")
+                && message.contains("fails its CRC32C checksum"), message);
+        assertTrue(!message.contains("Exception"), message);
+    }
+
+    @Test
+    void aCheckpointWrittenBeforeChecksumsResumesWithANote() throws Exception {
+        Path old = copy("old.safetensors", (k, v) -> v, k -> k);
+        TamperedFiles.withoutChecksums(old);
+        try (SafeTensorsFile f = SafeTensorsFile.open(old)) {
+            assertTrue(!f.hasChecksums());
+        }
+        Trainer fromOld = resume(old, "b");
+        Trainer fromNew = resume(dir.resolve("a/last.safetensors"), "c");
+        assertNull(fromOld.failure());
+        assertEquals(fromNew.lossHistory(), fromOld.lossHistory());
+        String log = Files.readString(dir.resolve("b/train.log"));
+        assertTrue(log.contains(old + " carries no checksums"), log);
     }
 
     @Test

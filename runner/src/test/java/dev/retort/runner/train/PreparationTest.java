@@ -224,4 +224,45 @@ class PreparationTest {
             assertEquals(2, files.count());
         }
     }
+
+    @Test
+    void aDamagedPreparationFileIsRefusedNamingItAndPreparedAgainAnOlderOneLoadsWithANote() throws Exception {
+        Path cache = dir.resolve("shared");
+        Map<String, Object> a = run(dir.resolve("a"), "1");
+        a.put("preparation_cache", cache.toString());
+        Trainer first = new Trainer("a", RunSettings.of(a), new TestServices(new MaskdDistiller()), null, QUIET);
+        first.run();
+        assertNull(first.failure());
+        Path file;
+        try (var files = Files.list(cache)) {
+            file = files.findFirst().orElseThrow();
+        }
+        String tensor;
+        try (var f = dev.retort.safetensors.SafeTensorsFile.open(file)) {
+            tensor = f.tensors().keySet().iterator().next();
+        }
+        TamperedFiles.flipByte(file, tensor);  // finite: only the checksum can tell
+
+        Map<String, Object> b = new HashMap<>(a);
+        b.put("output", dir.resolve("b").toString());
+        TestServices sb = new TestServices(new MaskdDistiller());
+        Trainer second = new Trainer("b", RunSettings.of(b), sb, null, QUIET);
+        second.run();
+        assertNull(second.failure());
+        String log = Files.readString(dir.resolve("b/train.log"));
+        assertTrue(log.contains("WARNING preparation cache " + file + " cannot be used (") && log.contains("'" + tensor + "' fails its CRC32C checksum")
+                && log.contains("preparing again"), log);
+        assertTrue(!log.contains("Exception"), log);
+        assertEquals(0.0, sb.events.stream().filter(e -> e.type() == RunEvent.Type.PREPARED).findFirst().orElseThrow().metrics().get("cached"));
+
+        // the file written again is whole; as a file of before checksums it is still used, with a note
+        TamperedFiles.withoutChecksums(file);
+        Map<String, Object> c = new HashMap<>(a);
+        c.put("output", dir.resolve("c").toString());
+        TestServices sc = new TestServices(new MaskdDistiller());
+        new Trainer("c", RunSettings.of(c), sc, null, QUIET).run();
+        assertEquals(1.0, sc.events.stream().filter(e -> e.type() == RunEvent.Type.PREPARED).findFirst().orElseThrow().metrics().get("cached"));
+        String logC = Files.readString(dir.resolve("c/train.log"));
+        assertTrue(logC.contains("preparation cache " + file + " carries no checksums"), logC);
+    }
 }

@@ -42,6 +42,19 @@ class RunFolderTest {
     }
 
     @Test
+    void aRefusedRunLeavesNoLockFileBehind() throws Exception {
+        Files.writeString(dir.resolve("metrics.jsonl"), "{\"type\":\"STEP\",\"step\":0}\n");
+        Files.writeString(dir.resolve("last.safetensors"), "x");
+        assertThrows(IllegalStateException.class, () -> RunFolder.claim(dir, null, false));
+        assertEquals(List.of("last.safetensors", "metrics.jsonl"), Files.list(dir).map(p -> p.getFileName().toString()).sorted().toList(),
+                "the refused run created nothing");
+        // a lock file an earlier run left is not this run's to delete
+        Files.writeString(dir.resolve(RunFolder.LOCK), "process 1\n");
+        assertThrows(IllegalStateException.class, () -> RunFolder.claim(dir, null, false));
+        assertTrue(Files.exists(dir.resolve(RunFolder.LOCK)));
+    }
+
+    @Test
     void aRunThatEndedBeforeItsFirstStepLeavesNothingToProtect() throws Exception {
         Files.write(dir.resolve("metrics.jsonl"), List.of("{\"run\":\"a-1\",\"type\":\"FAILED\",\"step\":0}"));
         Files.writeString(dir.resolve("train.log"), "FAILED at step 0: module ea cannot be built\n");

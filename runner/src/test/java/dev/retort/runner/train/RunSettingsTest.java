@@ -32,6 +32,36 @@ class RunSettingsTest {
     }
 
     @Test
+    void aKeyGivenTwiceInARunFileIsAnErrorNamingBothLines() throws Exception {
+        Path file = dir.resolve("twice.cfg");
+        Files.writeString(file, "name = twice\n# a comment\nlr = 1e-3\nbatch_size = 2\nlr = 5e-1\n");
+        String message = assertThrows(IllegalArgumentException.class, () -> RunSettings.read(file)).getMessage();
+        assertEquals(file + ": lr is given twice, on line 3 (lr = 1e-3) and on line 5 (lr = 5e-1); keep one", message);
+        // continuation lines and escapes mean what they mean in java.util.Properties; the line is where the key starts
+        Files.writeString(file, "name = a\\\n  b\nmodules = csf,\\\n   pea\nname : c\n");
+        message = assertThrows(IllegalArgumentException.class, () -> RunSettings.read(file)).getMessage();
+        assertTrue(message.contains("name is given twice, on line 1 (name = ab) and on line 5 (name = c)"), message);
+    }
+
+    @Test
+    void controlAndInvisibleCharactersInANameAreRefusedByTheirCode() {
+        assertTrue(rejected("name", "evil\u001b[2Jrun").startsWith("run: name holds the character U+001B at position 5;"));
+        assertTrue(rejected("name", "two\nlines").startsWith("run: name holds the character U+000A at position 4;"));
+        assertTrue(rejected("name", "abc\u202edef").startsWith("run: name holds the character U+202E at position 4;"));  // a bidi override
+        assertEquals("Straße 北京 (run-2) #3", RunSettings.of(run("name", "Straße 北京 (run-2) #3")).run().name());
+    }
+
+    @Test
+    void aBatchLargerThanTheTrainingSplitIsRefusedSayingHowLargeTheSplitIs() {
+        Map<String, Object> m = TestServices.tinyRun(dir.resolve("big-batch"));
+        m.put("batch_size", "1e9");
+        Trainer t = TestServices.runToEnd(new Trainer("b", RunSettings.of(m), new TestServices(), null, new java.io.PrintStream(java.io.OutputStream.nullOutputStream())));
+        assertTrue(t.failure() != null && Trainer.describe(t.failure()).startsWith("batch_size 1000000000 is larger than the training split ("),
+                String.valueOf(t.failure()));
+        assertEquals(0, t.lossHistory().size());
+    }
+
+    @Test
     void decayPerNoneKeepsTheLearningRateConstantAndRefusesDecaySteps() {
         Map<String, Object> m = TestServices.tinyRun(dir);
         m.put("decay_per", "none");
@@ -83,7 +113,10 @@ class RunSettingsTest {
             "epochs | 0 | run: epochs must be an integer >= 1, got '0'",
             "eval_every | 0 | run: eval_every must be an integer >= 1, got '0'",
             "eval_batches | -1 | run: eval_batches must be an integer >= 0, got '-1'",
-            "threads | many | run: threads must be an integer, got 'many'"})
+            "threads | many | run: threads must be an integer, got 'many'",
+            "lr | 1e308 | run: lr must be at most 1.0 (AdamW moves every weight by about lr per step; TransKD uses 6e-5), got '1e308'",
+            "name | a/b | run: name holds the character U+002F at position 2; a name may hold letters, digits, spaces and ._-+=,@()[]#% only (no control or invisible characters, no path separators)",
+            "name | .hidden | run: name '.hidden' must not start with a dot or start or end with a space"})
     void everyNumberIsCheckedAndTheMessageNamesItsKey(String key, String value, String message) {
         assertEquals(message, rejected(key, value));
     }

@@ -97,6 +97,36 @@ class CityscapesDatasetTest {
         }
     }
 
+    /** A small file claiming a huge image is refused from its header, before decoding, naming the file; under skip it is left out. */
+    @Test
+    void aDecompressionBombIsRefusedFromItsHeaderBeforeDecoding() throws Exception {
+        TinyData.cityscapes(root);
+        Path bomb = root.resolve("leftImg8bit/train/bonn/bonn_000000_000019_leftImg8bit.png");
+        TinyData.bomb(bomb, 25_000, 25_000);
+        TinyData.grey(root.resolve("gtFine/train/bonn/bonn_000000_000019_gtFine_labelTrainIds.png"), 64, 32, (x, y) -> 3);
+        assertTrue(Files.size(bomb) < 1_000_000, Files.size(bomb) + " bytes");
+        CityscapesDataset cs = new CityscapesDataset();
+        long t0 = System.nanoTime();
+        try (SampleSource strict = cs.open(new DatasetRequest(root, "train", "transkd", Map.of("augment", false)))) {
+            int bonn = -1;
+            for (int i = 0; i < strict.size() && bonn < 0; i++) {
+                try {
+                    strict.get(i, 0);
+                } catch (IOException e) {
+                    bonn = i;
+                    assertTrue(e.getMessage().contains(bomb.toString()) && e.getMessage().contains("25000 × 25000 = 625,000,000 pixels")
+                            && e.getMessage().contains("89,478,485"), e.getMessage());
+                }
+            }
+            assertTrue(bonn >= 0, "the bomb was refused");
+        }
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "refused from the header, not after decoding");
+        try (SampleSource lenient = cs.open(new DatasetRequest(root, "train", "transkd", Map.of("on_error", "skip", "short_side", 16, "augment", false)))) {
+            for (int i = 0; i < lenient.size(); i++) assertTrue(lenient.get(i, 0).id().startsWith("aachen"));
+            assertEquals(1, lenient.skipped());
+        }
+    }
+
     /** An image without its label is a bad sample like any other: an error naming it, or under on_error = skip left out and counted. */
     @Test
     void anImageWithoutALabelIsSkippedAndCountedUnderTheSkipPolicy() throws Exception {
