@@ -61,28 +61,30 @@ class StudyTest {
                 "arm.2.name = CSF only", "arm.2.modules = csf",
                 "arm.3.name = TransKD-Base", "arm.3.modules = csf,pea", "arm.3.module.pea.weights = 0.1,0.1,0.5,2.0", "arm.3.lr = 5e-4", ""));
         Path out = dir.resolve("study");
-        List<Study.Arm> arms = Study.arms(ablation, out, runner);
-        assertEquals(3, arms.size());
-        assertEquals(Map.of("weights", "0.1,0.1,0.5,2.0"), arms.get(2).plan().config().modules().get(1).config());
+        Study.Ablation study = Study.read(ablation, out, runner);
+        assertEquals(3, study.arms().size());
+        assertEquals(List.of(5L), study.seeds(), "the run's seed when the file lists no seeds");
+        assertEquals(Map.of("weights", "0.1,0.1,0.5,2.0"), study.cells().get(2).plan().config().modules().get(1).config());
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-        for (Study.Arm arm : arms) Study.run(arm, runner, context, out, quiet);
+        for (Study.Cell cell : study.cells()) Study.run(cell, runner, context, false, out, quiet, null);
         try (var files = Files.list(out.resolve("rows"))) {  // rows are JSON and named so
-            assertEquals(List.of("arm-001.json", "arm-002.json", "arm-003.json"), files.map(f -> f.getFileName().toString()).sorted().toList());
+            assertEquals(List.of("arm-001-seed-5.json", "arm-002-seed-5.json", "arm-003-seed-5.json"), files.map(f -> f.getFileName().toString()).sorted().toList());
         }
-        List<Study.Row> rows = Study.merge(out, arms);
+        List<Study.Row> rows = Study.merge(study);
         assertEquals(List.of("student", "CSF only", "TransKD-Base"), rows.stream().map(Study.Row::name).toList());
         assertEquals(0, rows.get(0).extraParams());
         assertTrue(rows.get(2).extraParams() > rows.get(1).extraParams());
         assertEquals(rows.get(0).params(), rows.get(2).params(), "the deployed student is the same");
         assertEquals(4, rows.get(1).losses().size());
         String md = Files.readString(out.resolve("results.md"));
-        assertTrue(md.contains("| 3 | TransKD-Base | csf+pea | lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0 |") && md.contains("Per-class IoU"), md);
-        assertTrue(md.contains("| 1 | student | none | – |"), md);
+        assertTrue(md.contains("| 3 | TransKD-Base | csf+pea | lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0 | 5 |") && md.contains("Per-class IoU"), md);
+        assertTrue(md.contains("| 1 | student | none | – | 5 |"), md);
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
         assertEquals(4, csv.size());
         // per-class columns in the dataset's class order, the same for every arm (each arm's IoU came from its run's result)
         List<String> classes = synthetic.info().classes();
-        assertEquals(classes.stream().map(c -> "iou:" + c).toList(), List.of(csv.get(0).split(",")).subList(11, 11 + classes.size()), csv.get(0));
+        // arm,name,modules,configuration,seeds,miou_mean,miou_std,miou:seed=5,gain_mean,gain_std,gain_verdict,gain_p,params,gflops,extra_params,ms_per_step,wall_s,steps
+        assertEquals(classes.stream().map(c -> "iou:" + c).toList(), List.of(csv.get(0).split(",")).subList(18, 18 + classes.size()), csv.get(0));
         for (Study.Row r : rows) assertEquals(classes, List.copyOf(r.iou().keySet()));
         assertTrue(csv.get(3).contains("\"lr=5e-4; module.pea.weights=0.1,0.1,0.5,2.0\""), csv.get(3));
         for (Study.Row r : rows) {
@@ -96,11 +98,61 @@ class StudyTest {
 
         // a merge while arms have no row fails naming them, and leaves the last complete table alone
         String complete = Files.readString(out.resolve("results.md"));
-        Files.delete(out.resolve("rows/arm-001.json"));
-        Files.delete(out.resolve("rows/arm-003.json"));
-        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> Study.merge(out, arms));
-        assertTrue(missing.getMessage().startsWith("arms 1, 3 of 3 have no row in "), missing.getMessage());
+        Files.delete(out.resolve("rows/arm-001-seed-5.json"));
+        Files.delete(out.resolve("rows/arm-003-seed-5.json"));
+        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> Study.merge(study));
+        assertTrue(missing.getMessage().startsWith("cells 1 (arm 1, seed 5), 3 (arm 3, seed 5) of 3 have no row in "), missing.getMessage());
         assertEquals(complete, Files.readString(out.resolve("results.md")));
+    }
+
+    /**
+     * seeds = …: every arm with every seed, cells numbered arm by arm; a seed gives every arm the same data and
+     * initialisation; the table has every seed's value and the paired gain over the baseline; a cell with its row is
+     * not run again, and a row of another study in the folder is refused.
+     */
+    @Test
+    void seedsAreAStudyDimensionWithPairedGains(@TempDir Path dir) throws Exception {
+        Path ablation = dir.resolve("seeds.cfg");
+        Files.writeString(ablation, base(dir).replace("seed = 5\n", "").replace("iterations = 4", "iterations = 2").replace("eval_every = 4", "eval_every = 2")
+                + String.join("\n", "seeds = 11, 12, 13",
+                "baseline = student", "arm.1.name = student", "arm.1.modules = none", "arm.2.name = higher lr", "arm.2.modules = none", "arm.2.lr = 3e-3", ""));
+        Path out = dir.resolve("study");
+        Study.Ablation study = Study.read(ablation, out, runner);
+        assertEquals(List.of(11L, 12L, 13L), study.seeds());
+        assertEquals(6, study.cells().size());
+        Study.Cell fourth = study.cell(4);
+        assertEquals(2, fourth.arm().index());
+        assertEquals(11L, fourth.seed());
+        assertEquals(11L, fourth.plan().config().seed());
+        assertEquals(out.resolve("arm-2-seed-11"), fourth.plan().output());
+        assertEquals(List.of(study.cell(5)), study.cells(2, 12L));
+        var outside = assertThrows(IllegalArgumentException.class, () -> study.cell(7));
+        assertTrue(outside.getMessage().contains("cells are 1..6 (2 arms × 3 seeds, numbered arm by arm)"), outside.getMessage());
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        for (Study.Cell cell : study.cells()) Study.run(cell, runner, context, false, out, quiet, null);
+        List<Study.Row> rows = Study.merge(study);
+        // the same seed: the same first batch and initialisation in both arms (the learning rate acts after the first loss)
+        assertEquals(rows.get(0).losses().get(0), rows.get(3).losses().get(0));
+        assertTrue(!rows.get(0).losses().get(0).equals(rows.get(1).losses().get(0)), "another seed, another start");
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| 1 | student | none | – | 11, 12, 13 | "), md);
+        assertTrue(md.contains("Paired gain over 'student'") && md.matches("(?s).*\\| 2 \\| higher lr \\| [+-]\\d+\\.\\d\\d ± \\d+\\.\\d\\d \\| .*"), md);
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        assertTrue(csv.get(0).startsWith("arm,name,modules,configuration,seeds,miou_mean,miou_std,miou:seed=11,miou:seed=12,miou:seed=13,gain_mean"), csv.get(0));
+        assertEquals(3, csv.size());
+
+        // a cell with its row is not run again; a folder's rows of another file are refused
+        assertTrue(Study.existingRow(out, study.cell(1)).isPresent());
+        Path other = dir.resolve("other.cfg");
+        Files.writeString(other, Files.readString(ablation).replace("arm.2.lr = 3e-3", "arm.2.lr = 1e-4"));
+        Study.Ablation changed = Study.read(other, out, runner);
+        var mixed = assertThrows(IllegalStateException.class, () -> Study.existingRow(out, changed.cell(4)));
+        assertTrue(mixed.getMessage().contains("is the row of another study"), mixed.getMessage());
+        var perArmSeed = assertThrows(IllegalArgumentException.class, () -> {
+            Files.writeString(other, Files.readString(ablation) + "arm.1.seed = 4\n");
+            Study.read(other, out, runner);
+        });
+        assertTrue(perArmSeed.getMessage().contains("arm.1.seed is the study's, not an arm's"), perArmSeed.getMessage());
     }
 
     @Test
@@ -126,13 +178,12 @@ class StudyTest {
                 + String.join("\n", "module.maskd.prepare_steps = 3",
                 "arm.1.name = maskd", "arm.1.modules = maskd", "arm.2.name = maskd-lr", "arm.2.modules = maskd", "arm.2.lr = 5e-4", ""));
         Path out = dir.resolve("study");
-        List<Study.Arm> arms = Study.arms(ablation, out, runner);
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-        for (Study.Arm arm : arms) Study.run(arm, runner, context, out, quiet);
+        for (Study.Cell cell : Study.read(ablation, out, runner).cells()) Study.run(cell, runner, context, false, out, quiet, null);
         try (var cached = Files.list(out.resolve(Study.PREPARATIONS))) {
             assertEquals(1, cached.filter(f -> f.getFileName().toString().startsWith("maskd-")).count(), "one preparation in the study folder");
         }
-        String first = Files.readString(out.resolve("arm-1/train.log")), second = Files.readString(out.resolve("arm-2/train.log"));
+        String first = Files.readString(out.resolve("arm-1-seed-5/train.log")), second = Files.readString(out.resolve("arm-2-seed-5/train.log"));
         assertTrue(first.contains("preparing maskd before it distils") && !first.contains("reused from"), first);
         assertTrue(second.contains("preparation of maskd reused from " + out.resolve(Study.PREPARATIONS)) && !second.contains("preparing maskd before"), second);
     }

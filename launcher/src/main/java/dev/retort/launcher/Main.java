@@ -2,8 +2,13 @@ package dev.retort.launcher;
 
 import dev.retort.runtime.Libtorch;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code java -jar retort.jar} opens the Gogo shell; {@code java -jar retort.jar <command line>} runs one Gogo
@@ -21,6 +26,9 @@ public final class Main {
     static final int OK = 0;
     static final int COMMAND_FAILED = 1;
     static final int CANNOT_START = 2;
+
+    /** This process's command line, one word a line, for programs that start Retort again (kd:ablate --slurm). */
+    static final String COMMAND_PROPERTY = "retort.command";
 
     private static volatile Signals signals;
 
@@ -51,6 +59,7 @@ public final class Main {
         RetortRuntime runtime;
         try {
             System.setProperty("retort.cache", userCache().toString());  // bundles (the demo's teacher) read it
+            System.setProperty(COMMAND_PROPERTY, String.join("\n", ownCommand()));  // kd:ablate --slurm's job scripts start Retort so
             String libtorch = System.getProperty("retort.libtorch");
             if (libtorch != null && !libtorch.isBlank()) {
                 String flavor = Libtorch.use(Path.of(libtorch), System.getProperty("retort.libtorch.flavor"));
@@ -84,6 +93,34 @@ public final class Main {
         } finally {
             runtime.stop();
         }
+    }
+
+    /**
+     * The command that starts Retort as this process was started: the java executable, the JVM's options (a
+     * debugger's {@code -agentlib:jdwp} left out: a second process would fight over its port) and {@code -jar
+     * retort.jar}, or the class path and main class where the launcher does not run from its jar.
+     */
+    static List<String> ownCommand() {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!option.startsWith("-agentlib:jdwp") && !option.startsWith("-Xrunjdwp")) command.add(option);
+        }
+        Path jar = null;
+        try {
+            jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException | RuntimeException e) {
+            // no code source: the class path below
+        }
+        if (jar != null && Files.isRegularFile(jar) && jar.toString().endsWith(".jar")) {
+            command.add("-jar");
+            command.add(jar.toAbsolutePath().toString());
+        } else {
+            command.add("-cp");
+            command.add(System.getProperty("java.class.path"));
+            command.add(Main.class.getName());
+        }
+        return command;
     }
 
     static RetortRuntime.Settings settings() {

@@ -48,7 +48,7 @@ class RunOutputsIT {
         assertTrue(export.out().contains("19 = ignore"), export.out());
     }
 
-    /** kd:ablate --merge while an arm has no row fails with the arm's number instead of writing a partial table. */
+    /** kd:ablate --merge while a cell has no row fails with the cell's number instead of writing a partial table. */
     @Test
     void mergingAStudyWithAMissingArmFailsNamingIt(@TempDir Path work) throws Exception {
         List<String> grid = new ArrayList<>(tinyRun("grid", work.resolve("unused")));
@@ -57,10 +57,10 @@ class RunOutputsIT {
         Files.write(work.resolve("grid.cfg"), grid);
         Result one = retort(work, "kd:ablate", "--arm", "1", "--out", "study", "grid.cfg");
         assertEquals(0, one.exit(), one.out() + one.err());
-        assertTrue(Files.isRegularFile(work.resolve("study/rows/arm-001.json")));
+        assertTrue(Files.isRegularFile(work.resolve("study/rows/arm-001-seed-3.json")));
         Result merge = retort(work, "kd:ablate", "--merge", "--out", "study", "grid.cfg");
         assertNotEquals(0, merge.exit(), merge.out() + merge.err());
-        assertTrue(merge.err().contains("arm 2 of 2 has no row"), merge.err());
+        assertTrue(merge.err().contains("cell 2 (arm 2, seed 3) of 2 has no row"), merge.err());
         assertTrue(!Files.exists(work.resolve("study/results.md")), "no partial table");
     }
 }

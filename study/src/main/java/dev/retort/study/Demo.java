@@ -12,7 +12,6 @@ import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -115,7 +114,7 @@ public final class Demo {
         Study.Row[] trained = new Study.Row[1];
         int steps = teacherSteps;
         TeacherCache.Entry teacher = cache.obtain(key, teacherRun, versions, () -> {
-            trained[0] = arm(0, "teacher", "", teacherTraining, null);
+            trained[0] = arm(0, "teacher", 7, teacherTraining, null);
             if (trained[0].steps() < steps) {  // stopped (a signal, kd:stop): a half-trained teacher must not be cached
                 throw new IllegalStateException("the teacher stopped after " + trained[0].steps() + " of " + steps + " steps; nothing was cached");
             }
@@ -123,7 +122,7 @@ public final class Demo {
                     trained[0].params(), trained[0].gflops());
         }, log);
         if (trained[0] == null) log.println("teacher: " + teacher.weights() + " (cached; delete it to train the teacher again)");
-        rows.add(trained[0] != null ? trained[0] : new Study.Row(0, "teacher", "none", "cached", teacher.miou(), teacher.params(),
+        rows.add(trained[0] != null ? trained[0] : new Study.Row(0, "teacher", 7, "none", "cached", teacher.miou(), teacher.params(),
                 teacher.gflops(), 0, Double.NaN, Double.NaN, teacher.steps(), Map.of(), List.of(), List.of()));
 
         Map<String, Object> base = new HashMap<>(COMMON);
@@ -136,54 +135,49 @@ public final class Demo {
         base.put("eval_every", String.valueOf(studentSteps));  // one evaluation, at the end: no choice of the best
         base.put("log_every", "1");  // every step's loss terms for the plots
         base.put("data.val_size", String.valueOf(studentValScenes));
-        double[] alone = new double[SEEDS.length], distilled = new double[SEEDS.length];
-        List<List<Double>> aloneCe = new ArrayList<>(), distilledCe = new ArrayList<>();
+        List<Study.Row> aloneRows = new ArrayList<>(), distilledRows = new ArrayList<>();
         List<Map<String, List<Double>>> terms = new ArrayList<>();
-        for (int i = 0; i < SEEDS.length; i++) {
-            int seed = SEEDS[i];
+        for (int seed : SEEDS) {
             Map<String, Object> a = new HashMap<>(base);
             a.put("name", "student-seed" + seed);
             a.put("seed", String.valueOf(seed));
             a.put("modules", "none");
             a.put("output", out.resolve("student-seed" + seed).toString());
-            Study.Row r = arm(1 + 2 * i, "student", "seed=" + seed, a, null);
-            rows.add(r);
-            alone[i] = 100 * r.miou();
-            aloneCe.add(r.ceLosses());
+            aloneRows.add(arm(1, "student", seed, a, null));
             Map<String, Object> k = new HashMap<>(a);
             k.put("name", "transkd-base-seed" + seed);
             k.put("modules", "csf,pea");
             k.put("output", out.resolve("transkd-base-seed" + seed).toString());
             Map<String, List<Double>> seedTerms = new LinkedHashMap<>();
-            r = arm(2 + 2 * i, DISTILLED, "seed=" + seed, k, termCollector(seedTerms));
-            rows.add(r);
-            distilled[i] = 100 * r.miou();
-            distilledCe.add(r.ceLosses());
+            distilledRows.add(arm(2, DISTILLED, seed, k, termCollector(seedTerms)));
             terms.add(seedTerms);
         }
-        Study.writeTables(out, rows);
-        SeedStatistics.Gain gain = SeedStatistics.gain(alone, distilled);
-        plots(rows.get(0), alone, distilled, aloneCe, distilledCe, terms);
-        Files.writeString(out.resolve("results.md"), "\n" + gain.line("mIoU") + "\n", StandardOpenOption.APPEND);
+        rows.addAll(aloneRows);
+        rows.addAll(distilledRows);
+        // the tables, the gain and the plots as kd:ablate writes them (one statistics code), the student alone as the baseline
+        List<SeedStatistics.ArmSummary> arms = StudyResults.write(out, rows, "student");
+        SeedStatistics.ArmSummary alone = arms.get(1), distilled = arms.get(2);
+        SeedStatistics.Gain gain = distilled.gain();
+        termPlot(terms);
 
         StringBuilder table = new StringBuilder(String.format("%nRetort demo — synthetic city 64x128, validation mIoU %% on %s scenes"
                 + " (TransKD protocol); students: %d labelled scenes, %d steps, seeds %s%n", base.get("data.val_size"), STUDENT_SCENES, studentSteps, seedList()));
         table.append(String.format("  %-24s %16s  %-22s %10s %8s %6s%n", "network", "mIoU % mean ± std", "per seed", "params", "GMACs", "steps"));
-        Study.Row t = rows.get(0), s = rows.get(1);
+        Study.Row t = rows.get(0);
         table.append(String.format("  %-24s %16s  %-22s %10s %8.3f %6d%n", "teacher" + (trained[0] == null ? " (cached)" : ""),
                 String.format("%.2f", 100 * t.miou()), "–", String.format("%,d", t.params()), t.gflops(), t.steps()));
-        table.append(armLine("student", alone, s, studentSteps));
-        table.append(armLine(DISTILLED, distilled, rows.get(2), studentSteps));
+        table.append(armLine("student", alone, studentSteps));
+        table.append(armLine(DISTILLED, distilled, studentSteps));
         table.append("  ").append(gain.line("mIoU")).append('\n');
         table.append("  plots and tables: ").append(out).append(" (results.md, results.csv, loss.png, distill.png, miou.png)\n");
         if (smoke) table.append("  ").append(smokeNote(studentSteps)).append('\n');
         return table.toString();
     }
 
-    private static String armLine(String name, double[] miou, Study.Row row, int steps) {
-        String perSeed = Arrays.stream(miou).mapToObj(v -> String.format("%.2f", v)).collect(Collectors.joining(" "));
-        return String.format("  %-24s %16s  %-22s %10s %8.3f %6d%n", name, String.format("%.2f ± %.2f", SeedStatistics.mean(miou),
-                SeedStatistics.std(miou)), perSeed, String.format("%,d", row.params()), row.gflops(), steps);
+    private static String armLine(String name, SeedStatistics.ArmSummary arm, int steps) {
+        String perSeed = Arrays.stream(arm.miou()).mapToObj(v -> String.format("%.2f", v)).collect(Collectors.joining(" "));
+        return String.format("  %-24s %16s  %-22s %10s %8.3f %6d%n", name, String.format("%.2f ± %.2f", arm.mean(), arm.std()), perSeed,
+                String.format("%,d", arm.first().params()), arm.first().gflops(), steps);
     }
 
     /** Collects every step's loss terms other than the cross-entropy (the distillation terms, unweighted) by name. */
@@ -196,38 +190,24 @@ public final class Demo {
         };
     }
 
-    /** loss.png: each arm's cross-entropy (mean over seeds) on one axis; distill.png: each distillation term; miou.png: mean ± std. */
-    private void plots(Study.Row teacher, double[] alone, double[] distilled, List<List<Double>> aloneCe, List<List<Double>> distilledCe,
-                       List<Map<String, List<Double>>> terms) throws IOException {
-        String seeds = "mean over seeds " + seedList();
-        Map<String, List<Double>> ce = new LinkedHashMap<>();
-        ce.put("student", meanCurve(aloneCe));
-        ce.put(DISTILLED, meanCurve(distilledCe));
-        Plots.curves(out.resolve("loss.png"), "task loss (cross-entropy) per arm, " + seeds, "cross-entropy", ce, 20);
-        Map<String, List<Double>> byTerm = new LinkedHashMap<>();
-        for (String name : terms.get(0).keySet()) byTerm.put(name, meanCurve(terms.stream().map(m -> m.getOrDefault(name, List.of())).toList()));
-        Plots.curves(out.resolve("distill.png"), "distillation terms of " + DISTILLED + " (unweighted), " + seeds, "loss term", byTerm, 20);
-        Plots.bars(out.resolve("miou.png"), "validation mIoU, " + seeds.replace("mean", "mean ± std"), "mIoU %",
-                List.of("teacher", "student", DISTILLED), List.of(100 * teacher.miou(), SeedStatistics.mean(alone), SeedStatistics.mean(distilled)),
-                List.of(0.0, SeedStatistics.std(alone), SeedStatistics.std(distilled)));
-    }
-
-    /** The step-by-step mean of several curves (as long as the shortest; NaN where any is NaN). */
-    static List<Double> meanCurve(List<List<Double>> curves) {
-        int n = curves.stream().mapToInt(List::size).min().orElse(0);
-        List<Double> mean = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            double sum = 0;
-            for (List<Double> c : curves) sum += c.get(i);
-            mean.add(sum / curves.size());
+    /**
+     * distill.png: each distillation term of the distilled student (unweighted), mean over seeds ± std; it replaces
+     * the shared chart of the weighted sum, which for one distilling arm says less.
+     */
+    private void termPlot(List<Map<String, List<Double>>> terms) throws IOException {
+        Map<String, List<double[]>> byTerm = new LinkedHashMap<>();
+        for (String name : terms.get(0).keySet()) {
+            byTerm.put(name, SeedStatistics.meanCurve(terms.stream().map(m -> m.getOrDefault(name, List.of())).toList()));
         }
-        return mean;
+        Plots.curvesWithSpread(out.resolve("distill.png"), "distillation terms of " + DISTILLED + " (unweighted), mean over seeds " + seedList(),
+                "loss term", byTerm, 20);
     }
 
     /** Runs one arm; a demo run again replaces its own earlier runs in the output folder. */
-    private Study.Row arm(int index, String name, String configuration, Map<String, Object> description, RunListener listener)
+    private Study.Row arm(int index, String name, long seed, Map<String, Object> description, RunListener listener)
             throws IOException, InterruptedException {
-        return Study.run(new Study.Arm(index, name, runner.plan(description), configuration), runner, context, true, out, log, listener);
+        Study.Arm arm = new Study.Arm(index, name, description, "");
+        return Study.run(new Study.Cell(index, arm, seed, runner.plan(description)), runner, context, true, out, log, listener);
     }
 
     /**

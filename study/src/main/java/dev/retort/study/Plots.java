@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
@@ -35,24 +36,37 @@ final class Plots {
      * written when all are empty.
      */
     static void curves(Path file, String title, String yTitle, Map<String, List<Double>> series, int window) throws IOException {
+        Map<String, List<double[]>> plain = new LinkedHashMap<>();
+        series.forEach((name, values) -> plain.put(name, values.stream().map(v -> new double[] {v, 0}).toList()));
+        curvesWithSpread(file, title, yTitle, plain, window);
+    }
+
+    /**
+     * As {@link #curves}, each point a {mean, spread} pair (e.g. over seeds): the spread, averaged over the same
+     * window, is drawn as error bars of ± that much at the plotted points when any is non-zero.
+     */
+    static void curvesWithSpread(Path file, String title, String yTitle, Map<String, List<double[]>> series, int window) throws IOException {
         XYChart chart = new XYChartBuilder().width(W).height(H).title(title).xAxisTitle("step")
                 .yAxisTitle(yTitle + " (moving average over " + window + " steps)").build();
         style(chart.getStyler());
         chart.getStyler().setXAxisDecimalPattern("#,##0");
         chart.getStyler().setMarkerSize(0);
+        chart.getStyler().setErrorBarsColorSeriesColor(true);
         int drawn = 0, steps = series.values().stream().mapToInt(List::size).max().orElse(0);
         // XChart puts the ticks of equally spaced x values on data points: sampled at a round stride, they fall on round steps
         int stride = roundStride(steps / 50.0);
-        for (Map.Entry<String, List<Double>> e : series.entrySet()) {
-            double[] smooth = movingAverage(e.getValue(), window);
-            List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
+        for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
+            double[] smooth = movingAverage(e.getValue().stream().map(p -> p[0]).toList(), window);
+            double[] spread = movingAverage(e.getValue().stream().map(p -> p[1]).toList(), window);
+            List<Double> xs = new ArrayList<>(), ys = new ArrayList<>(), errors = new ArrayList<>();
             for (int i = 0; i < smooth.length; i += stride) {
                 if (!Double.isFinite(smooth[i])) continue;
                 xs.add((double) i);  // the runner counts steps from 0
                 ys.add(smooth[i]);
+                errors.add(Double.isFinite(spread[i]) ? spread[i] : 0);
             }
             if (xs.isEmpty()) continue;
-            XYSeries s = chart.addSeries(e.getKey(), xs, ys);
+            XYSeries s = errors.stream().anyMatch(x -> x > 0) ? chart.addSeries(e.getKey(), xs, ys, errors) : chart.addSeries(e.getKey(), xs, ys);
             s.setMarker(SeriesMarkers.NONE);
             drawn++;
         }

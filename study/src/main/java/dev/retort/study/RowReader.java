@@ -20,9 +20,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads one arm's row ({@code rows/arm-NNN.json}) for {@code kd:ablate --merge}, trusting nothing in it: a regular
+ * Reads one cell's row ({@code rows/arm-NNN-seed-S.json}; {@code rows/arm-NNN.json} before seeds) for {@code kd:ablate --merge}, trusting nothing in it: a regular
  * file (not a link, folder or FIFO) of at most {@link #MAX_ROW_BYTES}, one JSON object whose every value is checked:
- * the arm a whole number ≥ 1, name and modules printable text, mIoU and per-class IoU fractions in [0, 1], parameter
+ * the arm a whole number ≥ 1, the seed (when present) a whole number, name and modules printable text, mIoU and per-class IoU fractions in [0, 1], parameter
  * and step counts whole non-negative numbers, GFLOPs and times finite and non-negative, losses finite (or null for a
  * skipped step). A bad value is an error naming the file and the key.
  */
@@ -69,7 +69,7 @@ final class RowReader {
             iou.put(c.getKey(), fraction("iou." + c.getKey(), c.getValue()));
         }
         JsonElement ms = o.get("ms_per_step");
-        return new Study.Row((int) whole("arm", 1, Integer.MAX_VALUE), text("name"), text("modules"), o.has("configuration") ? text("configuration") : "",
+        return new Study.Row((int) whole("arm", 1, Integer.MAX_VALUE), text("name"), o.has("seed") ? whole("seed", Long.MIN_VALUE, Long.MAX_VALUE) : -1, text("modules"), o.has("configuration") ? text("configuration") : "",
                 fraction("miou", o.get("miou")), whole("params", 0, Long.MAX_VALUE), nonNegative("gflops", o.get("gflops")),
                 whole("extra_params", 0, Long.MAX_VALUE), ms == null || ms.isJsonNull() ? Double.NaN : nonNegative("ms_per_step", ms),
                 o.has("wall_s") ? nonNegative("wall_s", o.get("wall_s")) : Double.NaN, whole("steps", 0, Long.MAX_VALUE), iou,

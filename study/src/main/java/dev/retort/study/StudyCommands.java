@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
 import org.osgi.framework.BundleContext;
@@ -34,33 +35,79 @@ public class StudyCommands {
         this.context = context;
     }
 
-    @Descriptor("run the arms of an ablation file (same seed, data order and steps) and write results.md/.csv and plots;"
-            + " --arm N runs one arm (one process per arm on a cluster), --merge joins the rows of a finished study (fails naming the arms"
-            + " without a row)")
-    public String ablate(@Descriptor("run only this arm") @Parameter(names = "--arm", absentValue = "0") int arm,
+    @Descriptor("run the cells of an ablation file (every arm with every seed of 'seeds = …': same seed, data order and steps across arms)"
+            + " and write results.md/.csv (mean ± std over seeds, every seed's value, paired gains over 'baseline = <arm>') and plots;"
+            + " --cell N runs one cell (cells are numbered arm by arm: with 3 seeds cell 4 is the second arm's first seed; the SLURM array index),"
+            + " --arm N [--seed S] the cells of arm N; a cell that has its row is not run again, one with a checkpoint resumes;"
+            + " --merge joins the rows (fails naming the cells without one); --slurm submits the cells as an sbatch array and the merge as a job"
+            + " that waits for it; --status DIR tells which cells are done, running, stopped or failed and why")
+    public String ablate(@Descriptor("run only this cell (1 … arms × seeds, arm by arm)") @Parameter(names = "--cell", absentValue = "0") int cell,
+                         @Descriptor("run only this arm (its number in the file), every seed unless --seed") @Parameter(names = "--arm", absentValue = "0") int arm,
+                         @Descriptor("run only this seed (of the file's seeds)") @Parameter(names = "--seed", absentValue = "") String seed,
                          @Descriptor("only merge the rows already in the output folder") @Parameter(names = "--merge", presentValue = "true", absentValue = "false") boolean merge,
                          @Descriptor("output folder (default: ablation/<file name>)") @Parameter(names = "--out", absentValue = "") String out,
-                         @Descriptor("ablation file") String file) throws IOException, InterruptedException {
+                         @Descriptor("submit to SLURM: an sbatch array of the cells and a merge job after it") @Parameter(names = "--slurm", presentValue = "true", absentValue = "false") boolean slurm,
+                         @Descriptor("sbatch options for every cell's task, e.g. \"--partition=gpu --time=12:00:00 --gres=gpu:1 --cpus-per-task=8 --mem=32G --account=lab\"")
+                         @Parameter(names = "--sbatch", absentValue = "") String sbatch,
+                         @Descriptor("sbatch options for the merge job (default: those of --sbatch without GPU requests)") @Parameter(names = "--merge-sbatch", absentValue = "") String mergeSbatch,
+                         @Descriptor("at most this many cells at once (the array's %N; 0: no limit)") @Parameter(names = "--throttle", absentValue = "0") int throttle,
+                         @Descriptor("with --slurm: write the job scripts, submit nothing") @Parameter(names = "--dry-run", presentValue = "true", absentValue = "false") boolean dryRun,
+                         @Descriptor("the cells of the study folder given (instead of an ablation file)") @Parameter(names = "--status", presentValue = "true", absentValue = "false") boolean status,
+                         @Descriptor("ablation file (with --status: the study folder)") String file) throws IOException, InterruptedException {
+        if (status) {
+            Path dir = Path.of(file).toAbsolutePath();
+            Path recorded = dir.resolve(StudyFolder.ABLATION);
+            if (!Files.isRegularFile(recorded)) {
+                throw new RetortConfigException(dir + " is not a study folder: it has no " + StudyFolder.ABLATION + " (kd:ablate --status takes the folder of kd:ablate --out)");
+            }
+            return StudyStatus.report(Study.read(recorded, dir, runner));
+        }
         Path f = Path.of(file).toAbsolutePath();
         Path output = out.isEmpty() ? Path.of("ablation", f.getFileName().toString().replaceFirst("\\.[^.]*$", "")).toAbsolutePath() : Path.of(out).toAbsolutePath();
-        List<Study.Arm> arms = Study.arms(f, output, runner);
-        if (merge) return table(output, Study.merge(output, arms));
-        if (arm > 0) {
-            Study.Arm a = arms.stream().filter(x -> x.index() == arm).findFirst()
-                    .orElseThrow(() -> new RetortConfigException("no arm " + arm + " in " + f + " (arms: " + arms.stream().map(Study.Arm::index).toList() + ")"));
-            Study.Row row = Study.run(a, runner, context, output, System.out);
-            return String.format("arm %d (%s): mIoU %.2f%%; row written to %s; merge with kd:ablate --merge --out %s %s%n", a.index(), a.name(),
-                    100 * row.miou(), output.resolve("rows"), output, file);
+        Study.Ablation study = Study.read(f, output, runner);
+        if (merge) return table(output, Study.merge(study));
+        if (dryRun && !slurm) throw new RetortConfigException("--dry-run goes with --slurm (it writes the job scripts without submitting them)");
+        if (slurm && (cell > 0 || arm > 0 || !seed.isEmpty())) throw new RetortConfigException("--slurm submits every cell; --cell, --arm and --seed run cells here");
+        if (cell > 0 && (arm > 0 || !seed.isEmpty())) throw new RetortConfigException("give --cell N, or --arm N [--seed S], not both");
+        StudyFolder.record(study);
+        if (slurm) {
+            SlurmStudy.Options options = new SlurmStudy.Options(SlurmStudy.words(sbatch), mergeSbatch.isBlank() ? null : SlurmStudy.words(mergeSbatch),
+                    throttle, dryRun);
+            return SlurmStudy.describe(study, SlurmStudy.submit(study, options, StudyFolder.retortCommand()));
         }
-        for (Study.Arm a : arms) {
-            System.out.printf("arm %d/%d: %s%n", a.index(), arms.size(), a.name());
-            Study.run(a, runner, context, output, System.out);
+        Long s = seed.isEmpty() ? null : parseSeed(seed);
+        List<Study.Cell> cells = cell > 0 ? List.of(study.cell(cell)) : arm > 0 ? study.cells(arm, null).stream().filter(c -> s == null || c.seed() == s).toList()
+                : s != null ? study.cells().stream().filter(c -> c.seed() == s).toList() : study.cells();
+        if (arm > 0 && s != null && cells.isEmpty()) study.cells(arm, s);  // says which seeds there are
+        if (cells.isEmpty()) throw new RetortConfigException("no seed " + s + " in " + f.getFileName() + " (seeds: " + study.seeds() + ")");
+        StringBuilder done = new StringBuilder();
+        for (Study.Cell c : cells) {
+            Optional<Study.Row> had = Study.existingRow(output, c);
+            if (had.isPresent()) {
+                String line = String.format("%s has its row (mIoU %.2f%%): not run again (delete %s to run it again)%n", c.label(), 100 * had.get().miou(),
+                        Study.rowFile(output, c.arm().index(), c.seed()));
+                System.out.print(line);
+                done.append(line);
+                continue;
+            }
+            System.out.printf("%s, %d of %d%n", c.label(), c.number(), study.cells().size());
+            Study.Row row = Study.run(c, runner, context, false, output, System.out, null);
+            done.append(String.format("%s: mIoU %.2f%%; row written to %s%n", c.label(), 100 * row.miou(), Study.rowFile(output, c.arm().index(), c.seed())));
         }
-        return table(output, Study.merge(output, arms));
+        if (cells.size() == study.cells().size()) return table(output, Study.merge(study));
+        return done + "merge with: kd:ablate --merge --out " + output + " " + file + "\n";
+    }
+
+    private static long parseSeed(String seed) {
+        try {
+            return Long.parseLong(seed.strip());
+        } catch (NumberFormatException e) {
+            throw new RetortConfigException("--seed must be an integer, got '" + seed + "'");
+        }
     }
 
     private static String table(Path output, List<Study.Row> rows) throws IOException {
-        return Files.readString(output.resolve("results.md")) + "\nwritten to " + output + " (results.md, results.csv, loss.png, miou.png)\n";
+        return Files.readString(output.resolve("results.md")) + "\nwritten to " + output + " (results.md, results.csv, loss.png, distill.png, miou.png)\n";
     }
 
     @Descriptor("the demo: on the synthetic city, a cached teacher (4,000 scenes) and a student with 100 labelled scenes, alone and"

@@ -51,6 +51,10 @@ class PlotsTest {
 
     @Test
     void theMeanCurveOfSeedsIsTakenStepByStep() {
-        assertEquals(List.of(2.0, 3.0), Demo.meanCurve(List.of(List.of(1.0, 2.0, 9.0), List.of(3.0, 4.0))));
+        // step 0: {1, 3} -> mean 2, std sqrt(2); step 1: {2, 4} -> 3, sqrt(2); step 2 only one curve has it: left out
+        List<double[]> curve = SeedStatistics.meanCurve(List.of(List.of(1.0, 2.0, 9.0), List.of(3.0, 4.0)));
+        assertEquals(2, curve.size());
+        assertArrayEquals(new double[] {2, Math.sqrt(2)}, curve.get(0), 1e-12);
+        assertArrayEquals(new double[] {3, Math.sqrt(2)}, curve.get(1), 1e-12);
     }
 }

@@ -22,8 +22,11 @@ class StudyFilesTest {
                 + "\"losses\":[" + losses + "],\"ce_losses\":[" + losses + "]}\n";
     }
 
-    private static List<Study.Arm> arms(int n) {
-        return java.util.stream.IntStream.rangeClosed(1, n).mapToObj(i -> new Study.Arm(i, "arm " + i, null)).toList();
+    /** A study of n arms and one seed, whose rows are the {@code arm-NNN.json} files a study of one seed reads. */
+    private Study.Ablation study(int n) {
+        List<Study.Arm> arms = java.util.stream.IntStream.rangeClosed(1, n).mapToObj(i -> new Study.Arm(i, "arm " + i, java.util.Map.of(), "")).toList();
+        List<Study.Cell> cells = arms.stream().map(a -> new Study.Cell(a.index(), a, 7, null)).toList();
+        return new Study.Ablation(dir.resolve("grid.ablation"), dir, arms, List.of(7L), null, cells);
     }
 
     @Test
@@ -55,7 +58,7 @@ class StudyFilesTest {
         Process fifo = new ProcessBuilder("mkfifo", rows.resolve("arm-008.json").toString()).start();
         assertTrue(fifo.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && fifo.exitValue() == 0);
         Files.writeString(dir.resolve("results.md"), "the earlier results\n");
-        String message = assertThrows(IllegalArgumentException.class, () -> Study.merge(dir, arms(8))).getMessage();
+        String message = assertThrows(IllegalArgumentException.class, () -> Study.merge(study(8))).getMessage();
         assertTrue(message.startsWith("merge refused, nothing was written: 7 bad row files"), message);
         for (String expected : new String[] {"arm-002.json: miou is 1e308, not a fraction in [0, 1]", "arm-003.json: miou is \"NaN\", not a fraction",
                 "arm-004.json: miou is -5, not a fraction", "arm-005.json: steps is 1e400, not a whole number", "arm-006.json: losses[1] is 1e999",
@@ -70,7 +73,7 @@ class StudyFilesTest {
     void aBarInANameOrAClassDoesNotBreakTheTable() throws Exception {
         Path rows = Files.createDirectories(dir.resolve("rows"));
         Files.writeString(rows.resolve("arm-001.json"), row(1, "a|b", "0.25", "3", "1.0,0.9,0.8"));
-        Study.merge(dir, arms(1));
+        Study.merge(study(1));
         String md = Files.readString(dir.resolve("results.md"));
         String line = md.lines().filter(l -> l.startsWith("| 1 |")).findFirst().orElseThrow();
         assertTrue(line.contains("| a\\|b | csf |"), line);

@@ -22,7 +22,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * A study folder's rows ({@code rows/arm-NNN.json}) for {@code GET /api/study}, read with limits: regular files only
+ * A study folder's rows ({@code rows/arm-NNN-seed-S.json}, as {@code kd:ablate} writes them) for {@code GET /api/study}, read with limits: regular files only
  * (a symlink, folder, FIFO or device named like a row is skipped unopened), at most {@link #MAX_ROW_BYTES} each, at
  * most {@link #MAX_ROWS} of them, and every value checked (an mIoU in [0, 1], counts that are whole non-negative
  * numbers, finite times and losses). A bad row is skipped, listed in the answer's {@code skipped} and said once on
@@ -54,7 +54,7 @@ final class StudyRows {
         if (Files.isDirectory(dir)) {
             List<Path> files;
             try (Stream<Path> list = Files.list(dir)) {
-                files = list.filter(p -> p.getFileName().toString().matches("arm-\\d+\\.(json|csv)")).sorted().limit(MAX_ROWS + 1L).toList();
+                files = list.filter(p -> p.getFileName().toString().matches("arm-\\d+(-seed-\\d+)?\\.(json|csv)")).sorted().limit(MAX_ROWS + 1L).toList();
             }
             if (files.size() > MAX_ROWS) {
                 files = files.subList(0, MAX_ROWS);
