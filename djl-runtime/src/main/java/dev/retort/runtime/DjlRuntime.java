@@ -47,8 +47,10 @@ public final class DjlRuntime {
         System.setProperty("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
         setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        // On a machine without a GPU DJL warns about the CUDA driver on every start; that is not news.
-        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+        // CudaUtils' warnings (driver refused, no device) are what a user of CUDA natives needs to read; with the CPU build
+        // they come from DJL's platform probe on every start, where they are not news.
+        String flavor = System.getenv(Libtorch.FLAVOR) != null ? System.getenv(Libtorch.FLAVOR) : System.getProperty(Libtorch.FLAVOR, "cpu");
+        if (!flavor.startsWith("cu")) setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
         String cache = System.getProperty(CACHE_DIR);
         if (cache == null || cache.isBlank()) cache = System.getenv(CACHE_DIR);
         if (cache == null || cache.isBlank()) {
@@ -64,7 +66,9 @@ public final class DjlRuntime {
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(DjlRuntime.class.getClassLoader());
         try {
-            return Engine.getEngine(ENGINE);
+            Engine engine = Engine.getEngine(ENGINE);
+            Libtorch.verifyLoaded();
+            return engine;
         } finally {
             thread.setContextClassLoader(previous);
         }

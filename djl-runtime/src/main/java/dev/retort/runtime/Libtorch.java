@@ -22,15 +22,20 @@ import java.util.stream.Stream;
  * distribution, or of a {@code torch==2.7.1+cu128} Python install), checked before DJL loads anything so that a wrong
  * folder is a message naming the missing file instead of a native crash or an attempted download.
  *
- * <p>DJL 0.35 looks for an outside libtorch in the {@code PYTORCH_LIBRARY_PATH} environment variable, then in the
- * folders of the {@code java.library.path} property; it takes the JNI glue for {@code PYTORCH_FLAVOR} from the
- * pytorch-jni jar (which holds {@code cpu} and {@code cu128} builds for linux-x86_64) and would download anything else.
+ * <p>DJL 0.35.1's PyTorch {@code LibUtils} loads an outside libtorch only from {@code PYTORCH_LIBRARY_PATH} (environment
+ * variable first, then system property: the environment wins), loads every library of that folder, and takes the JNI
+ * glue for {@code PYTORCH_FLAVOR} (same order) from the pytorch-jni jar (which holds {@code cpu} and {@code cu128}
+ * builds for linux-x86_64); without a flavor it would guess {@code cpu-precxx11} or {@code cuXXX-precxx11} and try to
+ * download that glue. So {@link #use} sets both, refuses an environment that says otherwise, and {@link #verifyLoaded}
+ * checks after start-up that DJL took the folder asked for.
  */
 public final class Libtorch {
     /** The libtorch version the JNI jar on the class path is built for. */
     public static final String VERSION = "2.7.1";
     /** DJL's flavor setting (system property or environment variable). */
     public static final String FLAVOR = "PYTORCH_FLAVOR";
+    /** DJL's outside-libtorch setting (environment variable or system property; the environment wins). */
+    public static final String LIBRARY_PATH = "PYTORCH_LIBRARY_PATH";
 
     private static final String TORCH = System.mapLibraryName("torch");
     private static final Pattern VERSION_IN = Pattern.compile("(\\d+\\.\\d+\\.\\d+)(\\+([a-z0-9]+))?");
@@ -47,11 +52,77 @@ public final class Libtorch {
     public static String use(Path dir, String flavor) {
         Path folder = dir.toAbsolutePath().normalize();
         String f = check(folder, flavor);
-        // DJL reads this property only to search for libtorch; the JVM's own library search was fixed at start-up.
-        String previous = System.getProperty("java.library.path", "");
-        System.setProperty("java.library.path", previous.isEmpty() ? folder.toString() : folder + File.pathSeparator + previous);
+        String envPath = System.getenv(LIBRARY_PATH);
+        if (envPath != null && !envPath.isBlank() && !folder.equals(firstLibtorchFolder(envPath))) {
+            throw new IllegalArgumentException("the environment's " + LIBRARY_PATH + "=" + envPath + " overrides the libtorch folder " + folder
+                    + " for DJL: unset it or give the same folder");
+        }
+        String envFlavor = System.getenv(FLAVOR);
+        if (envFlavor != null && !envFlavor.isBlank() && !envFlavor.strip().equals(f)) {
+            throw new IllegalArgumentException("the environment's " + FLAVOR + "=" + envFlavor + " overrides the " + f + " flavor of " + folder
+                    + " for DJL: unset it or set it to " + f);
+        }
+        System.setProperty(LIBRARY_PATH, folder.toString());
         System.setProperty(FLAVOR, f);
+        // DJL's CudaUtils finds the CUDA runtime through JNA by name; a Python install keeps it in nvidia/cuda_runtime/lib
+        List<String> jna = new ArrayList<>(List.of(folder.toString()));
+        Path sitePackages = folder.getParent() == null ? null : folder.getParent().getParent();
+        if (sitePackages != null && Files.isDirectory(sitePackages.resolve("nvidia").resolve("cuda_runtime").resolve("lib"))) {
+            jna.add(sitePackages.resolve("nvidia").resolve("cuda_runtime").resolve("lib").toString());
+        }
+        String previous = System.getProperty("jna.library.path", "");
+        if (!previous.isEmpty()) jna.add(previous);
+        System.setProperty("jna.library.path", String.join(File.pathSeparator, jna));
+        requested = folder;
         return f;
+    }
+
+    /**
+     * The libtorch folder the user asked for: {@code -Dretort.libtorch}, else DJL's own {@code PYTORCH_LIBRARY_PATH}
+     * (environment, then system property: DJL's order); empty when neither is set (the jar's CPU build).
+     */
+    public static Optional<Path> requestedFolder() {
+        String own = System.getProperty("retort.libtorch");
+        if (own != null && !own.isBlank()) return Optional.of(Path.of(own.strip()).toAbsolutePath().normalize());
+        String djl = System.getenv(LIBRARY_PATH);
+        if (djl == null || djl.isBlank()) djl = System.getProperty(LIBRARY_PATH);
+        return djl == null || djl.isBlank() ? Optional.empty() : Optional.of(firstLibtorchFolder(djl));
+    }
+
+    /** DJL's flavor setting as DJL reads it (environment first, then the property {@link #use} sets), else null. */
+    private static String flavorSetting() {
+        String env = System.getenv(FLAVOR);
+        return env != null && !env.isBlank() ? env.strip() : System.getProperty(FLAVOR);
+    }
+
+    /** The folder DJL takes from a {@code PYTORCH_LIBRARY_PATH} list: the first entry holding libtorch, else the first. */
+    static Path firstLibtorchFolder(String list) {
+        String[] entries = list.split(File.pathSeparator);
+        for (String e : entries) {
+            Path p = Path.of(e.strip()).toAbsolutePath().normalize();
+            if (Files.isRegularFile(p) && p.getFileName().toString().equals(TORCH)) return p.getParent();
+            if (Files.isRegularFile(p.resolve(TORCH))) return p;
+        }
+        return Path.of(entries[0].strip()).toAbsolutePath().normalize();
+    }
+
+    /** The folder {@link #use} pointed DJL at, or null (the jar's build). */
+    private static volatile Path requested;
+
+    /**
+     * After the engine started: the libtorch folder DJL loaded is the one {@link #use} was given (a mismatch means the
+     * run would silently use other natives, e.g. the CPU build under a CUDA request).
+     *
+     * @throws IllegalStateException naming both folders
+     */
+    public static void verifyLoaded() {
+        Path asked = requested;
+        if (asked == null) return;
+        Path loaded = Path.of(LibUtils.getLibtorchPath()).toAbsolutePath().normalize();
+        if (!loaded.equals(asked)) {
+            throw new IllegalStateException("libtorch was asked from " + asked + " but DJL loaded " + loaded
+                    + " (another PYTORCH_LIBRARY_PATH, or the engine started before the folder was set)");
+        }
     }
 
     /** What {@link #use} checks; returns the flavor. */
@@ -127,13 +198,16 @@ public final class Libtorch {
      */
     public record Natives(String flavor, String path, String cuda, String cudnn) {}
 
-    /** Reads {@link Natives} off the started engine. */
+    /**
+     * Reads {@link Natives} off the started engine. Never throws for want of CUDA: DJL's {@code CudaUtils} finds the
+     * CUDA runtime through JNA, and a machine with only the driver (or a runtime JNA cannot find by name) leaves it
+     * without; the answer then says so and what to do.
+     */
     public static Natives natives(Engine engine) {
         String path = LibUtils.getLibtorchPath();
         String flavor = flavorOf(Path.of(path));
         boolean cuda = engine.hasCapability(StandardCapabilities.CUDA);
-        String cudaText = !cuda ? "none (the " + flavor + " build has no CUDA)"
-                : CudaUtils.getCudaVersionString() + ", " + engine.getGpuCount() + " GPU(s)";
+        String cudaText = !cuda ? "none (the " + flavor + " build has no CUDA)" : cudaState();
         String cudnn;
         if (!engine.hasCapability(StandardCapabilities.CUDNN)) {
             cudnn = cuda ? "not available" : "none";
@@ -143,9 +217,30 @@ public final class Libtorch {
         return new Natives(flavor, path, cudaText, cudnn);
     }
 
+    /** The CUDA runtime's version and the GPUs DJL can use, or why it cannot tell. */
+    static String cudaState() {
+        String version;
+        try {
+            version = "CUDA runtime " + CudaUtils.getCudaVersionString();
+        } catch (IllegalStateException e) {
+            return "unknown: DJL's CudaUtils found no CUDA runtime library (libcudart) through JNA, so DJL uses no GPU;"
+                    + " put the folder holding libcudart.so.12 on LD_LIBRARY_PATH (a Python install: site-packages/nvidia/cuda_runtime/lib)";
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown: the CUDA runtime did not answer (" + e.getMessage() + ")";
+        }
+        int gpus;
+        try {
+            gpus = CudaUtils.getGpuCount();
+        } catch (RuntimeException | LinkageError e) {
+            return version + ", GPU count unknown (" + e.getMessage() + ")";
+        }
+        return version + ", " + gpus + " GPU(s)" + (gpus == 0 ? " usable (no device, or the driver refused: see CudaUtils' warning above;"
+                + " nvidia-smi shows what the driver sees)" : "");
+    }
+
     /** The flavor in effect: DJL's setting for an outside folder, else the one in the name of DJL's cache folder. */
     static String flavorOf(Path libtorch) {
-        String set = System.getProperty(FLAVOR, System.getenv(FLAVOR));
+        String set = flavorSetting();
         String name = libtorch.getFileName() == null ? "" : libtorch.getFileName().toString();
         // DJL unpacks the class-path build into <cache>/pytorch/<version>[-<build date>]-<flavor>-<classifier>
         Matcher m = Pattern.compile("\\d+\\.\\d+\\.\\d+(-\\d{8})?-(.+)-" + Pattern.quote(classifier())).matcher(name);

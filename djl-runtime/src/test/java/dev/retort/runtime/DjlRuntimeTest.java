@@ -90,4 +90,11 @@ class DjlRuntimeTest {
         assertTrue(n.path().matches(".*2\\.7\\.1(-\\d{8})?-cpu-" + Libtorch.classifier()), n.path());
         assertEquals("none (the cpu build has no CUDA)", n.cuda());
     }
+
+    /** Asking for the CUDA state answers, whatever the machine has (here a CUDA runtime library without a usable driver, or none). */
+    @Test
+    void theCudaStateIsAnAnswerNeverAnException() {
+        String state = Libtorch.cudaState();
+        assertTrue(state.startsWith("CUDA runtime ") || state.startsWith("unknown: "), state);
+    }
 }

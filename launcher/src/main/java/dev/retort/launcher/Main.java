@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code java -jar retort.jar} opens the Gogo shell; {@code java -jar retort.jar <command line>} runs one Gogo
@@ -60,10 +61,11 @@ public final class Main {
         try {
             System.setProperty("retort.cache", userCache().toString());  // bundles (the demo's teacher) read it
             System.setProperty(COMMAND_PROPERTY, String.join("\n", ownCommand()));  // kd:ablate --slurm's job scripts start Retort so
-            String libtorch = System.getProperty("retort.libtorch");
-            if (libtorch != null && !libtorch.isBlank()) {
-                String flavor = Libtorch.use(Path.of(libtorch), System.getProperty("retort.libtorch.flavor"));
-                err.println("retort: libtorch from " + Path.of(libtorch).toAbsolutePath() + " (" + flavor + ")");
+            // -Dretort.libtorch, or DJL's own PYTORCH_LIBRARY_PATH: checked, then handed to DJL with its flavor
+            Optional<Path> libtorch = Libtorch.requestedFolder();
+            if (libtorch.isPresent()) {
+                String flavor = Libtorch.use(libtorch.get(), System.getProperty("retort.libtorch.flavor"));
+                err.println("retort: libtorch from " + libtorch.get() + " (" + flavor + ")");
             }
             runtime = RetortRuntime.start(settings(), commandMode);
             signals = Signals.install(runtime, err);
@@ -166,6 +168,7 @@ public final class Main {
                 "                                         e.g. libtorch/lib of libtorch-…-" + Libtorch.VERSION + "+cu128 or torch/lib of a",
                 "                                         torch==" + Libtorch.VERSION + "+cu128 Python install: the CUDA route; checked first)",
                 "                   -Dretort.libtorch.flavor=F (cpu or cu128; default cu128 when DIR has libtorch_cuda, else cpu)",
+                "                   (DJL's PYTORCH_LIBRARY_PATH / PYTORCH_FLAVOR in the environment are read the same way)",
                 "                   -Dretort.progress=S  (without a terminal: a progress line every S seconds, default 60)",
                 "                   -Dretort.debug=true  (stack traces)",
                 "");

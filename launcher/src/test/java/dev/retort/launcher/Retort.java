@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -26,6 +27,12 @@ final class Retort {
 
     /** As {@link #run(Path, String, String...)}, with these options for the JVM (e.g. {@code -Dretort.cache=DIR}). */
     static Result run(Path workDir, List<String> jvmOptions, String stdin, String... args) throws IOException, InterruptedException {
+        return run(workDir, Map.of(), jvmOptions, stdin, args);
+    }
+
+    /** As {@link #run(Path, List, String, String...)}, with these environment variables added. */
+    static Result run(Path workDir, Map<String, String> environment, List<String> jvmOptions, String stdin, String... args)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR")));
         cmd.addAll(jvmOptions);
@@ -33,8 +40,9 @@ final class Retort {
         cmd.addAll(List.of(args));
         Path out = workDir.resolve("stdout.txt");
         Path err = workDir.resolve("stderr.txt");
-        Process p = new ProcessBuilder(cmd).directory(workDir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().putAll(environment);
+        Process p = builder.start();
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), "retort " + String.join(" ", args) + " did not finish");

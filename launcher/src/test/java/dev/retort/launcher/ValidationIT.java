@@ -51,6 +51,44 @@ class ValidationIT {
         for (Result r : List.of(bad, nan, pause)) assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
     }
 
+    /**
+     * The CUDA route with a real libtorch: the CPU build DJL unpacked, linked file by file into a folder of the user's
+     * (without DJL's JNI glue), given by -Dretort.libtorch or by DJL's own PYTORCH_LIBRARY_PATH. kd:info must name that
+     * folder and its flavor, not DJL's cache; an environment that says another folder is refused by name.
+     */
+    @Test
+    void aLibtorchFolderIsLoadedFromWhereTheUserSays(@TempDir Path work) throws Exception {
+        Path unpacked;
+        try (var dirs = Files.list(Path.of(System.getProperty("DJL_CACHE_DIR"), "pytorch"))) {
+            unpacked = dirs.filter(d -> Files.isRegularFile(d.resolve("libtorch.so")) && d.getFileName().toString().contains("-cpu-")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no unpacked CPU libtorch under " + System.getProperty("DJL_CACHE_DIR")));
+        }
+        Path lib = Files.createDirectories(work.resolve("libtorch").resolve("lib"));
+        try (var files = Files.list(unpacked)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().contains("djl_torch")) Files.createSymbolicLink(lib.resolve(f.getFileName()), f);
+            }
+        }
+        String natives = "  natives    flavor cpu, libtorch " + lib.toAbsolutePath();
+        Result property = Retort.run(work, List.of("-Dretort.libtorch=" + lib), "", "kd:info");
+        assertEquals(0, property.exit(), property.out() + property.err());
+        assertTrue(property.out().contains(natives + System.lineSeparator()), property.out());
+        assertTrue(property.err().contains("retort: libtorch from " + lib.toAbsolutePath() + " (cpu)"), property.err());
+
+        Result environment = Retort.run(work, java.util.Map.of("PYTORCH_LIBRARY_PATH", lib.toString()), List.of(), "", "kd:info");
+        assertEquals(0, environment.exit(), environment.out() + environment.err());
+        assertTrue(environment.out().contains(natives + System.lineSeparator()), environment.out());
+
+        Path other = Files.createDirectories(work.resolve("other"));
+        Result conflict = Retort.run(work, java.util.Map.of("PYTORCH_LIBRARY_PATH", other.toString()), List.of("-Dretort.libtorch=" + lib), "", "kd:info");
+        assertEquals(2, conflict.exit(), conflict.out() + conflict.err());
+        assertTrue(conflict.err().contains("the environment's PYTORCH_LIBRARY_PATH=" + other + " overrides the libtorch folder " + lib.toAbsolutePath()),
+                conflict.err());
+        Result flavor = Retort.run(work, java.util.Map.of("PYTORCH_FLAVOR", "cu128"), List.of("-Dretort.libtorch=" + lib), "", "kd:info");
+        assertEquals(2, flavor.exit(), flavor.out() + flavor.err());
+        assertTrue(flavor.err().contains("the environment's PYTORCH_FLAVOR=cu128 overrides the cpu flavor of " + lib.toAbsolutePath()), flavor.err());
+    }
+
     /** The CUDA route's folder option: a wrong folder stops the start with a message naming the file, before DJL loads anything. */
     @Test
     void aWrongLibtorchFolderIsRefusedNamingTheMissingFile(@TempDir Path work) throws Exception {

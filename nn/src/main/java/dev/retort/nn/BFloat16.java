@@ -5,30 +5,19 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * bfloat16 arithmetic that DJL 0.35.1 cannot name. Its PyTorch JNI maps no DJL type to libtorch's bfloat16 (making or
  * casting one ends the process), and its {@code toType} records no gradient; but it runs TorchScript methods with
  * autograd on, and TorchScript can say {@code torch.to(x, 15)}. So this class writes a small TorchScript module at
- * first use (its source below, loaded from memory; no file, no Python) whose methods cast to and from bfloat16 and do
+ * first use (its source below, loaded from memory by {@link ScriptModule}; no file, no Python) whose methods cast to and from bfloat16 and do
  * the matrix products in bfloat16, and calls them through DJL's public {@code IValueUtils}.
  *
  * <p>Every method takes and gives tensors on their own device (the module holds no tensor). A bfloat16 tensor reads as
@@ -92,11 +81,7 @@ public final class BFloat16 {
         });
 
         private static PtSymbolBlock load() {
-            try {
-                return JniUtils.loadModule((PtNDManager) CPU, new ByteArrayInputStream(archive()), false, false);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return ScriptModule.load(CPU, "Kernels", SOURCE);
         }
     }
 
@@ -165,54 +150,4 @@ public final class BFloat16 {
         return IValueUtils.forward(Holder.MODULE, in, true).singletonOrThrow();
     }
 
-    /** The TorchScript archive: the source, a pickled module object with its one attribute, no constants. */
-    static byte[] archive() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-                stored(zip, "kernels/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-                stored(zip, "kernels/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
-                stored(zip, "kernels/code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
-                stored(zip, "kernels/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
-                stored(zip, "kernels/data.pkl", moduleObject());
-            }
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** Pickle protocol 2 of {@code __torch__.Kernels} with {@code training = False}, as TorchScript's pickler writes objects. */
-    private static byte[] moduleObject() {
-        ByteArrayOutputStream p = new ByteArrayOutputStream();
-        p.write(0x80);
-        p.write(2); // PROTO 2
-        p.writeBytes("c__torch__\nKernels\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL
-        p.write(')'); // EMPTY_TUPLE
-        p.write(0x81); // NEWOBJ
-        p.write('}'); // EMPTY_DICT
-        p.write('('); // MARK
-        byte[] name = "training".getBytes(StandardCharsets.US_ASCII);
-        p.write('X'); // BINUNICODE
-        p.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(name.length).array());
-        p.writeBytes(name);
-        p.write(0x89); // NEWFALSE
-        p.write('u'); // SETITEMS
-        p.write('b'); // BUILD
-        p.write('.'); // STOP
-        return p.toByteArray();
-    }
-
-    private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        e.setCompressedSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        e.setCrc(crc.getValue());
-        zip.putNextEntry(e);
-        zip.write(data);
-        zip.closeEntry();
-    }
 }

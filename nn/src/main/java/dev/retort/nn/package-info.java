@@ -20,8 +20,10 @@
  * {@code dev.retort.api.error.RetortConfigException} (still an {@code IllegalArgumentException}).
  * <p>2.4: {@code Ops.resizeBilinear(x, h, w, alignCorners)}; bilinear resizes that shrink an axis are PyTorch's plain
  * (not antialiased) bilinear; the resizes and the pooling refuse a map that is not NCHW and an empty size.
+ * <p>2.5: {@link dev.retort.nn.MultiTensor} (AdamW, finite flags and zeroing over all parameters in one call),
+ * {@link dev.retort.nn.Devices} (a run's device setting, with the CPU fallback said), {@link dev.retort.nn.DeviceSync}.
  */
-@Version("2.4.0")
+@Version("2.5.0")
 @Export
 package dev.retort.nn;
 

@@ -159,9 +159,17 @@ public final class ParityCheck {
     public Report computed(Path dir, String fixture, List<ParityComputation> computations, Engine engine) {
         List<String> problems = new ArrayList<>();
         List<Tolerance.Comparison> results = new ArrayList<>();
-        Path weights = dir.resolve(fixture + ".weights.safetensors"), io = dir.resolve(fixture + ".io.safetensors");
-        for (Path p : List.of(weights, io)) if (!Files.isRegularFile(p)) problems.add("missing file " + p);
+        boolean single = computations.stream().anyMatch(ParityComputation::singleFile);
+        if (single && !computations.stream().allMatch(ParityComputation::singleFile)) {
+            return new Report(fixture, results, List.of("the computations of " + fixture + " disagree on whether it is one file or a pair"));
+        }
+        Path weights = dir.resolve(fixture + (single ? ".safetensors" : ".weights.safetensors"));
+        Path io = dir.resolve(fixture + (single ? ".safetensors" : ".io.safetensors"));
+        for (Path p : single ? List.of(io) : List.of(weights, io)) if (!Files.isRegularFile(p)) problems.add("missing file " + p);
         if (!problems.isEmpty()) return new Report(fixture, results, problems);
+        // the fixture's own bar where it states one (its README's), else this checker's
+        Tolerance bar = computations.stream().map(ParityComputation::tolerance).flatMap(java.util.Optional::stream).findFirst()
+                .map(b -> new Tolerance(b.atol(), b.rtol())).orElse(tolerance);
         try (SafeTensorsFile golden = SafeTensorsFile.open(io); NDManager m = engine.newBaseManager()) {
             Set<String> checked = new TreeSet<>(), inputs = new TreeSet<>();
             for (ParityComputation c : computations) {
@@ -184,14 +192,16 @@ public final class ParityCheck {
                     }
                     checked.add(e.getKey());
                     results.add(golden.info(e.getKey()).dtype().floating()
-                            ? tolerance.compare(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(e.getKey()))
+                            ? bar.compare(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray(), golden.readFloats(e.getKey()))
                             : Tolerance.exact(e.getKey(), e.getValue().toType(DataType.INT64, false).toLongArray(), golden.readLongs(e.getKey())));
                 }
             }
             inputs.stream().filter(k -> !golden.contains(k)).forEach(k -> problems.add(k + ": declared an input, but the fixture has no such tensor"));
-            golden.tensors().keySet().stream().filter(k -> k.startsWith(fixture + ".") && !checked.contains(k) && !inputs.contains(k)).sorted()
-                    .forEach(k -> problems.add(k + ": no parity computation reproduces it"));
-            return new Report(fixture, results, problems, List.copyOf(inputs));
+            // a pair's io file may hold other groups' tensors; a single file is the computation's alone
+            golden.tensors().keySet().stream().filter(k -> (single || k.startsWith(fixture + ".")) && !checked.contains(k) && !inputs.contains(k))
+                    .sorted().forEach(k -> problems.add(k + ": no parity computation reproduces it"));
+            return new Report(fixture + (bar == tolerance ? "" : String.format(" (the fixture's bar: atol %.0e, rtol %.0e)", bar.atol(), bar.rtol())),
+                    results, problems, List.copyOf(inputs));
         } catch (IOException | RuntimeException e) {
             problems.add(e.getMessage());
         }

@@ -64,7 +64,7 @@ public class ParityCommand {
                     TreeSet<String> known = new TreeSet<>();
                     services.cases().forEach(c -> known.add(c.fixture()));
                     computations.all(null).forEach(c -> known.add(c.fixture()));
-                    throw new RetortConfigException("kd:parity: " + dir + " holds no <variant>.io.safetensors, module fixture or trajectory, nor a folder"
+                    throw new RetortConfigException("kd:parity: " + dir + " holds no <variant>.io.safetensors, module fixture, trajectory or fixture a parity computation reads, nor a folder"
                             + " that does (" + (known.isEmpty() ? "no parity case is registered" : "the registered parity cases check " + String.join(", ", known)) + ")");
                 }
                 if (!unknown.isEmpty()) out.append("not checked (no fixture kd:parity knows): ").append(String.join(", ", unknown)).append('\n');
@@ -94,7 +94,7 @@ public class ParityCommand {
     private boolean checkFolder(Path dir, boolean header, ParityCheck check, Services services, List<ParityCheck.Report> reports, StringBuilder out) throws IOException {
         List<ParityCase> cases = services.cases();
         List<ParityComputation> computed = services.computations().all(null).stream()
-                .filter(c -> Files.isRegularFile(dir.resolve(c.fixture() + ".io.safetensors"))).toList();
+                .filter(c -> Files.isRegularFile(dir.resolve(c.fixture() + (c.singleFile() ? ".safetensors" : ".io.safetensors")))).toList();
         List<String> computedFixtures = computed.stream().map(ParityComputation::fixture).distinct().toList();
         List<String> variants = ParityCheck.backboneVariants(dir, cases).stream().filter(v -> !computedFixtures.contains(v)).toList();
         List<String> moduleFixtures = ParityCheck.moduleFixtures(dir, cases);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.osgi.annotation.versioning.ConsumerType;
 
@@ -46,5 +47,40 @@ public interface ParityComputation {
      */
     default Set<String> inputs(Path io) throws IOException {
         return Set.of();
+    }
+
+    /**
+     * Whether the fixture is one file {@code <fixture>.safetensors} holding inputs and expected values together (e.g.
+     * an optimizer's trajectories) instead of the pair: {@link #compute} then gets that file as both {@code weights}
+     * and {@code io}, and every tensor of the file must be returned or declared an {@linkplain #inputs input}. False by
+     * default.
+     *
+     * @since 1.3
+     */
+    default boolean singleFile() {
+        return false;
+    }
+
+    /**
+     * The fixture's own bar, when it states one (e.g. an optimizer's trajectories to float32 rounding): every element
+     * within {@code atol + rtol·|expected|}. Empty by default: the checker's bar for reference fixtures.
+     *
+     * @since 1.3
+     */
+    default Optional<Bar> tolerance() {
+        return Optional.empty();
+    }
+
+    /**
+     * A tolerance: |actual − expected| ≤ {@code atol + rtol·|expected|} element by element.
+     *
+     * @param atol absolute part, ≥ 0
+     * @param rtol relative part, ≥ 0
+     * @since 1.3
+     */
+    record Bar(double atol, double rtol) {
+        public Bar {
+            if (!(atol >= 0) || !(rtol >= 0)) throw new IllegalArgumentException("a tolerance is two numbers >= 0, got " + atol + ", " + rtol);
+        }
     }
 }

@@ -7,9 +7,10 @@
  * A parity checker (e.g. {@code kd:parity}) discovers the cases, so a new method bundle brings its parity with it.
  * Fixtures that a declarative case cannot describe (several modes or progress values in one file, a preparation
  * phase) are checked by a {@link dev.retort.api.parity.ParityComputation} service the bundle registers (1.1), which
- * may declare the fixture tensors that are its inputs (1.2).
+ * may declare the fixture tensors that are its inputs (1.2), may read a single-file fixture and state the fixture's
+ * own tolerance (1.3: {@code singleFile}, {@code tolerance}, {@code ParityComputation.Bar}).
  */
-@Version("1.2.0")
+@Version("1.3.0")
 @Export
 package dev.retort.api.parity;
 

@@ -4,33 +4,60 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
+import dev.retort.nn.MultiTensor;
 import dev.retort.nn.Scalars;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * AdamW as PyTorch's {@code torch.optim.AdamW} (betas 0.9/0.999, eps 1e-8, decoupled weight decay, bias
- * correction), over parameters named by checkpoint key. Parameters may join or leave between steps (module swaps):
- * a joining parameter starts with zero moments and its own step count.
+ * AdamW as PyTorch's {@code torch.optim.AdamW} (decoupled weight decay, bias correction, amsgrad off; betas
+ * 0.9/0.999 and eps 1e-8 unless told otherwise), over parameters named by checkpoint key. Parameters may join or leave
+ * between steps (module swaps): a joining parameter starts with zero moments and its own step count.
+ *
+ * <p>A step is two native calls for all parameters: which take part ({@link MultiTensor#takingPart}), then PyTorch's
+ * multi-tensor AdamW ({@link MultiTensor#adamw}, what {@code torch.optim.AdamW(foreach=True)}
+ * runs), operation for operation, so that it follows PyTorch's trajectories. The finite check of the gradients is one flag computed on the device
+ * and read once; the offenders are named only when it says there are some. Zeroing is one call too.
  */
 final class AdamW {
-    static final float BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f;
+    /** How an update runs. */
+    enum Kernel {
+        /** All parameters in one call of PyTorch's multi-tensor AdamW; one finite flag; one zeroing call. */
+        MULTI_TENSOR,
+        /**
+         * The former route, kept as the benchmarks' baseline: ~18 DJL operations per parameter, a host read of a finite
+         * check per gradient, a zeroing {@code set} per gradient.
+         */
+        PER_OPERATION
+    }
+
+    /** The kernel new optimizers use ({@code OptimizerBench} times both in one process). */
+    static volatile Kernel kernel = Kernel.MULTI_TENSOR;
 
     private final NDManager manager;
-    private final double weightDecay;
+    private final double weightDecay, beta1, beta2, eps;
+    private final Kernel route = kernel;
     private final Map<String, NDArray> m = new HashMap<>();
     private final Map<String, NDArray> v = new HashMap<>();
+    /** Step counts: host numbers (the update takes its bias corrections from them; checkpoints keep them). */
     private final Map<String, Long> t = new HashMap<>();
     private Map<String, Parameter> params = new LinkedHashMap<>();
 
     AdamW(NDManager manager, double weightDecay) {
+        this(manager, weightDecay, 0.9, 0.999, 1e-8);
+    }
+
+    AdamW(NDManager manager, double weightDecay, double beta1, double beta2, double eps) {
         this.manager = manager;
         this.weightDecay = weightDecay;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
     }
 
     /** Sets the trainable parameters; state of parameters no longer present is released. */
@@ -48,11 +75,7 @@ final class AdamW {
             if (p.requiresGradient()) next.put(k, p);
         });
         for (String gone : params.keySet()) {
-            if (!next.containsKey(gone) && !keep.contains(gone)) {
-                close(m.remove(gone));
-                close(v.remove(gone));
-                t.remove(gone);
-            }
+            if (!next.containsKey(gone) && !keep.contains(gone)) forget(gone);
         }
         params = next;
     }
@@ -62,31 +85,101 @@ final class AdamW {
     }
 
     /**
-     * One update with learning rate {@code lr}. A parameter that has taken part in no step yet (its gradient has been
-     * exactly zero everywhere, e.g. CSF's BatchNorm-free {@code fc1} branch, used only for a batch of one) is left alone,
-     * weight decay included, as PyTorch leaves a parameter whose {@code .grad} is still None; from its first non-zero
-     * gradient on it is updated at every step, as PyTorch updates one whose gradient was zeroed.
+     * One update with learning rate {@code lr}. A parameter that has taken part in no step yet (its gradient undefined,
+     * or exactly zero everywhere, e.g. CSF's BatchNorm-free {@code fc1} branch, used only for a batch of one) is left
+     * alone, weight decay included, as PyTorch leaves a parameter whose {@code .grad} is still None; from its first
+     * non-zero gradient on (it then has state) it is updated at every step, as PyTorch updates one whose gradient was zeroed.
      */
     void step(double lr) {
+        if (route == Kernel.PER_OPERATION) {
+            stepPerOperation(lr);
+            return;
+        }
+        List<String> all = new ArrayList<>(params.keySet());
+        boolean[] known = new boolean[all.size()];
+        for (int i = 0; i < known.length; i++) known[i] = m.containsKey(all.get(i));
+        long[] part = MultiTensor.takingPart(arrays(), known);
+        List<NDArray> ws = new ArrayList<>(part.length), ms = new ArrayList<>(part.length), vs = new ArrayList<>(part.length);
+        double[] steps = new double[part.length];
+        for (int i = 0; i < part.length; i++) {
+            String key = all.get((int) part[i]);
+            NDArray w = params.get(key).getArray();
+            ws.add(w);
+            ms.add(m.computeIfAbsent(key, k -> zerosLike(w)));
+            vs.add(v.computeIfAbsent(key, k -> zerosLike(w)));
+            steps[i] = t.getOrDefault(key, 0L) + 1;
+        }
+        MultiTensor.adamw(ws, ms, vs, steps, lr, beta1, beta2, weightDecay, eps);
+        for (long i : part) t.merge(all.get((int) i), 1L, Long::sum);
+    }
+
+    /**
+     * A one-element boolean array on the device, true when every gradient is finite; nothing is read (a caller may
+     * stack it with the loss terms into the step's one read).
+     */
+    NDArray allFiniteGradients(NDManager into) {
+        return MultiTensor.allFiniteGradients(arrays(), into);
+    }
+
+    /**
+     * Parameters whose gradient holds NaN or infinite values (an update with them would poison the weights): one read
+     * of one flag; the per-parameter flags are read only when it is false.
+     */
+    List<String> nonFiniteGradients() {
+        List<String> bad = new ArrayList<>();
+        if (params.isEmpty()) return bad;
+        if (route == Kernel.PER_OPERATION) {
+            try (NDManager scratch = manager.newSubManager()) {
+                for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                    NDArray g = e.getValue().getArray().getGradient();
+                    g.attach(scratch);
+                    if (g.isNaN().logicalOr(g.isInfinite()).any().getBoolean()) bad.add(e.getKey());
+                }
+            }
+            return bad;
+        }
+        try (NDManager scratch = manager.newSubManager()) {
+            if (allFiniteGradients(scratch).getBoolean()) return bad;
+            boolean[] finite = MultiTensor.finiteGradients(arrays(), scratch).toBooleanArray();
+            int i = 0;
+            for (String key : params.keySet()) if (!finite[i++]) bad.add(key);
+        }
+        return bad;
+    }
+
+    /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies), in one call. */
+    void zeroGradients() {
+        if (route == Kernel.PER_OPERATION) {
+            try (NDManager scratch = manager.newSubManager()) {
+                for (Parameter p : params.values()) {
+                    NDArray g = p.getArray().getGradient();
+                    g.attach(scratch);
+                    g.set(new NDIndex("..."), 0f);
+                }
+            }
+            return;
+        }
+        MultiTensor.zeroGradients(arrays());
+    }
+
+    /** {@link Kernel#PER_OPERATION}: the same update, operation by operation through DJL (the benchmarks' baseline). */
+    private void stepPerOperation(double lr) {
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             String key = e.getKey();
             NDArray w = e.getValue().getArray();
-            if (!w.hasGradient()) continue;
             if (!m.containsKey(key) && !touched(w)) continue;
             NDArray mk = m.computeIfAbsent(key, k -> zerosLike(w)), vk = v.computeIfAbsent(key, k -> zerosLike(w));
             long step = t.merge(key, 1L, Long::sum);
-            // Every temporary (and this step's handle on the gradient, whose storage stays the parameter's) is
-            // attached to a scratch manager, so nothing accumulates across steps.
             try (NDManager scratch = manager.newSubManager()) {
                 NDArray g = w.getGradient();
                 g.attach(scratch);
-                Scalars.muli(mk, BETA1).addi(Scalars.mul(g, 1 - BETA1));
-                Scalars.muli(vk, BETA2).addi(Scalars.muli(g.square(), 1 - BETA2));
-                double bias1 = 1 - Math.pow(BETA1, step), bias2 = 1 - Math.pow(BETA2, step);
+                Scalars.muli(mk, beta1).addi(Scalars.mul(g, 1 - beta1));
+                Scalars.muli(vk, beta2).addi(Scalars.muli(g.square(), 1 - beta2));
+                double bias1 = 1 - Math.pow(beta1, step), bias2 = 1 - Math.pow(beta2, step);
                 Scalars.muli(w, (float) (1 - lr * weightDecay));
                 NDArray denom = vk.sqrt();
                 denom.attach(scratch);
-                Scalars.addi(Scalars.divi(denom, (float) Math.sqrt(bias2)), EPS);
+                Scalars.addi(Scalars.divi(denom, (float) Math.sqrt(bias2)), eps);
                 NDArray update = mk.div(denom);
                 update.attach(scratch);
                 w.subi(Scalars.muli(update, (float) (lr / bias1)));
@@ -94,52 +187,9 @@ final class AdamW {
         }
     }
 
-    /** Whether a parameter's gradient is non-zero somewhere (it took part in the step). */
-    private boolean touched(NDArray w) {
-        try (NDManager scratch = manager.newSubManager()) {
-            NDArray g = w.getGradient();
-            g.attach(scratch);
-            NDArray any = g.abs().max();
-            any.attach(scratch);
-            return any.getFloat() != 0f;
-        }
-    }
-
-    /** Parameters whose gradient holds NaN or infinite values (an update with them would poison the weights). */
-    List<String> nonFiniteGradients() {
-        List<String> bad = new ArrayList<>();
-        try (NDManager scratch = manager.newSubManager()) {
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                NDArray w = e.getValue().getArray();
-                if (!w.hasGradient()) continue;
-                NDArray g = w.getGradient();
-                g.attach(scratch);
-                if (g.isNaN().logicalOr(g.isInfinite()).any().getBoolean()) bad.add(e.getKey());
-            }
-        }
-        return bad;
-    }
-
-    /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies). */
-    void zeroGradients() {
-        try (NDManager scratch = manager.newSubManager()) {
-            for (Parameter p : params.values()) {
-                NDArray w = p.getArray();
-                if (!w.hasGradient()) continue;
-                NDArray g = w.getGradient();
-                g.attach(scratch);  // the handle and the scalar set() creates are released with the scratch manager
-                g.set(new NDIndex("..."), 0f);
-            }
-        }
-    }
-
     /** Releases the state of these parameters (their module is gone: a module built anew starts from zero moments). */
     void release(Collection<String> keys) {
-        for (String k : keys) {
-            close(m.remove(k));
-            close(v.remove(k));
-            t.remove(k);
-        }
+        keys.forEach(this::forget);
     }
 
     /** Moments and step counts by parameter key, for checkpoints. */
@@ -163,6 +213,29 @@ final class AdamW {
         close(m.put(key, manager.create(first, w.getShape())));
         close(v.put(key, manager.create(second, w.getShape())));
         t.put(key, steps);
+    }
+
+    /** Whether a parameter's gradient is non-zero somewhere (the per-operation route's test of taking part). */
+    private boolean touched(NDArray w) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray g = w.getGradient();
+            g.attach(scratch);
+            NDArray any = g.abs().max();
+            any.attach(scratch);
+            return any.getFloat() != 0f;
+        }
+    }
+
+    private List<NDArray> arrays() {
+        List<NDArray> ws = new ArrayList<>(params.size());
+        params.values().forEach(p -> ws.add(p.getArray()));
+        return ws;
+    }
+
+    private void forget(String key) {
+        close(m.remove(key));
+        close(v.remove(key));
+        t.remove(key);
     }
 
     private NDArray zerosLike(NDArray w) {

@@ -51,7 +51,7 @@ final class DistillObjective implements StepObjective {
                 ? teacherPass.forward(run.teacher(), batch.images(), batch.batch(), epoch, modules.active(), scope) : null;
         // The training forward updates BatchNorm running statistics in place before the loss can be checked.
         List<NDArray[]> runningStats = snapshotBuffers(scope);
-        timings.add("teacher forward", System.nanoTime() - t);
+        timings.end("teacher forward", t, batch.images());
         return new DistillForward(batch, scope, teacherTaps, runningStats, progress(step, epoch));
     }
 
@@ -104,12 +104,12 @@ final class DistillObjective implements StepObjective {
                     logits = Ops.resizeBilinear(logits, batch.batch().labelHeight(), batch.batch().labelWidth());
                 }
                 ce = Losses.weightedCrossEntropy(logits, batch.labels(), classWeights, info.ignoreClass() >= info.outputs() ? info.ignoreClass() : -1);
-                timings.add("student forward", System.nanoTime() - t);
+                timings.end("student forward", t, batch.images());
                 if (teacherTaps != null) {
                     t = System.nanoTime();
                     moduleTerms = modules.roster().forward(teacherTaps, studentTaps, true, scope, Probe.NONE, progress,
                             new Labels(batch.labels(), info.ignoreClass(), info.classes().size()));
-                    timings.add("module forward", System.nanoTime() - t);
+                    timings.end("module forward", t, batch.images());
                 }
             }
             Objective.Loss loss = Objective.compose(ce, moduleTerms);

@@ -1,5 +1,6 @@
 package dev.retort.runner.train;
 
+import dev.retort.nn.Devices;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.error.Failures;
 import ai.djl.Device;
@@ -84,7 +85,7 @@ final class FitLoop implements StepLoop.Body {
         RunConfig run = settings.run();
         ModuleSet.check(settings, services.distillers());
         Engine engine = services.engine();
-        Device device = device(engine, run.device());
+        Device device = Devices.resolve(engine, run.device(), events::log);
         board.update(s -> s.onDevice(device.toString()));
         base = engine.newBaseManager(device);
         openFolder(device);
@@ -320,16 +321,6 @@ final class FitLoop implements StepLoop.Body {
             events.log(role + " " + ref.variant() + ": initialised from seed (no weights)");
         }
         return net;
-    }
-
-    private static Device device(Engine engine, String spec) {
-        if (spec.equals("cpu")) return Device.cpu();
-        if (spec.startsWith("gpu")) {
-            int n = spec.contains(":") ? Integer.parseInt(spec.substring(4)) : 0;
-            if (n >= engine.getGpuCount()) throw new RetortConfigException("device " + spec + ": " + engine.getGpuCount() + " GPU(s) found");
-            return Device.gpu(n);
-        }
-        return engine.getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();
     }
 
     /** Managed NDArrays of the run's manager (including open step scopes); for leak checks. */

@@ -34,7 +34,8 @@ final class OptimizationStep {
 
     StepOutcome run(StepObjective objective, Batch batch, long step, int epoch, double lr) {
         try (NDManager scope = base.newSubManager()) {
-            StepObjective.Forward forward = objective.begin(BatchTensors.of(batch, scope), scope, step, epoch);
+            BatchTensors tensors = BatchTensors.of(batch, scope);
+            StepObjective.Forward forward = objective.begin(tensors, scope, step, epoch);
             StepObjective.Loss loss;
             try (GradientCollector collector = engine.newGradientCollector()) {
                 try {
@@ -51,7 +52,7 @@ final class OptimizationStep {
                 }
                 long t = System.nanoTime();
                 collector.backward(loss.total());
-                time("backward", t);
+                time("backward", t, tensors);
             }
             List<String> badGradients = optimizer.nonFiniteGradients();
             if (!badGradients.isEmpty()) {
@@ -64,12 +65,12 @@ final class OptimizationStep {
             long t = System.nanoTime();
             optimizer.step(lr);
             optimizer.zeroGradients();
-            time("optimizer", t);
+            time("optimizer", t, tensors);
             return new StepOutcome.Done(loss.terms(), loss.weights(), loss.value());
         }
     }
 
-    private void time(String phase, long from) {
-        if (timings != null) timings.add(phase, System.nanoTime() - from);
+    private void time(String phase, long from, BatchTensors tensors) {
+        if (timings != null) timings.end(phase, from, tensors.images());
     }
 }

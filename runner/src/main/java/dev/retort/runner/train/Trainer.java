@@ -284,9 +284,13 @@ public final class Trainer implements TrainingRun, Runnable {
         return timings;
     }
 
-    /** Restarts the step timings when the run reaches {@code step} (benchmarks skip the warm-up); call before {@link #run()}. */
+    /**
+     * Restarts the step timings when the run reaches {@code step} (benchmarks skip the warm-up), and from then on ends
+     * every timed phase with a device synchronisation; call before {@link #run()}.
+     */
     public void resetTimingsAt(long step) {
         loop.timeFrom(step);
+        timings.syncPhases();
     }
 
     /** The learning rate of a step of epoch {@code epochIndex} taken now (the schedule of {@link FitLoop#learningRate}). */
