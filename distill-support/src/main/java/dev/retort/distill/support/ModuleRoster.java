@@ -67,29 +67,56 @@ public final class ModuleRoster implements AutoCloseable {
         return NAMESPACE + module + "." + reference;
     }
 
+    /** Whether a built module may join the others of a run: {@link Accepted}, or {@link Refused} with the reason. */
+    public sealed interface Join {
+        /** It may join. */
+        record Accepted() implements Join {}
+
+        /** It cannot join, for {@code reason} (a sentence about the module: "it has no name"). */
+        record Refused(String reason) implements Join {
+            public Refused {
+                Objects.requireNonNull(reason, "reason");
+            }
+        }
+    }
+
+    private static final Join ACCEPTED = new Join.Accepted();
+
     /**
-     * Why {@code candidate} cannot join {@code others} (a name already taken, a parameter without an array, a
-     * module that throws when asked for its parameters, ports or refinements), or null when it can. Wiring is
-     * not checked here (see {@link #unwired}).
+     * Whether {@code candidate} can join {@code others}: refused for a name already taken, a parameter without an
+     * array, or a module that throws when asked for its parameters, ports or refinements. Wiring is not checked here
+     * (see {@link #unwired}).
+     *
+     * @since 1.3
      */
-    public static String cannotJoin(DistillationModule candidate, List<DistillationModule> others) {
+    public static Join join(DistillationModule candidate, List<DistillationModule> others) {
         try {
             String name = candidate.name();
-            if (name == null || name.isBlank()) return "it has no name";
+            if (name == null || name.isBlank()) return new Join.Refused("it has no name");
             for (DistillationModule o : others) {
-                if (o != candidate && name.equals(o.name())) return "another active module is also named " + name;
+                if (o != candidate && name.equals(o.name())) return new Join.Refused("another active module is also named " + name);
             }
             for (Map.Entry<String, Parameter> p : candidate.parameters().entrySet()) {
                 if (p.getKey() == null || p.getValue() == null || p.getValue().getArray() == null) {
-                    return "its parameter " + p.getKey() + " has no array";
+                    return new Join.Refused("its parameter " + p.getKey() + " has no array");
                 }
             }
             candidate.ports().forEach(Objects::requireNonNull);
             candidate.refinements().forEach(r -> Objects.requireNonNull(r.port(), "a refinement without a port"));
-            return null;
+            return ACCEPTED;
         } catch (RuntimeException | LinkageError e) {
-            return "it fails when asked for its parameters, ports or refinements: " + e;
+            return new Join.Refused("it fails when asked for its parameters, ports or refinements: " + e);
         }
+    }
+
+    /**
+     * Why {@code candidate} cannot join {@code others}, or null when it can.
+     *
+     * @deprecated use {@link #join}, whose answer is a type
+     */
+    @Deprecated(since = "1.3")
+    public static String cannotJoin(DistillationModule candidate, List<DistillationModule> others) {
+        return join(candidate, others) instanceof Join.Refused r ? r.reason() : null;
     }
 
     /**

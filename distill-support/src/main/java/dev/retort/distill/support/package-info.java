@@ -37,7 +37,8 @@
  * its engine reference: their bundle is built with bnd's {@code -dsannotations-options: inherit} (set for every
  * Retort bundle in the top-level {@code bnd.bnd}).
  *
- * <p>1.3: {@code PyramidDistiller}, {@code ParameterModule}; user errors are {@code RetortConfigException}s.
+ * <p>1.3: {@code PyramidDistiller}, {@code ParameterModule}; {@code ModuleRoster.join}, a sealed answer (accepted, or refused
+ * with the reason); user errors are {@code RetortConfigException}s.
  * 1.4: {@code ConfiguredModule}, {@code Structural}, {@code Setting}, {@code ConfiguredDistiller.changes},
  * {@code StagePair}, {@code FixturePairComputation}.
  */

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.run.RunConfig;
+import dev.retort.runner.data.DataPlan;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.datasets.Batch;
@@ -61,14 +62,14 @@ public final class TeacherTaps implements AutoCloseable {
      *
      * @param device the device the teacher runs on (part of the key: another device computes other low bits)
      */
-    public static TeacherTaps open(CacheSettings cache, RunConfig run, Map<String, String> source, SegmentationNetwork teacher, String device,
-                                   Consumer<String> log) throws IOException {
+    public static TeacherTaps open(CacheSettings cache, RunConfig run, DataPlan data, Map<String, String> source, SegmentationNetwork teacher,
+                                   String device, Consumer<String> log) throws IOException {
         cache.unused().forEach(k -> log.accept("teacher cache: " + k + " is set but teacher.cache = " + cache.mode().name().toLowerCase(Locale.ROOT)
                 + " does not read it"));
         if (cache.mode() == CacheSettings.Mode.OFF) return new TeacherTaps(cache.mode(), null, null, teacher, log);
         boolean onDisk = cache.mode() == CacheSettings.Mode.DISK;
         long t0 = System.nanoTime();
-        String description = describe(run, source, WeightDigest.of(teacher), device, onDisk ? "bf16" : "the teacher's arrays (memory)");
+        String description = describe(run, data, source, WeightDigest.of(teacher), device, onDisk ? "bf16" : "the teacher's arrays (memory)");
         String key = WeightDigest.hex(description, 24);
         double hashSeconds = (System.nanoTime() - t0) / 1e9;
         TeacherTaps t = onDisk ? new TeacherTaps(cache.mode(), null, DiskStore.open(cache.folder(), key, description, cache.limit()), teacher, log)
@@ -86,14 +87,12 @@ public final class TeacherTaps implements AutoCloseable {
      * data (dataset, root, split, protocol, options as the training split is opened), the order and the draws (seed,
      * batch size), the device and the storage.
      */
-    static String describe(RunConfig run, Map<String, String> source, String weights, String device, String storage) {
+    static String describe(RunConfig run, DataPlan data, Map<String, String> source, String weights, String device, String storage) {
         Map<String, String> teacherKeys = new TreeMap<>();
         source.forEach((k, v) -> {
             if (k.startsWith("teacher.") && !k.equals("teacher.weights") && !CacheSettings.TEACHER_KEYS.contains(k.substring(8))) teacherKeys.put(k, v);
         });
-        Map<String, String> options = new TreeMap<>();
-        run.data().options().forEach((k, v) -> options.put(k, String.valueOf(v)));
-        options.putIfAbsent("augment", "true");  // as the runner opens the training split
+        Map<String, String> options = data.trainOptionsText();  // as the loop opens the training split
         return "Retort teacher cache, format 1\n"
                 + "teacher " + run.teacher().variant() + " " + teacherKeys + " weights sha256 " + weights + "\n"
                 + "data " + run.data().dataset() + " root " + run.data().root() + " split " + run.data().trainSplit() + " protocol " + run.data().protocol()

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
-import dev.retort.api.data.DatasetRequest;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.run.DataRef;
@@ -31,11 +30,9 @@ final class CheckpointEvaluation {
         boolean own = request.dataset() == null || request.dataset().isEmpty();
         String name = own ? data.dataset() : request.dataset();
         Path root = request.root() != null ? request.root().toAbsolutePath() : own ? data.root() : null;
-        Map<String, Object> options = new LinkedHashMap<>(own ? data.options() : Map.of());
-        options.put("augment", false);
         String split = request.split() == null || request.split().isEmpty() ? data.valSplit() : request.split();
         ModelRef student = run.run().student();
-        try (SampleSource source = services.dataset(name).open(new DatasetRequest(root, split, data.protocol(), options));
+        try (SampleSource source = services.dataset(name).open(run.dataPlan().evaluation(root, split, own));
              BatchLoader loader = new BatchLoader(source, run.run().optimisation().batchSize(), false, run.threads(), run.prefetch());
              NDManager m = services.engine().newBaseManager();
              SegmentationNetwork net = services.backbone(student.variant()).build(student.variant(), student.config(), m, 0)) {

@@ -5,7 +5,43 @@ import java.util.List;
 
 /** What a run does when a step goes wrong; one enum per fault, each value spelt as in the run file. */
 final class FaultPolicy {
+    /** Consecutive non-finite steps after which 'skip' gives up: the parameters themselves are then beyond repair. */
+    static final int NON_FINITE_LIMIT = 20;
+
     private FaultPolicy() {}
+
+    /** What one more non-finite step means under a policy. */
+    enum Verdict {
+        /** Skip it and go on. */
+        SKIP,
+        /** End the phase ({@code on_nonfinite = stop}). */
+        STOP,
+        /** {@link #NON_FINITE_LIMIT} in a row: the parameters diverged. */
+        DIVERGED
+    }
+
+    /** Counts non-finite steps in a row; training and preparation phases use one each. */
+    static final class Guard {
+        private final NonFinite policy;
+        private int inARow;
+
+        Guard(NonFinite policy) {
+            this.policy = policy;
+        }
+
+        Verdict nonFinite() {
+            if (++inARow >= NON_FINITE_LIMIT) return Verdict.DIVERGED;
+            return policy == NonFinite.STOP ? Verdict.STOP : Verdict.SKIP;
+        }
+
+        void finite() {
+            inARow = 0;
+        }
+
+        int inARow() {
+            return inARow;
+        }
+    }
 
     /** {@code on_module_error}: a module threw during a step (the step is skipped either way). */
     enum ModuleError {
@@ -31,7 +67,7 @@ final class FaultPolicy {
 
     /** {@code on_nonfinite}: the loss or a gradient was NaN or infinite. */
     enum NonFinite {
-        /** Skip the step, leaving no trace (buffers restored), up to {@link Trainer#NON_FINITE_LIMIT} in a row. */
+        /** Skip the step, leaving no trace (buffers restored), up to {@link #NON_FINITE_LIMIT} in a row. */
         SKIP("skip"),
         /** End the run; the last checkpoint is kept. */
         STOP("stop");

@@ -1,14 +1,10 @@
 package dev.retort.runner.train;
 
-import ai.djl.engine.Engine;
+import dev.retort.api.error.Failures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
-import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
-import dev.retort.api.distill.DistillContext;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.distill.Distiller;
 import dev.retort.api.distill.Labels;
@@ -20,7 +16,6 @@ import dev.retort.api.run.RunEvent;
 import dev.retort.api.run.RunStatus;
 import dev.retort.api.tap.TapValues;
 import dev.retort.datasets.Batch;
-import dev.retort.datasets.BatchLoader;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.runner.teachercache.WeightDigest;
@@ -44,7 +39,10 @@ import java.util.TreeMap;
  * Runs the preparation phase a module asks for ({@link DistillationModule#preparation()}) when it joins a run: the
  * frozen teacher (evaluation mode, no gradient) on the run's training batches, in the order the run's own epochs
  * would give them (seed, epoch, batch), the phase's loss, and an AdamW of its own over the phase's parameters with
- * the phase's learning rate (constant) and weight decay; then {@link Preparation#finish()} freezes them.
+ * the phase's learning rate (constant) and weight decay; then {@link Preparation#finish()} freezes them. The steps
+ * are the run's own: the same {@link StepLoop} (batch order, non-finite policy), the same {@link OptimizationStep}
+ * (batch to tensors, finiteness checks, backward, AdamW update), with the phase's {@link StepObjective}; the answer
+ * is a {@link ModuleReconciler.Prepared}.
  *
  * <p>A finished preparation is cached in the run's {@code preparation_cache} folder (default
  * {@code <output>/preparations}) under a key of the teacher's weights (a SHA-256 of their values), the data (dataset,
@@ -52,182 +50,169 @@ import java.util.TreeMap;
  * the same key (another arm of an ablation pointed at the same folder, a run started again) loads it instead.
  */
 final class Preparations {
-    /** The start of {@link #prepare}'s answer when a stop request ended the phase. */
+    /** How {@link ModuleReconciler} words a preparation that a stop request ended. */
     static final String STOPPED = "was interrupted by a stop request";
 
-    /** What a preparation needs from its run. */
-    interface Host {
-        SegmentationNetwork teacher();
-
-        NDManager base();
-
-        Engine engine();
-
-        BatchLoader loader();
-
-        int stepsPerEpoch();
-
-        DatasetInfo info();
-
-        RunSettings settings();
-
-        boolean stopRequested();
-
-        /** The modules preparing now, for {@code kd:status}. */
-        void preparing(List<RunStatus.Preparing> now);
-
-        void log(String line);
-
-        void event(RunEvent.Type type, Map<String, Double> values, String message);
-
-        DistillContext context(Map<String, ?> config);
-    }
-
-    private final Host host;
+    private final RunResources run;
+    private final RunSettings settings;
+    private final RunControl control;
+    private final RunSnapshot.Board board;
+    private final RunEvents events;
     private String teacherDigest;
 
-    Preparations(Host host) {
-        this.host = host;
+    Preparations(RunResources run, RunSettings settings, RunControl control, RunSnapshot.Board board, RunEvents events) {
+        this.run = run;
+        this.settings = settings;
+        this.control = control;
+        this.board = board;
+        this.events = events;
     }
 
-    /** The folder of the preparation cache. */
-    static Path cacheFolder(RunSettings settings) {
-        String dir = settings.source().get("preparation_cache");
-        return dir == null || dir.isBlank() ? settings.output().resolve(RunFolder.PREPARATIONS) : Path.of(dir).toAbsolutePath();
-    }
-
-    /**
-     * Asks {@code module} for its preparation and runs it.
-     *
-     * @return null when the module may distil (it needs no preparation, or it finished it), else why not ("failed: …",
-     *         or {@link #STOPPED})
-     */
-    String prepare(String name, Distiller distiller, Map<String, ?> config, DistillationModule module) {
+    /** Asks {@code module} for its preparation and runs it (or loads it from the cache). */
+    ModuleReconciler.Prepared prepare(String name, Distiller distiller, Map<String, ?> config, DistillationModule module) {
         Preparation p;
         try {
             Optional<Preparation> asked = module.preparation();
-            if (asked.isEmpty()) return null;
+            if (asked.isEmpty()) return ModuleReconciler.Prepared.READY;
             p = asked.get();
         } catch (RuntimeException | LinkageError e) {
-            return "failed: preparation() threw " + Trainer.describe(e);
+            return new ModuleReconciler.Prepared.Failed("preparation() threw " + Failures.describe(e));
         }
         long t0 = System.nanoTime();
         long steps = p.steps();
-        if (steps < 1) return "failed: it asks for " + steps + " steps";
+        if (steps < 1) return new ModuleReconciler.Prepared.Failed("it asks for " + steps + " steps");
         Map<String, Parameter> parameters = new LinkedHashMap<>();
         p.parameters().forEach((k, v) -> parameters.put(ModuleRoster.key(name, k), v));
-        host.preparing(List.of(new RunStatus.Preparing(name, 0, steps, Double.NaN)));
-        host.event(RunEvent.Type.PREPARING, Map.of("steps", (double) steps), name);
+        preparing(List.of(new RunStatus.Preparing(name, 0, steps, Double.NaN)));
+        events.event(RunEvent.Type.PREPARING, Map.of("steps", (double) steps), name);
         try {
             String description = description(name, distiller, config, p);
             String key = key(description);
-            Path cached = cacheFolder(host.settings()).resolve(name + "-" + key + ".safetensors");
+            Path cached = settings.preparationCache().resolve(name + "-" + key + ".safetensors");
             if (Files.isRegularFile(cached)) {
                 try {
-                    double loss = load(cached, p, host::log);
+                    double loss = load(cached, p, events::log);
                     p.finish();
-                    host.log("preparation of " + name + " reused from " + cached + " (same teacher weights, data, seed and configuration;"
+                    events.log("preparation of " + name + " reused from " + cached + " (same teacher weights, data, seed and configuration;"
                             + " its last loss " + format(loss) + ")");
-                    host.event(RunEvent.Type.PREPARED, values(steps, loss, t0, true), name);
-                    return null;
+                    events.event(RunEvent.Type.PREPARED, values(steps, loss, t0, true), name);
+                    return ModuleReconciler.Prepared.READY;
                 } catch (IOException | RuntimeException e) {
-                    host.log("WARNING preparation cache " + cached + " cannot be used (" + Trainer.describe(e) + "); preparing again");
+                    events.log("WARNING preparation cache " + cached + " cannot be used (" + Failures.describe(e) + "); preparing again");
                 }
             }
-            host.log("preparing " + name + " before it distils: " + steps + " steps on the frozen teacher, AdamW lr " + p.learningRate()
+            events.log("preparing " + name + " before it distils: " + steps + " steps on the frozen teacher, AdamW lr " + p.learningRate()
                     + " weight decay " + p.weightDecay() + ", " + parameters.values().stream().mapToLong(q -> q.getArray().size()).sum()
                     + " parameters (" + String.join(", ", p.parameters().keySet()) + "); the run's steps wait meanwhile");
-            String failed = run(name, p, parameters, steps);
-            if (failed != null) {
-                host.log("preparation of " + name + " " + failed);
-                return failed;
+            Phase phase = new Phase(name, p);
+            ModuleReconciler.Prepared ended = phase.run(parameters, steps);
+            if (!(ended instanceof ModuleReconciler.Prepared.Ready)) {
+                events.log("preparation of " + name + " " + (ended instanceof ModuleReconciler.Prepared.Failed f ? "failed: " + f.reason()
+                        : ended instanceof ModuleReconciler.Prepared.Stopped s ? STOPPED + " at step " + s.step() + " of " + s.steps() : "ended"));
+                return ended;
             }
             p.finish();
-            double loss = lastLoss;
-            host.log(String.format("prepared %s in %.1f s: loss %s at its last step (%s at its first); its %d parameters are frozen and leave the optimiser",
-                    name, (System.nanoTime() - t0) / 1e9, format(loss), format(firstLoss), parameters.size()));
+            double loss = phase.lastLoss;
+            events.log(String.format("prepared %s in %.1f s: loss %s at its last step (%s at its first); its %d parameters are frozen and leave the optimiser",
+                    name, (System.nanoTime() - t0) / 1e9, format(loss), format(phase.firstLoss), parameters.size()));
             try {
                 save(cached, p, description, loss);
             } catch (IOException e) {
-                host.log("WARNING the preparation of " + name + " could not be cached in " + cached + ": " + Trainer.describe(e));
+                events.log("WARNING the preparation of " + name + " could not be cached in " + cached + ": " + Failures.describe(e));
             }
-            host.event(RunEvent.Type.PREPARED, values(steps, loss, t0, false), name);
-            return null;
+            events.event(RunEvent.Type.PREPARED, values(steps, loss, t0, false), name);
+            return ModuleReconciler.Prepared.READY;
         } catch (RuntimeException | LinkageError e) {
-            return "failed: " + Trainer.describe(e);
+            return new ModuleReconciler.Prepared.Failed(Failures.describe(e));
         } finally {
-            host.preparing(List.of());
+            preparing(List.of());
         }
     }
 
-    private double firstLoss = Double.NaN, lastLoss = Double.NaN;
-
-    /** The phase's steps; null when done, else why it ended early. */
-    private String run(String name, Preparation p, Map<String, Parameter> parameters, long steps) {
-        RunConfig run = host.settings().run();
-        AdamW optimizer = new AdamW(host.base(), p.weightDecay());
-        optimizer.parameters(parameters);
-        BatchLoader.Epoch epoch = null;
-        int currentEpoch = -1, nonFinite = 0;
-        firstLoss = Double.NaN;
-        lastLoss = Double.NaN;
-        long every = Math.max(1, steps / 10);
-        try {
-            for (long s = 0; s < steps; s++) {
-                if (host.stopRequested()) return STOPPED + " at step " + s + " of " + steps;
-                // the run's own batch order: epoch e of the run's seed, from its first batch
-                int perEpoch = host.stepsPerEpoch(), e = (int) (s / perEpoch) + 1, b = (int) (s % perEpoch);
-                if (epoch == null || e != currentEpoch) {
-                    if (epoch != null) epoch.close();
-                    epoch = host.loader().epoch(run.seed(), e, true, b);
-                    currentEpoch = e;
-                }
-                Batch batch = epoch.next();
-                int epochs = (int) Math.max(1, (steps + perEpoch - 1) / perEpoch);
-                double loss = step(p, optimizer, batch, new TrainingProgress(s, steps, e, epochs));
-                if (!Double.isFinite(loss)) {
-                    host.log("preparation of " + name + ": non-finite loss at step " + s + ", step skipped");
-                    if (++nonFinite >= Trainer.NON_FINITE_LIMIT) return "failed: " + nonFinite + " non-finite losses in a row up to step " + s;
-                    continue;
-                }
-                nonFinite = 0;
-                if (Double.isNaN(firstLoss)) firstLoss = loss;
-                lastLoss = loss;
-                host.preparing(List.of(new RunStatus.Preparing(name, s + 1, steps, loss)));
-                if ((s + 1) % every == 0 || s == 0) host.log("preparing " + name + ": step " + (s + 1) + "/" + steps + " loss " + format(loss));
-            }
-            return null;
-        } catch (IOException e) {
-            return "failed: the training data: " + Trainer.describe(e);
-        } finally {
-            if (epoch != null) epoch.close();
-            optimizer.release(parameters.keySet());
-        }
+    private void preparing(List<RunStatus.Preparing> now) {
+        board.update(s -> s.withPreparing(now));
     }
 
-    /** One step: teacher forward without gradient, the phase's loss, backward, an AdamW update; the loss, or NaN when skipped. */
-    private double step(Preparation p, AdamW optimizer, Batch batch, TrainingProgress progress) {
-        try (NDManager sm = host.base().newSubManager()) {
-            NDArray images = sm.create(batch.images(), new Shape(batch.size(), 3, batch.height(), batch.width()));
-            long[] labelValues = new long[batch.labels().length];
-            for (int i = 0; i < labelValues.length; i++) labelValues[i] = batch.labels()[i];
-            NDArray labels = sm.create(labelValues, new Shape(batch.size(), batch.labelHeight(), batch.labelWidth()));
-            TapValues teacher = host.teacher().forward(images, false);
-            DatasetInfo info = host.info();
-            double value;
-            try (GradientCollector collector = host.engine().newGradientCollector()) {
-                NDArray loss = p.loss(new PreparationStep(teacher, new Labels(labels, info.ignoreClass(), info.classes().size()), progress, sm));
-                value = loss.getFloat();
-                if (!Double.isFinite(value)) return Double.NaN;
-                collector.backward(loss);
+    /**
+     * One preparation phase on the run's step loop: the frozen teacher (evaluation mode, no gradient) on the run's
+     * training batches in the run's order, the phase's loss, an AdamW of its own over the phase's parameters with the
+     * phase's constant learning rate and weight decay; non-finite steps are skipped up to the run's limit in a row.
+     */
+    private final class Phase implements StepObjective, StepLoop.Body {
+        private final String name;
+        private final Preparation p;
+        private final long every;
+        private long steps;
+        private StepLoop loop;
+        private OptimizationStep optimization;
+        double firstLoss = Double.NaN, lastLoss = Double.NaN;
+
+        Phase(String name, Preparation p) {
+            this.name = name;
+            this.p = p;
+            this.every = Math.max(1, p.steps() / 10);
+        }
+
+        ModuleReconciler.Prepared run(Map<String, Parameter> parameters, long steps) {
+            this.steps = steps;
+            AdamW optimizer = new AdamW(run.base(), p.weightDecay());
+            optimizer.parameters(parameters);
+            optimization = new OptimizationStep(run.engine(), run.base(), optimizer, null);
+            // the run's own batch order: epoch e of the run's seed, from its first batch; the skip policy whatever the run's
+            loop = new StepLoop(run.trainLoader(), settings.run().seed(), run.shuffle(), run.stepsPerEpoch(), new FaultPolicy.Guard(FaultPolicy.NonFinite.SKIP), null);
+            try {
+                StepLoop.End end = loop.run(0, steps, this);
+                if (end instanceof StepLoop.End.Interrupted i) return new ModuleReconciler.Prepared.Stopped(i.step(), steps);
+                if (end instanceof StepLoop.End.NonFinite n) {
+                    skipped(n.step());
+                    return new ModuleReconciler.Prepared.Failed(n.inARow() + " non-finite losses in a row up to step " + n.step());
+                }
+                return ModuleReconciler.Prepared.READY;
+            } catch (IOException e) {
+                return new ModuleReconciler.Prepared.Failed("the training data: " + Failures.describe(e));
+            } finally {
+                optimizer.release(parameters.keySet());
             }
-            if (!optimizer.nonFiniteGradients().isEmpty()) {
-                optimizer.zeroGradients();
-                return Double.NaN;
+        }
+
+        @Override
+        public boolean boundary(long step) {
+            return !control.stopRequested();
+        }
+
+        @Override
+        public StepOutcome step(long step, int epoch, Batch batch) {
+            return optimization.run(this, batch, step, epoch, p.learningRate());
+        }
+
+        @Override
+        public void after(long done, int epoch, Batch batch, StepOutcome outcome, long nanos) {
+            if (!(outcome instanceof StepOutcome.Done d)) {
+                skipped(done - 1);
+                return;
             }
-            optimizer.step(p.learningRate());
-            optimizer.zeroGradients();
-            return value;
+            double loss = d.value();
+            if (Double.isNaN(firstLoss)) firstLoss = loss;
+            lastLoss = loss;
+            preparing(List.of(new RunStatus.Preparing(name, done, steps, loss)));
+            if (done % every == 0 || done == 1) events.log("preparing " + name + ": step " + done + "/" + steps + " loss " + format(loss));
+        }
+
+        private void skipped(long step) {
+            events.log("preparation of " + name + ": non-finite loss at step " + step + ", step skipped");
+        }
+
+        /** Teacher forward without gradient, then the phase's loss. */
+        @Override
+        public Forward begin(BatchTensors batch, NDManager scope, long step, int epoch) {
+            TapValues teacher = run.teacher().forward(batch.images(), false);
+            DatasetInfo info = run.info();
+            TrainingProgress progress = new TrainingProgress(step, steps, epoch, loop.epochs(steps));
+            return () -> {
+                NDArray loss = p.loss(new PreparationStep(teacher, new Labels(batch.labels(), info.ignoreClass(), info.classes().size()), progress, scope));
+                double value = loss.getFloat();
+                return new Loss(loss, value, Map.of("total", value), Map.of());
+            };
         }
     }
 
@@ -245,7 +230,7 @@ final class Preparations {
 
     /** The text {@link #key} hashes (also saved in the cache file's metadata, for whoever wonders what a key stands for). */
     String description(String name, Distiller distiller, Map<String, ?> config, Preparation p) {
-        RunConfig run = host.settings().run();
+        RunConfig run = settings.run();
         StringBuilder b = new StringBuilder();
         b.append("teacher ").append(run.teacher().variant()).append(' ').append(teacherDigest()).append('\n');
         b.append("data ").append(run.data().dataset()).append(" root ").append(run.data().root()).append(" split ").append(run.data().trainSplit())
@@ -253,7 +238,7 @@ final class Preparations {
                 .append(" batch ").append(run.optimisation().batchSize()).append(" seed ").append(run.seed()).append('\n');
         Map<String, Object> section = new TreeMap<>();
         if (config != null) config.forEach(section::put);
-        String options = distiller instanceof ConfiguredDistiller<?> c ? String.valueOf(c.options(host.context(config))) : distiller.description() + " " + section;
+        String options = distiller instanceof ConfiguredDistiller<?> c ? String.valueOf(c.options(this.run.context(config))) : distiller.description() + " " + section;
         b.append("module ").append(name).append(' ').append(options).append('\n');
         b.append("phase ").append(p.steps()).append(" steps, lr ").append(p.learningRate()).append(", weight decay ").append(p.weightDecay());
         MessageDigest init = WeightDigest.sha256();
@@ -267,7 +252,7 @@ final class Preparations {
 
     /** SHA-256 of the teacher's parameters and buffers (names, shapes, values), computed once per run. */
     private String teacherDigest() {
-        if (teacherDigest == null) teacherDigest = WeightDigest.of(host.teacher());
+        if (teacherDigest == null) teacherDigest = WeightDigest.of(run.teacher());
         return teacherDigest;
     }
 

@@ -10,6 +10,7 @@ import dev.retort.api.run.RunPlan;
 import dev.retort.nn.KeyFile;
 import dev.retort.nn.Keys;
 import dev.retort.nn.Names;
+import dev.retort.runner.data.DataPlan;
 import dev.retort.runner.teachercache.CacheSettings;
 import dev.retort.nn.Settings;
 import java.io.IOException;
@@ -50,15 +51,20 @@ import java.util.TreeMap;
  * an integer where it counts something and within its range. Backbones check their {@code teacher.}/{@code
  * student.} keys, distillers their {@code module.<name>.} keys ({@link dev.retort.api.distill.Distiller#validate})
  * before a run starts.
+ *
+ * <p>Every key is read once, here, into a typed component: the run reads {@link #precision()}, {@link #teacherCache()},
+ * {@link #preparationCache()} and {@link #dataPlan()} (which splits it opens and how) rather than parse {@link #source()} again.
  */
 public record RunSettings(RunConfig run, boolean followRegistry, Path output, int threads, int prefetch, int logEvery,
                           int evalBatches, long checkpointEvery, FaultPolicy.ModuleError onModuleError, FaultPolicy.NonFinite onNonFinite,
-                          Map<String, String> source) {
+                          Precision precision, CacheSettings teacherCache, Path preparationCache, DataPlan dataPlan, Map<String, String> source) {
+    /** The key naming the folder of finished module preparations. */
+    static final String PREPARATION_CACHE = "preparation_cache";
 
     /** The keys of a run file, apart from the {@code teacher.}, {@code student.}, {@code data.} and {@code module.} sections. */
     public static final Set<String> KEYS = Set.of("name", "output", "seed", "device", "teacher", "student", "dataset", "modules",
             "lr", "weight_decay", "batch_size", "epochs", "iterations", "decay_steps", "decay_per", "eval_every", "eval_batches",
-            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", "preparation_cache", Precision.STUDENT_KEY, InitCheckpoint.KEY);
+            "threads", "prefetch", "log_every", "checkpoint_every", "on_module_error", "on_nonfinite", PREPARATION_CACHE, Precision.STUDENT_KEY, InitCheckpoint.KEY);
     /** The largest learning rate accepted. */
     static final double MAX_LR = 1.0;
     /** Sections whose keys belong to a backbone, the dataset or a distiller. */
@@ -79,7 +85,7 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
     public static RunSettings of(Map<String, ?> raw) {
         Settings s = new Settings("run", raw);
         requireKnown("run", "", raw.keySet());
-        Precision.read(s, raw);
+        Precision precision = Precision.read(s, raw);
         String name = str(raw, "name", "run");
         try {
             Names.check("name", name);
@@ -123,19 +129,17 @@ public record RunSettings(RunConfig run, boolean followRegistry, Path output, in
         if (onModuleError == null) throw s.invalid("on_module_error must be " + String.join(" or ", FaultPolicy.ModuleError.keys()));
         FaultPolicy.NonFinite onNonFinite = FaultPolicy.NonFinite.of(str(raw, "on_nonfinite", "skip"));
         if (onNonFinite == null) throw s.invalid("on_nonfinite must be " + String.join(" or ", FaultPolicy.NonFinite.keys()));
-        CacheSettings.of(raw, Path.of("."));  // checked now; the run reads it with its folder
         if (raw.containsKey(InitCheckpoint.KEY) && str(raw, InitCheckpoint.KEY, "").isEmpty()) throw s.invalid("init needs a file (a checkpoint's weights)");
+        Path output = Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath();
+        CacheSettings teacherCache = CacheSettings.of(raw, output);
+        String preparations = str(raw, PREPARATION_CACHE, "");
+        Path preparationCache = preparations.isEmpty() ? output.resolve(RunFolder.PREPARATIONS) : Path.of(preparations).toAbsolutePath();
         Map<String, String> source = new TreeMap<>();
         raw.forEach((k, v) -> source.put(k, String.valueOf(v)));
-        return new RunSettings(run, follow, Path.of(str(raw, "output", "runs/" + name)).toAbsolutePath(),
+        return new RunSettings(run, follow, output,
                 s.integer("threads", Runtime.getRuntime().availableProcessors(), 1), s.integer("prefetch", 4, 1), s.integer("log_every", 10, 1),
                 s.integer("eval_batches", 0, 0), s.whole("checkpoint_every", 0) < 0 ? negative(s, "checkpoint_every") : s.whole("checkpoint_every", 0),
-                onModuleError, onNonFinite, source);
-    }
-
-    /** The run's {@code precision} and {@code teacher.precision} (checked when the settings were read). */
-    Precision precision() {
-        return Precision.read(new Settings("run", source), source);
+                onModuleError, onNonFinite, precision, teacherCache, preparationCache, new DataPlan(data), source);
     }
 
     /** The run's {@code init} file (absolute), or null when the run starts from its initialisation and weights files. */
