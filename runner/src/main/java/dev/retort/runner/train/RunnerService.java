@@ -52,8 +52,8 @@ public class RunnerService implements Runner, Trainer.Services {
     Engine engine;
 
     private final Map<Distiller, Trainer.Registered> distillers = new ConcurrentHashMap<>();
-    /** Distiller → its ranking and service id, to pick among services of the same name as the framework would. */
-    private final Map<Distiller, long[]> distillerOrder = new ConcurrentHashMap<>();
+    /** The distiller services in ranking order, to pick among services of the same name as the framework would. */
+    private final Ranked<Distiller> distillerRanking = new Ranked<>();
     private final Ranked<Backbone> backbones = new Ranked<>();
     private final Ranked<SegmentationDataset> datasets = new Ranked<>();
     private final AtomicLong generations = new AtomicLong();
@@ -107,14 +107,14 @@ public class RunnerService implements Runner, Trainer.Services {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void addDistiller(Distiller d, Map<String, Object> props) {
-        distillerOrder.put(d, order(props));
+        distillerRanking.bind(d, props);
         distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
         changed(d.name(), registered(props));
     }
 
     /** The service's properties changed: with Declarative Services, its configuration was updated (@Modified). */
     void updatedDistiller(Distiller d, Map<String, Object> props) {
-        distillerOrder.put(d, order(props));
+        distillerRanking.bind(d, props);
         distillers.put(d, new Trainer.Registered(d.name(), d, generations.incrementAndGet()));
         Object pid = props.get("service.pid");
         changed(d.name(), "configuration changed" + (pid == null ? "" : " (" + pid + ")"));
@@ -122,7 +122,7 @@ public class RunnerService implements Runner, Trainer.Services {
 
     void removeDistiller(Distiller d, Map<String, Object> props) {
         distillers.remove(d);
-        distillerOrder.remove(d);
+        distillerRanking.unbind(props);
         changed(d.name(), unregistered(props));
     }
 
@@ -154,11 +154,6 @@ public class RunnerService implements Runner, Trainer.Services {
         BundleContext c = context;
         Object id = props.get(Constants.SERVICE_BUNDLEID);
         return c == null || !(id instanceof Long l) ? null : c.getBundle(l);
-    }
-
-    private static long[] order(Map<String, Object> props) {
-        Object ranking = props.get(Constants.SERVICE_RANKING);
-        return new long[] {ranking instanceof Integer i ? i : 0, (Long) props.get(Constants.SERVICE_ID)};
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -228,11 +223,14 @@ public class RunnerService implements Runner, Trainer.Services {
 
     @Override
     public List<Trainer.Registered> distillers() {
-        List<Trainer.Registered> list = new ArrayList<>(distillers.values());
-        // per name, the best ranked first (then the oldest service), so a third party replaces a built-in one by ranking
-        list.sort(Comparator.comparing(Trainer.Registered::name)
-                .thenComparingLong(r -> -distillerOrder.getOrDefault(r.distiller(), new long[2])[0])
-                .thenComparingLong(r -> distillerOrder.getOrDefault(r.distiller(), new long[2])[1]));
+        List<Trainer.Registered> list = new ArrayList<>();
+        for (Ranked.Entry<Distiller> e : distillerRanking.all()) {
+            Trainer.Registered r = distillers.get(e.service());
+            if (r != null) list.add(r);
+        }
+        // per name (a stable sort keeps the ranking order within one): the best ranked first, then the oldest service,
+        // so a third party replaces a built-in one by ranking
+        list.sort(Comparator.comparing(Trainer.Registered::name));
         return list;
     }
 
