@@ -124,9 +124,9 @@ final class Doctor {
 
     private void training(Path work, Device d) throws IOException, InterruptedException {
         String spec = d.isGpu() ? "gpu:" + d.getDeviceId() : "cpu";
-        resetPeakRss();
+        PeakRss.reset();
         RunResult a = tinyRun(work.resolve("train-" + spec.replace(':', '-') + "-a"), spec, STEPS, true);
-        double rss = peakRssMb();
+        double rss = PeakRss.megabytes();
         String gpuMemory = d.isGpu() ? gpuMemory(d) : "";
         RunResult b = tinyRun(work.resolve("train-" + spec.replace(':', '-') + "-b"), spec, STEPS, true);
         boolean finite = a.totalLosses().stream().allMatch(Double::isFinite) && b.totalLosses().stream().allMatch(Double::isFinite);
@@ -259,21 +259,6 @@ final class Doctor {
 
     private void line(String key, String value) {
         out.append(String.format("  %-22s %s%n", key, value));
-    }
-
-    private static void resetPeakRss() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-        } catch (IOException | RuntimeException ignored) {
-            // not Linux: the peak covers the whole process lifetime
-        }
-    }
-
-    private static double peakRssMb() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        if (!Files.exists(status)) return -1;
-        for (String line : Files.readAllLines(status)) if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
-        return -1;
     }
 
     /** Deletes the doctor's run folders. */

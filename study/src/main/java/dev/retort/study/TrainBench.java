@@ -142,7 +142,7 @@ public final class TrainBench {
         description.putAll(Map.of("data.height", height, "data.width", width, "data.train_size", Math.max(4, (warmup + steps) * batch),
                 "data.val_size", batch, "iterations", warmup + steps, "eval_every", 1_000_000, "eval_batches", 1, "log_every", 1_000_000,
                 "output", out.toString(), "decay_per", "iteration"));
-        resetPeakRss();
+        PeakRss.reset();
         TrainingRun t = runner.start(new RunRequest(description, null, false, null, null, warmup));
         long heapPeak = 0;
         CompletableFuture<RunResult> done = t.completion().toCompletableFuture();
@@ -158,7 +158,7 @@ public final class TrainBench {
         if (r.state() == RunState.FAILED) throw new IllegalStateException("benchmark run failed: " + r.failure());
         RunConfig config = t.config();
         return new Measurement(config, t.status().activeModules(), t.status().device(), batch, height, width, warmup, steps,
-                r.stepPhases(), heapPeak / 1e6, peakRssMb(), batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width));
+                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width));
     }
 
     /** 2 × (multiply-accumulates + attention products) of one image, by the backbone service that builds the variant. */
@@ -255,20 +255,5 @@ public final class TrainBench {
 
     private static String variant(ModelRef m) {
         return m == null ? "-" : m.variant();
-    }
-
-    private static void resetPeakRss() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-        } catch (IOException | RuntimeException ignored) {
-            // not Linux: the peak covers the whole process lifetime
-        }
-    }
-
-    private static double peakRssMb() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        if (!Files.exists(status)) return -1;
-        for (String line : Files.readAllLines(status)) if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
-        return -1;
     }
 }
