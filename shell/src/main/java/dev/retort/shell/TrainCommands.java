@@ -303,14 +303,24 @@ public class TrainCommands {
         String apply(T t) throws IOException;
     }
 
-    @Descriptor("evaluate the student of a checkpoint on a dataset split (default: the run's dataset, val split)")
+    @Descriptor("evaluate the student of a run's checkpoint (default: the run's dataset, val split), or a published weights file"
+            + " as --variant V (or the student of --run FILE) on --dataset D --root R")
     public String eval(@Descriptor("dataset name") @Parameter(names = "--dataset", absentValue = "") String dataset,
                        @Descriptor("dataset root") @Parameter(names = "--root", absentValue = "") String root,
                        @Descriptor("split") @Parameter(names = "--split", absentValue = "") String split,
                        @Descriptor("batches to evaluate, 0 = all") @Parameter(names = "--limit", absentValue = "0") int limit,
-                       @Descriptor("checkpoint written by a run") String weights) throws IOException {
+                       @Descriptor("a published file's network: a backbone variant") @Parameter(names = "--variant", absentValue = "") String variant,
+                       @Descriptor("a published file's network and data: a run file (student, student.*, dataset, data.*)")
+                       @Parameter(names = "--run", absentValue = "") String runFile,
+                       @Descriptor("checkpoint written by a run, or a published weights file with --variant/--run") String weights) throws IOException {
         Path checkpoint = Path.of(weights).toAbsolutePath();
-        EvaluationReport r = runner.evaluate(new EvaluationRequest(checkpoint, dataset.isEmpty() ? null : dataset,
+        Map<String, Object> published = null;
+        if (!runFile.isEmpty()) published = new LinkedHashMap<>(runner.readRunFile(Path.of(runFile).toAbsolutePath()));
+        if (!variant.isEmpty()) {
+            if (published == null) published = new LinkedHashMap<>();
+            published.put("student", variant);
+        }
+        EvaluationReport r = runner.evaluate(new EvaluationRequest(checkpoint, published, dataset.isEmpty() ? null : dataset,
                 root.isEmpty() ? null : Path.of(root).toAbsolutePath(), split.isEmpty() ? null : split, limit, System.out));
         return String.format("%s on %s %s (%d pixels)%n", checkpoint.getFileName(), r.dataset(), r.split(), r.pixels()) + r.table();
     }

@@ -21,8 +21,11 @@
  *
  * <p>2.2.0: {@link dev.retort.api.run.CheckpointKeys}, how a checkpoint and an {@code init} file name their tensors;
  * {@code Optimisation.decaySteps()} 0 means a constant learning rate ({@code decay_per = none}).
+ *
+ * <p>2.3.0: {@code EvaluationRequest.run()}, the network and data a published weights file is evaluated as (a record
+ * component with the 2.2 constructor kept).
  */
-@Version("2.2.0")
+@Version("2.3.0")
 @Export
 package dev.retort.api.run;
 

@@ -18,16 +18,40 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code kd:eval}: the student of a run's checkpoint, in evaluation mode, over a split of its own or another dataset. */
+/**
+ * {@code kd:eval}: the student of a run's checkpoint, or a published weights file as the network the request names, in
+ * evaluation mode, over a split of its own or another dataset.
+ */
 final class CheckpointEvaluation {
     private CheckpointEvaluation() {}
+
+    /**
+     * The run a published file is evaluated as: the request's keys, which must name the network ({@code student}) and,
+     * here or in the request, the dataset — a file that carries no run has no dataset to fall back on.
+     */
+    private static Map<String, Object> published(EvaluationRequest request) {
+        Map<String, Object> run = new LinkedHashMap<>(request.run());
+        if (String.valueOf(run.getOrDefault("student", "")).isBlank()) {
+            throw new RetortConfigException(request.checkpoint() + " carries no run: say which network it is (kd:eval --variant V, or a run file"
+                    + " with student = V and its student.* keys)");
+        }
+        if (String.valueOf(run.getOrDefault("dataset", "")).isBlank() && (request.dataset() == null || request.dataset().isEmpty())) {
+            throw new RetortConfigException(request.checkpoint() + " carries no run: say which dataset to evaluate it on (--dataset D --root R)");
+        }
+        if (request.dataset() != null && !request.dataset().isEmpty()) run.put("dataset", request.dataset());
+        if (request.root() != null) run.put("data.root", request.root().toString());
+        if (request.split() != null && !request.split().isEmpty()) run.put("data.val_split", request.split());
+        run.remove("student.weights");  // the file under evaluation is the weights
+        return run;
+    }
 
     static EvaluationReport run(EvaluationRequest request, Trainer.Services services) throws IOException {
         GradMode.offForThisThread();
         Path checkpoint = request.checkpoint().toAbsolutePath();
-        RunSettings run = RunSettings.of(Checkpoints.runDescription(checkpoint));
+        RunSettings run = RunSettings.of(request.run() == null ? Checkpoints.runDescription(checkpoint) : published(request));
         DataRef data = run.run().data();
-        boolean own = request.dataset() == null || request.dataset().isEmpty();
+        // a published file's dataset is the request's own (its data.* keys apply); a run's checkpoint may be evaluated on another
+        boolean own = request.run() != null || request.dataset() == null || request.dataset().isEmpty();
         String name = own ? data.dataset() : request.dataset();
         Path root = request.root() != null ? request.root().toAbsolutePath() : own ? data.root() : null;
         String split = request.split() == null || request.split().isEmpty() ? data.valSplit() : request.split();

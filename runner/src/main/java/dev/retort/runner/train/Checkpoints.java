@@ -54,7 +54,7 @@ final class Checkpoints {
             String text = f.metadata().get("retort.run");
             if (text == null) {
                 throw new RetortConfigException(checkpoint + " is not a Retort run checkpoint (no retort.run metadata: it is a " + f.format()
-                        + "), so it names no run, variant or dataset; load it as a run's teacher.weights or student.weights instead");
+                        + "), so it names no run, variant or dataset; evaluate it with kd:eval --variant V --dataset D --root R, or load it as a run's teacher.weights or student.weights");
             }
             Properties p = new Properties();
             p.load(new StringReader(text));
