@@ -134,7 +134,7 @@ class ThirdPartyDistillerIT {
 
     /**
      * The policy a bundle outside the tree gets (distiller-parent's bnd instructions) is the tree's: the top-level
-     * bnd.bnd, instruction for instruction (comments and blank lines aside), and the root pom includes that file.
+     * bnd.bnd, instruction for instruction (comments and blank lines aside), and the root pom makes that file every module's bnd file.
      */
     @Test
     void distillerParentCarriesTheWorkspaceBndInstructions() throws Exception {
@@ -142,7 +142,8 @@ class ThirdPartyDistillerIT {
                 .getDocumentElement();
         String carried = parent.getElementsByTagName("bnd").item(0).getTextContent();
         assertEquals(instructions(Files.readString(TREE.resolve("bnd.bnd"))), instructions(carried));
-        assertTrue(Files.readString(TREE.resolve("pom.xml")).contains("-include: ${maven.multiModuleProjectDirectory}/bnd.bnd"));
+        assertTrue(Files.readString(TREE.resolve("pom.xml")).contains("<bndfile>${maven.multiModuleProjectDirectory}/bnd.bnd</bndfile>"),
+                "the root pom makes the top-level bnd.bnd every module's bnd file");
     }
 
     private static List<String> instructions(String bnd) {
