@@ -41,7 +41,13 @@ final class CheckpointEvaluation {
         if (request.dataset() != null && !request.dataset().isEmpty()) run.put("dataset", request.dataset());
         if (request.root() != null) run.put("data.root", request.root().toString());
         if (request.split() != null && !request.split().isEmpty()) run.put("data.val_split", request.split());
-        run.remove("student.weights");  // the file under evaluation is the weights
+        // the file under evaluation is the student's weights: a run file naming other weights asks for something else
+        Object named = run.remove("student.weights");
+        if (named != null && !String.valueOf(named).isBlank()
+                && !Path.of(String.valueOf(named)).toAbsolutePath().normalize().equals(request.checkpoint().toAbsolutePath().normalize())) {
+            throw new RetortConfigException("kd:eval " + request.checkpoint() + ": the run names other student weights (student.weights = " + named
+                    + "); evaluate one file at a time: drop student.weights from the run file or evaluate that file");
+        }
         return run;
     }
 

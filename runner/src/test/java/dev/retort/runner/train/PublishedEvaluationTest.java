@@ -73,6 +73,12 @@ class PublishedEvaluationTest {
         m = assertThrows(RetortConfigException.class,
                 () -> CheckpointEvaluation.run(new EvaluationRequest(file, network, null, null, null, 0, QUIET), services)).getMessage();
         assertTrue(m.contains("say which dataset"), m);
+        // a run file naming other student weights: refused, never one of the two silently
+        Map<String, Object> otherWeights = new LinkedHashMap<>(network);
+        otherWeights.put("student.weights", checkpoint.toString());
+        m = assertThrows(RetortConfigException.class,
+                () -> CheckpointEvaluation.run(new EvaluationRequest(file, otherWeights, "synthetic", null, null, 0, QUIET), services)).getMessage();
+        assertTrue(m.contains("names other student weights"), m);
         // a file without a run, evaluated as a run checkpoint: refused, pointing at --variant
         m = assertThrows(RetortConfigException.class,
                 () -> CheckpointEvaluation.run(new EvaluationRequest(file, null, null, null, 0, QUIET), services)).getMessage();
