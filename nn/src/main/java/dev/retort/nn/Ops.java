@@ -1,6 +1,7 @@
 package dev.retort.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -161,10 +162,21 @@ public final class Ops {
     /** {@code A_h · x · A_wᵀ} for row-major [outH, H] and [outW, W] matrices, in {@code x}'s type. */
     private static NDArray separable(NDArray x, float[] ah, int outH, float[] aw, int outW) {
         long h = x.getShape().get(2), w = x.getShape().get(3);
-        NDArray pw = castLike(x.getManager().create(aw, new Shape(outW, w)), x);
-        NDArray ph = castLike(x.getManager().create(ah, new Shape(outH, h)), x);
+        NDArray pw = castLike(owned(x.getManager(), aw, new Shape(outW, w)), x);
+        NDArray ph = castLike(owned(x.getManager(), ah, new Shape(outH, h)), x);
         NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
         return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
+    }
+
+    /**
+     * A float32 array of {@code values} in memory that libtorch owns: DJL makes an array from Java values over Java memory
+     * ({@code from_blob}), which goes when its handle is closed, so a graph that saved it (the products above) and an
+     * {@link ArrayScope} that closes it would read freed memory in the backward.
+     */
+    public static NDArray owned(NDManager manager, float[] values, Shape shape) {
+        try (NDArray overJava = manager.create(values, shape)) {
+            return overJava.duplicate();
+        }
     }
 
     private static void requireResizable(Shape s, long height, long width) {

@@ -25,8 +25,10 @@
  * <p>2.6: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
  * compares through it); {@link dev.retort.nn.Suggestions} is the one "did you mean" (names with a common dotted prefix are
  * measured after it).
+ * <p>2.7: {@link dev.retort.nn.ArrayScope} (the arrays of one forward released when it ends); {@code Ops.owned} (an array of
+ * Java values in libtorch's own memory).
  */
-@Version("2.6.0")
+@Version("2.7.0")
 @Export
 package dev.retort.nn;
 

@@ -36,7 +36,7 @@ import org.osgi.framework.BundleContext;
 /**
  * {@code kd:bench}: a short run on synthetic data at a given input size; after a warm-up, the mean time per step
  * of each phase (data, teacher forward, student forward, module forward, backward, optimizer), images/s, the peak
- * JVM heap and peak resident (native + heap) memory of the process, and utilisation: the arithmetic rate the teacher
+ * JVM heap and peak resident (native + heap) memory of the process, the bytes a step's arrays hold at its high-water mark, and utilisation: the arithmetic rate the teacher
  * forward and the whole step achieve (FLOPs from the backbones' cost counters, attention products included) as a
  * share of the dense matrix-product rate measured in the same process, on the same device, in the same precision.
  * With methods, one run per method alone and a student-only baseline give each method's module forward and
@@ -70,7 +70,7 @@ public final class TrainBench {
      * @param studentFlops  of one student forward of the batch (a training step does about three times that)
      */
     record Measurement(RunConfig config, List<String> modules, String device, int batch, int height, int width, int warmup, int steps,
-                       Map<String, Double> phases, double heapMb, double rssMb, long teacherFlops, long studentFlops) {
+                       Map<String, Double> phases, double heapMb, double rssMb, double stepArraysMb, long teacherFlops, long studentFlops) {
         double stepMs() {
             return phases.values().stream().mapToDouble(Double::doubleValue).sum();
         }
@@ -158,7 +158,7 @@ public final class TrainBench {
         if (r.state() == RunState.FAILED) throw new IllegalStateException("benchmark run failed: " + r.failure());
         RunConfig config = t.config();
         return new Measurement(config, t.status().activeModules(), t.status().device(), batch, height, width, warmup, steps,
-                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width));
+                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), r.stepArrayBytes() < 0 ? -1 : r.stepArrayBytes() / 1e6, batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width));
     }
 
     /** 2 × (multiply-accumulates + attention products) of one image, by the backbone service that builds the variant. */
@@ -179,6 +179,10 @@ public final class TrainBench {
         b.append(String.format("  %-16s %9.2f%n", "images/s", m.batch() * 1000 / stepMs));
         b.append(String.format("  %-16s %9.0f MB%n", "peak heap", m.heapMb()));
         b.append(String.format("  %-16s %9.0f MB  (process, native + heap)%n", "peak RSS", m.rssMb()));
+        if (m.stepArraysMb() >= 0) {
+            b.append(String.format("  %-16s %9.1f MB  (the step's arrays held through handles, most at a phase end; what autograd saved"
+                    + " for the backward is libtorch's and not counted)%n", "step arrays", m.stepArraysMb()));
+        }
         return b.toString();
     }
 

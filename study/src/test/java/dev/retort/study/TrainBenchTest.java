@@ -24,7 +24,7 @@ class TrainBenchTest {
     @Test
     void aMixedStepIsSetAgainstBothProductRates() {
         TrainBench.Measurement m = new TrainBench.Measurement(null, List.of(), "cpu()", 2, 128, 256, 2, 3,
-                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, 10_000_000_000L, 3_000_000_000L);
+                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, -1, 10_000_000_000L, 3_000_000_000L);
         String mixed = TrainBench.utilisation(m, new TrainBench.Gemm("fp32", "cpu()", 100), new TrainBench.Gemm("bf16", "cpu()", 400));
         // teacher 10 GFLOP in 0.1 s = 100 GFLOP/s = 100% of fp32; step (10 + 3·3) GFLOP in 1 s = 19 GFLOP/s
         assertTrue(mixed.contains("100.0 GFLOP/s  100.0% of the fp32 product rate"), mixed);

@@ -24,8 +24,11 @@
  *
  * <p>2.3.0: {@code EvaluationRequest.run()}, the network and data a published weights file is evaluated as (a record
  * component with the 2.2 constructor kept).
+ *
+ * <p>2.4.0: {@code RunResult.stepArrayBytes()}, the bytes a timed step's arrays held at its high-water mark (a record
+ * component with the 2.3 constructor kept).
  */
-@Version("2.3.0")
+@Version("2.4.0")
 @Export
 package dev.retort.api.run;
 

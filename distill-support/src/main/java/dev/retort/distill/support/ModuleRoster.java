@@ -16,6 +16,7 @@ import dev.retort.api.distill.TrainingProgress;
 import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapValues;
+import dev.retort.nn.ArrayScope;
 import dev.retort.safetensors.SafeTensorsFile;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -237,15 +238,29 @@ public final class ModuleRoster implements AutoCloseable {
             }
             return v;
         };
-        DistillStep step = new DistillStep(teacher, student, training, stepManager, refiner, probe, progress, labels);
+        // Each module computes in a scope of its own over the taps: what it made on the way is released when it returns (its
+        // graph keeps what the backward needs); its loss terms, and what it shows a probe, stay in the step's manager.
+        List<NDArray> taps = new ArrayList<>(student.values().values());
+        taps.addAll(teacher.values().values());
+        ArrayScope[] open = new ArrayScope[1];
+        Probe keeping = probe == Probe.NONE ? probe : (name, value) -> {
+            if (open[0] != null) open[0].keep(value);
+            probe.record(name, value);
+        };
+        DistillStep step = new DistillStep(teacher, student, training, stepManager, refiner, keeping, progress, labels);
         List<LossTerm> terms = new ArrayList<>();
         for (DistillationModule m : modules) {
-            try {
-                terms.addAll(m.forward(step));
+            try (ArrayScope scope = ArrayScope.under(stepManager, taps)) {
+                open[0] = scope;
+                List<LossTerm> made = m.forward(step);
+                made.forEach(t -> scope.keep(t.value()));
+                terms.addAll(made);
             } catch (ModuleFailure f) {
                 throw f;
             } catch (RuntimeException e) {
                 throw new ModuleFailure(m.name(), e);
+            } finally {
+                open[0] = null;
             }
         }
         return terms;

@@ -10,6 +10,7 @@ import dev.retort.api.run.RunConfig;
 import dev.retort.runner.data.DataPlan;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
+import dev.retort.nn.ArrayScope;
 import dev.retort.datasets.Batch;
 import dev.retort.safetensors.DType;
 import java.io.IOException;
@@ -121,12 +122,25 @@ public final class TeacherTaps implements AutoCloseable {
      * @param step    the step's manager: the returned arrays belong to it
      */
     public TapValues forward(SegmentationNetwork teacher, NDArray images, Batch batch, int epoch, Collection<DistillationModule> modules, NDManager step) {
-        if (mode == CacheSettings.Mode.OFF) return teacher.forward(images, false);
         Set<String> declared = needed(modules);
         Set<String> wanted = declared == null ? new TreeSet<>(allTaps) : declared;
         if (wanted.isEmpty()) return new TapValues(network, Map.of());
+        if (mode == CacheSettings.Mode.OFF) return compute(teacher, images, wanted, step);
         String shard = DiskStore.shardName(epoch, batch.index());
         return mode == CacheSettings.Mode.MEMORY ? fromMemory(teacher, images, batch, shard, wanted, step) : fromDisk(teacher, images, batch, shard, wanted, step);
+    }
+
+    /**
+     * The teacher's forward in a scope of its own: the {@code wanted} taps move to the step's manager, and every other
+     * array of the forward (the other taps, the intermediates) is released before the student's forward begins.
+     */
+    private TapValues compute(SegmentationNetwork teacher, NDArray images, Set<String> wanted, NDManager step) {
+        try (ArrayScope scope = ArrayScope.over(images)) {
+            TapValues all = teacher.forward(images, false);
+            Map<String, NDArray> kept = new LinkedHashMap<>();
+            for (String tap : wanted) kept.put(tap, scope.keep(all.get(tap), step));
+            return new TapValues(network, kept);
+        }
     }
 
     private TapValues fromMemory(SegmentationNetwork teacher, NDArray images, Batch batch, String shard, Set<String> wanted, NDManager step) {
@@ -144,8 +158,7 @@ public final class TeacherTaps implements AutoCloseable {
             return new TapValues(network, taps);
         }
         computed++;
-        TapValues fresh = teacher.forward(images, false);
-        for (String tap : wanted) taps.put(tap, fresh.get(tap));
+        taps.putAll(compute(teacher, images, wanted, step).values());
         if (sameSamples) {
             if (memory.put(shard, batch.ids(), taps)) stored++;
             else full();
@@ -179,14 +192,16 @@ public final class TeacherTaps implements AutoCloseable {
             read++;
         } else {
             computed++;
-            TapValues fresh = teacher.forward(images, false);
-            for (String tap : wanted) {
-                if (have != null && have.values().containsKey(tap)) continue;  // what readers of the entry get
-                NDArray a = fresh.get(tap);
-                float[] v = (a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false)).toFloatArray();
-                DType.BF16.roundInPlace(v);
-                values.put(tap, v);
-                shapes.put(tap, a.getShape().getShape());
+            try (ArrayScope scope = ArrayScope.over(images)) {  // the taps are read out; every array of the forward is released
+                TapValues fresh = teacher.forward(images, false);
+                for (String tap : wanted) {
+                    if (have != null && have.values().containsKey(tap)) continue;  // what readers of the entry get
+                    NDArray a = fresh.get(tap);
+                    float[] v = (a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false)).toFloatArray();
+                    DType.BF16.roundInPlace(v);
+                    values.put(tap, v);
+                    shapes.put(tap, a.getShape().getShape());
+                }
             }
             boolean finite = values.values().stream().allMatch(TeacherTaps::finite);
             if (!finite && !nonFiniteSaid) {

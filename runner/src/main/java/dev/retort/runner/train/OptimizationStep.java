@@ -34,6 +34,7 @@ final class OptimizationStep {
 
     StepOutcome run(StepObjective objective, Batch batch, long step, int epoch, double lr) {
         try (NDManager scope = base.newSubManager()) {
+            if (timings != null) timings.stepBegins(scope);
             BatchTensors tensors = BatchTensors.of(batch, scope);
             StepObjective.Forward forward = objective.begin(tensors, scope, step, epoch);
             StepObjective.Loss loss;

@@ -2,16 +2,28 @@ package dev.retort.runner.train;
 
 import dev.retort.nn.DeviceSync;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.retort.nn.ArrayScope;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Accumulated wall time per phase of a step ({@code kd:bench}). Once a benchmark times the run, every phase ends with
- * a device synchronisation, so that a GPU's phase times measure work, not enqueueing (nothing happens on the CPU).
+ * a device synchronisation, so that a GPU's phase times measure work, not enqueueing (nothing happens on the CPU), and
+ * with a count of the bytes the step's arrays hold then ({@link #peakStepBytes()}).
  */
 public final class Timings {
+    /** Sees the step's manager at each phase end (tests pin what a step holds). */
+    @FunctionalInterface
+    interface PhaseWatcher {
+        void phaseEnd(String phase, NDManager step);
+    }
+
     private volatile boolean sync;
     private final Map<String, long[]> phases = new LinkedHashMap<>();  // name -> {nanos, count}
+    private NDManager step;
+    private long peakStepBytes = -1;
+    private PhaseWatcher watcher;
 
     synchronized void add(String phase, long nanos) {
         long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
@@ -28,10 +40,38 @@ public final class Timings {
     void end(String phase, long start, NDArray onDevice) {
         if (sync) DeviceSync.await(onDevice);
         add(phase, System.nanoTime() - start);
+        NDManager current = step;
+        if (current == null || !current.isOpen()) return;
+        // after the phase is timed: counting the arrays is not part of the step
+        if (sync) sampleStepBytes(current);
+        if (watcher != null) watcher.phaseEnd(phase, current);
+    }
+
+    /** The manager of the step now running: its arrays are counted at each phase end of a benchmarked run. */
+    void stepBegins(NDManager manager) {
+        step = manager;
+    }
+
+    void watch(PhaseWatcher w) {
+        watcher = w;
+    }
+
+    private synchronized void sampleStepBytes(NDManager manager) {
+        peakStepBytes = Math.max(peakStepBytes, ArrayScope.bytes(manager));
+    }
+
+    /**
+     * The most bytes the arrays of a step held through Java handles at the end of any of its phases, since the last
+     * {@link #reset()}, in a benchmarked run; -1 when none was sampled. What autograd saved for the backward of arrays
+     * whose handles are closed lives in libtorch alone and is not counted.
+     */
+    public synchronized long peakStepBytes() {
+        return peakStepBytes;
     }
 
     public synchronized void reset() {
         phases.clear();
+        peakStepBytes = -1;
     }
 
     /** Mean milliseconds per occurrence, by phase. */

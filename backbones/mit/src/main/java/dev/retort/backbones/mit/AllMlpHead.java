@@ -8,6 +8,7 @@ import dev.retort.backbones.mit.Layers.BatchNorm;
 import dev.retort.backbones.mit.Layers.Conv;
 import dev.retort.backbones.mit.Layers.Linear;
 import dev.retort.nn.Init;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,14 +43,27 @@ final class AllMlpHead extends Block {
     NDArray forward(List<NDArray> features, boolean training) {
         NDArray first = features.get(0);
         long h1 = first.getShape().get(2), w1 = first.getShape().get(3);
-        NDList branches = new NDList();
-        for (int s = features.size() - 1; s >= 0; s--) {
-            NDArray f = features.get(s);
-            long h = f.getShape().get(2), w = f.getShape().get(3);
-            branches.add(Ops.resizeBilinear(Ops.tokensToMap(linears.get(s).forward(Ops.mapToTokens(f)), h, w), h1, w1));
+        // each array is released once the next one is made from it (a graph keeps what its backward needs)
+        try (ArrayScope scope = ArrayScope.over(features)) {
+            NDList branches = new NDList();
+            for (int s = features.size() - 1; s >= 0; s--) {
+                NDArray f = features.get(s);
+                long h = f.getShape().get(2), w = f.getShape().get(3);
+                try (ArrayScope branch = ArrayScope.over(f)) {
+                    NDArray projected = Ops.tokensToMap(linears.get(s).forward(Ops.mapToTokens(f)), h, w);
+                    branches.add(branch.keep(Ops.resizeBilinear(projected, h1, w1)));
+                }
+            }
+            NDArray concat = NDArrays.concat(branches, 1);
+            branches.forEach(NDArray::close);
+            NDArray fusedConv = fuse.forward(concat);
+            concat.close();
+            NDArray normed = bn.forward(fusedConv, training);
+            fusedConv.close();
+            NDArray fused = Activation.relu(normed);
+            normed.close();
+            return scope.keep(pred.forward(Ops.dropout2d(fused, dropout, training)));
         }
-        NDArray fused = Activation.relu(bn.forward(fuse.forward(NDArrays.concat(branches, 1)), training));
-        return pred.forward(Ops.dropout2d(fused, dropout, training));
     }
 
     /** For stage maps of the given {height, width} (stage 1 first); resizing is not counted, the ReLU is (mmcv). */

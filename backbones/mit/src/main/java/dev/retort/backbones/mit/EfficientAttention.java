@@ -41,8 +41,15 @@ final class EfficientAttention extends Block {
         NDArray kvIn = sr == null ? x : norm.forward(Ops.mapToTokens(sr.forward(Ops.tokensToMap(x, h, w))));
         NDArray keysValues = kv.forward(kvIn).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray keys = keysValues.get(0), values = keysValues.get(1);
-        NDArray attn = Ops.softmax(Scalars.mul(Ops.matMul(queries, keys.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)), -1);
-        return proj.forward(Ops.matMul(attn, values).transpose(0, 2, 1, 3).reshape(batch, n, c));
+        // the n × n_kv score maps are the largest arrays of a forward: each is released as soon as the next one exists
+        NDArray scores = Ops.matMul(queries, keys.transpose(0, 1, 3, 2));
+        NDArray scaled = Scalars.mul(scores, Math.pow(d, -0.5));
+        scores.close();
+        NDArray attn = Ops.softmax(scaled, -1);
+        scaled.close();
+        NDArray mixed = Ops.matMul(attn, values);
+        attn.close();
+        return proj.forward(mixed.transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 
     /** On an h×w token map; the attention products themselves are not counted (mmcv). */

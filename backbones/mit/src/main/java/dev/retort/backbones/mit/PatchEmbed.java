@@ -3,6 +3,7 @@ package dev.retort.backbones.mit;
 import ai.djl.ndarray.NDArray;
 import dev.retort.backbones.mit.Layers.Conv;
 import dev.retort.backbones.mit.Layers.LayerNorm;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 
 /** Overlapping patch embedding: a k×k conv of stride r and padding k/2, then LayerNorm over the tokens. */
@@ -21,9 +22,11 @@ final class PatchEmbed extends Block {
     }
 
     Tokens forward(NDArray map) {
-        NDArray x = proj.forward(map);
-        long h = x.getShape().get(2), w = x.getShape().get(3);
-        return new Tokens(norm.forward(Ops.mapToTokens(x)), h, w);
+        try (ArrayScope scope = ArrayScope.over(map)) {
+            NDArray x = proj.forward(map);
+            long h = x.getShape().get(2), w = x.getShape().get(3);
+            return new Tokens(scope.keep(norm.forward(Ops.mapToTokens(x))), h, w);
+        }
     }
 
     /** Map extent after the embedding. */

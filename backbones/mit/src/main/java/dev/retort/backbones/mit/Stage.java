@@ -5,6 +5,7 @@ import dev.retort.api.tap.TapKind;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.backbones.mit.Layers.LayerNorm;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,8 +48,16 @@ final class Stage extends Block {
         PatchEmbed.Tokens e = embed.forward(x);
         NDArray t = e.tokens();
         taps.put(TapNames.embeds(number), t);
-        for (TransformerBlock b : blocks) t = b.forward(t, e.height(), e.width(), training);
-        NDArray features = Ops.tokensToMap(norm.forward(t), e.height(), e.width());
+        for (TransformerBlock b : blocks) {
+            NDArray next = b.forward(t, e.height(), e.width(), training);
+            if (t != e.tokens()) t.close();  // consumed (a graph keeps what its backward needs); the embeddings are a tap
+            t = next;
+        }
+        NDArray features;
+        try (ArrayScope scope = ArrayScope.over(t)) {
+            features = scope.keep(Ops.tokensToMap(norm.forward(t), e.height(), e.width()));
+        }
+        if (t != e.tokens()) t.close();
         taps.put(TapNames.features(number), features);
         return features;
     }

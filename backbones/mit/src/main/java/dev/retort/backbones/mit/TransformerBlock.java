@@ -2,6 +2,7 @@ package dev.retort.backbones.mit;
 
 import ai.djl.ndarray.NDArray;
 import dev.retort.backbones.mit.Layers.LayerNorm;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 
 /** Pre-norm transformer block: x + DropPath(attention(norm1 x)), then x + DropPath(Mix-FFN(norm2 x)). */
@@ -21,10 +22,12 @@ final class TransformerBlock extends Block {
         mlp = child("mlp", new MixFfn(dim, dim * mlpRatio));
     }
 
-    /** Tokens [B, h·w, C] of an h×w map. */
+    /** Tokens [B, h·w, C] of an h×w map; what the block computes on the way is released when it returns. */
     NDArray forward(NDArray x, long h, long w, boolean training) {
-        NDArray t = x.add(Ops.dropPath(attn.forward(norm1.forward(x), h, w), dropPath, training));
-        return t.add(Ops.dropPath(mlp.forward(norm2.forward(t), h, w), dropPath, training));
+        try (ArrayScope scope = ArrayScope.over(x)) {
+            NDArray t = x.add(Ops.dropPath(attn.forward(norm1.forward(x), h, w), dropPath, training));
+            return scope.keep(t.add(Ops.dropPath(mlp.forward(norm2.forward(t), h, w), dropPath, training)));
+        }
     }
 
     long macs(long h, long w) {
