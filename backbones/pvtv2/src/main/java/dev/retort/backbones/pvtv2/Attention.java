@@ -54,8 +54,15 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
         // kv output channels are [k (heads × d) | v (heads × d)]
         NDArray keysValues = kv.forward(p, source).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray k = keysValues.get(0), v = keysValues.get(1);
-        NDArray attn = Ops.softmax(Scalars.mul(Ops.matMul(query, k.transpose(0, 1, 3, 2)), Math.pow(d, -0.5)), -1);
-        return proj.forward(p, Ops.matMul(attn, v).transpose(0, 2, 1, 3).reshape(batch, n, c));
+        // the n × n_kv score maps are the largest arrays of a forward: each is released as soon as the next one exists
+        NDArray scores = Ops.matMul(query, k.transpose(0, 1, 3, 2));
+        NDArray scaled = Scalars.mul(scores, Math.pow(d, -0.5));
+        scores.close();
+        NDArray attn = Ops.softmax(scaled, -1);
+        scaled.close();
+        NDArray mixed = Ops.matMul(attn, v);
+        attn.close();
+        return proj.forward(p, mixed.transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 
     /** Tokens that keys and values come from, for an h × w map. */
@@ -86,9 +93,9 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
     static NDArray adaptiveAveragePool(NDArray map, int size) {
         long h = map.getShape().get(2), w = map.getShape().get(3);
         NDManager m = map.getManager();
-        // Not closed here: the backward of the products reads them; they go with the caller's (per-step) manager.
-        NDArray rows = Ops.castLike(m.create(averaging(h, size), new Shape(size, h)), map);
-        NDArray cols = Ops.castLike(m.create(averaging(w, size), new Shape(size, w)), map);
+        // Not closed here: the backward of the products reads them; in libtorch's memory, as a scope may close their handles
+        NDArray rows = Ops.castLike(Ops.owned(m, averaging(h, size), new Shape(size, h)), map);
+        NDArray cols = Ops.castLike(Ops.owned(m, averaging(w, size), new Shape(size, w)), map);
         return rows.matMul(map.matMul(cols.transpose()));  // [size, h] · [B, C, h, w] · [w, size]
     }
 

@@ -1,6 +1,7 @@
 package dev.retort.backbones.pvtv2;
 
 import ai.djl.ndarray.NDArray;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 
@@ -19,9 +20,12 @@ record EncoderBlock(String prefix, Norm norm1, Attention attn, Norm norm2, MixFf
         mlp.declare(p);
     }
 
+    /** What the block computes on the way is released when it returns (a graph keeps what its backward needs). */
     NDArray forward(ParameterSet p, NDArray x, long h, long w, boolean training) {
-        x = x.add(Ops.dropPath(attn.forward(p, norm1.forward(p, x), h, w), dropPath, training));
-        return x.add(Ops.dropPath(mlp.forward(p, norm2.forward(p, x), h, w), dropPath, training));
+        try (ArrayScope scope = ArrayScope.over(x)) {
+            NDArray t = x.add(Ops.dropPath(attn.forward(p, norm1.forward(p, x), h, w), dropPath, training));
+            return scope.keep(t.add(Ops.dropPath(mlp.forward(p, norm2.forward(p, t), h, w), dropPath, training)));
+        }
     }
 
     void cost(Tally t, long h, long w) {

@@ -2,6 +2,7 @@ package dev.retort.backbones.pvtv2;
 
 import ai.djl.ndarray.NDArray;
 import dev.retort.api.tap.TapNames;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import java.util.List;
@@ -34,8 +35,16 @@ record EncoderStage(String prefix, int number, PatchEmbed patchEmbed, List<Encod
         NDArray t = embedded.tokens();
         taps.put(TapNames.embeds(number), t);
         long h = embedded.height(), w = embedded.width();
-        for (EncoderBlock b : blocks) t = b.forward(p, t, h, w, training);
-        NDArray map = Ops.tokensToMap(norm.forward(p, t), h, w);
+        for (EncoderBlock b : blocks) {
+            NDArray next = b.forward(p, t, h, w, training);
+            if (t != embedded.tokens()) t.close();  // consumed (a graph keeps what its backward needs); the embeddings are a tap
+            t = next;
+        }
+        NDArray map;
+        try (ArrayScope scope = ArrayScope.over(t)) {
+            map = scope.keep(Ops.tokensToMap(norm.forward(p, t), h, w));
+        }
+        if (t != embedded.tokens()) t.close();
         taps.put(TapNames.features(number), map);
         return map;
     }

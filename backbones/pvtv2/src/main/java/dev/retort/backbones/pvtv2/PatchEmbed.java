@@ -1,6 +1,7 @@
 package dev.retort.backbones.pvtv2;
 
 import ai.djl.ndarray.NDArray;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 
@@ -20,8 +21,10 @@ record PatchEmbed(String prefix, Conv proj, Norm norm) implements Block {
     }
 
     Tokens forward(ParameterSet p, NDArray x) {
-        NDArray map = proj.forward(p, x);
-        return new Tokens(norm.forward(p, Ops.mapToTokens(map)), map.getShape().get(2), map.getShape().get(3));
+        try (ArrayScope scope = ArrayScope.over(x)) {
+            NDArray map = proj.forward(p, x);
+            return new Tokens(scope.keep(norm.forward(p, Ops.mapToTokens(map))), map.getShape().get(2), map.getShape().get(3));
+        }
     }
 
     long extent(long input) {

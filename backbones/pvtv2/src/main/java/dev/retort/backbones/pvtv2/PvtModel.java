@@ -9,6 +9,7 @@ import dev.retort.api.tap.TapLayout;
 import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.backbones.support.DeclaredModel;
+import dev.retort.nn.ArrayScope;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import java.util.ArrayList;
@@ -93,7 +94,9 @@ final class PvtModel implements DeclaredModel {
             x = s.forward(p, x, training, taps);
             features.add(x);
         }
-        taps.put(TapNames.LOGITS, head.forward(p, neck.forward(p, features), training));
+        try (ArrayScope scope = ArrayScope.over(features)) {  // the neck's maps are released once the head has the logits
+            taps.put(TapNames.LOGITS, scope.keep(head.forward(p, neck.forward(p, features), training)));
+        }
         return taps;
     }
 
