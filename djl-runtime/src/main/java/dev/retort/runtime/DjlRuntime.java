@@ -31,6 +31,8 @@ public final class DjlRuntime {
     /** Service properties with the natives in use ({@link Libtorch.Natives}): flavor, folder, CUDA, cuDNN. */
     public static final String FLAVOR_PROPERTY = "engine.flavor", LIBRARY_PROPERTY = "engine.library", CUDA_PROPERTY = "engine.cuda",
             CUDNN_PROPERTY = "engine.cudnn";
+    /** Service property: what the native allocator does with freed tensor memory ({@link NativeAllocator#describe()}). */
+    public static final String ALLOCATOR_PROPERTY = "engine.allocator";
     /** Name of the setting (system property or environment variable) DJL reads its cache folder from. */
     public static final String CACHE_DIR = "DJL_CACHE_DIR";
 
@@ -66,6 +68,7 @@ public final class DjlRuntime {
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(DjlRuntime.class.getClassLoader());
         try {
+            NativeAllocator.apply();  // before libtorch allocates
             Engine engine = Engine.getEngine(ENGINE);
             Libtorch.verifyLoaded();
             return engine;
@@ -90,6 +93,7 @@ public final class DjlRuntime {
         props.put(LIBRARY_PROPERTY, natives.path());
         props.put(CUDA_PROPERTY, natives.cuda());
         props.put(CUDNN_PROPERTY, natives.cudnn());
+        props.put(ALLOCATOR_PROPERTY, NativeAllocator.describe());
         props.put(Constants.SERVICE_DESCRIPTION, "DJL " + engine.getEngineName() + " engine " + engine.getVersion());
         return context.registerService(Engine.class, engine, props);
     }

@@ -55,6 +55,7 @@ public class InfoCommand {
         line(out, "devices", devices());
         line(out, "natives", "flavor " + property("engine.flavor") + ", libtorch " + property("engine.library"));
         line(out, "cuda", property("engine.cuda") + "; cuDNN " + property("engine.cudnn"));
+        line(out, "allocator", property("engine.allocator"));
         line(out, "djl cache", String.valueOf(System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"))));
 
         section(out, "backbones", Backbone.class, b -> b.name() + "  " + String.join(", ", b.variants()));

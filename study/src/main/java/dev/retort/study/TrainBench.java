@@ -32,6 +32,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 
 /**
  * {@code kd:bench}: a short run on synthetic data at a given input size; after a warm-up, the mean time per step
@@ -91,7 +93,21 @@ public final class TrainBench {
         Gemm teacher = gemm(engine, teacherPrecision(base));
         String student = studentPrecision(base);
         Gemm studentGemm = student.equals(teacher.precision()) ? teacher : gemm(engine, student);
-        return format(m) + utilisation(m, teacher, studentGemm);
+        return format(m) + allocator() + utilisation(m, teacher, studentGemm);
+    }
+
+    /** What the native allocator does with freed tensor memory (peak RSS depends on it), as the engine service says. */
+    private String allocator() {
+        Object said = null;
+        try {
+            for (ServiceReference<Engine> r : context.getServiceReferences(Engine.class, "(engine.name=PyTorch)")) {
+                said = r.getProperty("engine.allocator");
+                if (said != null) break;
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return String.format("  %-16s %s%n", "allocator", said == null ? "unknown (the engine service does not say)" : said);
     }
 
     /**
