@@ -68,7 +68,6 @@ public final class DjlRuntime {
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(DjlRuntime.class.getClassLoader());
         try {
-            NativeAllocator.apply();  // before libtorch allocates
             Engine engine = Engine.getEngine(ENGINE);
             Libtorch.verifyLoaded();
             return engine;

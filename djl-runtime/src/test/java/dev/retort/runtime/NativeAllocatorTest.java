@@ -1,35 +1,28 @@
 package dev.retort.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Locale;
-import org.junit.jupiter.api.Assumptions;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The allocator setting: sizes and 'glibc' accepted, anything else refused naming the key; what is in effect said. */
+/** What kd:info and kd:bench say about the native allocator: glibc's threshold as the environment sets it, or another C library. */
 class NativeAllocatorTest {
     @Test
-    void theSettingIsASizeOrGlibc() {
-        assertEquals(NativeAllocator.DEFAULT_THRESHOLD, NativeAllocator.threshold(null));
-        assertEquals(65536, NativeAllocator.threshold("65536"));
-        assertEquals(-1, NativeAllocator.threshold("GLIBC"));
-        for (String bad : new String[] {"128k", "-1", "33554433", "lots"}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeAllocator.threshold(bad));
-            assertTrue(e.getMessage().startsWith(NativeAllocator.PROPERTY) && e.getMessage().contains("'" + bad + "'"), e.getMessage());
-        }
+    void saysWhetherGlibcKeepsFreedBlocks() {
+        String dynamic = NativeAllocator.describe("2.36", Map.of());
+        assertEquals("glibc 2.36 malloc, dynamic mmap threshold (freed tensors up to 32 MiB may stay resident; MALLOC_MMAP_THRESHOLD_=131072"
+                + " returns them, see README, Memory)", dynamic);
+        assertEquals("glibc 2.36 malloc, fixed mmap threshold, MALLOC_MMAP_THRESHOLD_=131072, MALLOC_TRIM_THRESHOLD_=0",
+                NativeAllocator.describe("2.36", Map.of("MALLOC_MMAP_THRESHOLD_", " 131072", "MALLOC_TRIM_THRESHOLD_", "0")));
+        assertEquals("not glibc: the C library's own malloc", NativeAllocator.describe(null, Map.of("MALLOC_MMAP_THRESHOLD_", "1")));
     }
 
     @Test
-    void onGlibcTheThresholdIsFixedUnlessTheUserSaidOtherwise() {
-        Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux"), "glibc is Linux's");
-        String fixed = NativeAllocator.configure(null, null);
-        Assumptions.assumeTrue(fixed.startsWith("glibc "), "this Linux's C library is not glibc: " + fixed);
-        assertTrue(fixed.contains("mmap threshold fixed at 128 KiB"), fixed);
-        assertTrue(NativeAllocator.configure("glibc", null).contains("its dynamic mmap threshold"));
-        assertTrue(NativeAllocator.configure(null, "262144").contains("mmap threshold 262144 bytes as MALLOC_MMAP_THRESHOLD_ sets it"));
-        assertTrue(NativeAllocator.configure("65536", null).contains("fixed at 64 KiB"));
-        NativeAllocator.configure(null, null);
+    void thisProcessIsDescribed() {
+        String here = NativeAllocator.describe();
+        boolean linux = System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux");
+        assertTrue(linux ? here.startsWith("glibc ") || here.startsWith("not glibc") : here.startsWith("not glibc"), here);
     }
 }
