@@ -184,9 +184,14 @@ class StudyTest extends FrameworkTest {
         Path run = dir.resolve("bench.cfg");
         Files.writeString(run, base(dir) + "name = bench\nmodules = csf,pea\n");
         String one = Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --steps 2 --set batch_size=1 32x64");
-        for (String phase : List.of("teacher forward", "student forward", "module forward", "backward", "optimizer", "images/s", "peak RSS")) {
+        for (String phase : List.of("teacher forward", "student forward", "module forward", "backward", "optimizer", "images/s", "peak RSS",
+                "step arrays", "allocator")) {
             assertTrue(one.contains(phase), phase + " in " + one);
         }
+        // the step's high-water mark, counted in the run: at least its images (1×3×32×64 float32) and at most the process
+        Matcher arrays = Pattern.compile("step arrays +([0-9.]+) MB").matcher(one), rss = Pattern.compile("peak RSS +([0-9.]+) MB").matcher(one);
+        assertTrue(arrays.find() && rss.find(), one);
+        assertTrue(Double.parseDouble(arrays.group(1)) >= 0.0 && Double.parseDouble(arrays.group(1)) < Double.parseDouble(rss.group(1)), one);
         Matcher dense = Pattern.compile("dense fp32 product 2048x2048 on \\S+: ([0-9.]+) GFLOP/s").matcher(one);
         assertTrue(dense.find(), one);
         assertTrue(Double.parseDouble(dense.group(1)) > 0, one);
