@@ -27,8 +27,9 @@ import java.util.function.Consumer;
 
 /**
  * The teacher's forward pass of a run's training steps, through the teacher-output cache when {@code teacher.cache}
- * is on. With the cache on, the modules get the taps they read (the union of {@link DistillationModule#teacherTaps()},
- * every tap when a module does not say), and the same values whether the batch was read from the cache or computed now
+ * is on. The modules get the taps they read (the union of {@link DistillationModule#teacherTaps()}, every tap when a
+ * module does not say), computed in a scope of their own that frees everything else of the forward, and, with the
+ * cache on, the same values whether the batch was read from the cache or computed now
  * (and whether or not it could be stored), so a run's loss sequence does not depend on what was cached: in memory the
  * teacher's own arrays are kept (the losses are those of {@code teacher.cache = off}, bit for bit); on disk every tap
  * goes through bf16, computed or read alike (a precision choice: the losses differ from float32 taps in low bits).
