@@ -3,6 +3,7 @@ package dev.retort.runtime;
 import com.sun.jna.NativeLibrary;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What the native allocator does with freed tensor memory, which the peak resident size depends on. On Linux
@@ -14,8 +15,8 @@ import java.util.Map;
  * and says what is in effect ({@code kd:info}, {@code kd:bench}).
  */
 public final class NativeAllocator {
-    /** glibc's settings that change how much freed memory stays resident. */
-    static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_", TRIM_THRESHOLD = "MALLOC_TRIM_THRESHOLD_";
+    /** glibc's setting that fixes the mmap threshold. */
+    static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
 
     private NativeAllocator() {}
 
@@ -26,8 +27,14 @@ public final class NativeAllocator {
 
     static String describe(String glibcVersion, Map<String, String> environment) {
         if (glibcVersion == null) return "not glibc: the C library's own malloc";
-        String mmap = environment.get(MMAP_THRESHOLD), trim = environment.get(TRIM_THRESHOLD);
-        String settings = (mmap == null ? "" : ", " + MMAP_THRESHOLD + "=" + mmap.strip()) + (trim == null ? "" : ", " + TRIM_THRESHOLD + "=" + trim.strip());
+        String mmap = environment.get(MMAP_THRESHOLD);
+        StringBuilder settings = new StringBuilder();  // every setting glibc's malloc reads from the environment
+        new TreeMap<>(environment).forEach((k, v) -> {
+            if (k.startsWith("MALLOC_") || k.equals("GLIBC_TUNABLES")) settings.append(", ").append(k).append('=').append(v.strip());
+        });
+        if ("0".equals(environment.getOrDefault("MALLOC_MMAP_MAX_", "").strip())) {
+            return "glibc " + glibcVersion + " malloc, no mappings: every block from the heap" + settings + " (freed blocks may stay resident)";
+        }
         if (mmap == null) {
             return "glibc " + glibcVersion + " malloc, dynamic mmap threshold" + settings
                     + " (freed tensors up to 32 MiB may stay resident; " + MMAP_THRESHOLD + "=131072 returns them, see README, Memory)";

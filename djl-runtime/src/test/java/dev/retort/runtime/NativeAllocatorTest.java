@@ -15,7 +15,12 @@ class NativeAllocatorTest {
         assertEquals("glibc 2.36 malloc, dynamic mmap threshold (freed tensors up to 32 MiB may stay resident; MALLOC_MMAP_THRESHOLD_=131072"
                 + " returns them, see README, Memory)", dynamic);
         assertEquals("glibc 2.36 malloc, fixed mmap threshold, MALLOC_MMAP_THRESHOLD_=131072, MALLOC_TRIM_THRESHOLD_=0",
-                NativeAllocator.describe("2.36", Map.of("MALLOC_MMAP_THRESHOLD_", " 131072", "MALLOC_TRIM_THRESHOLD_", "0")));
+                NativeAllocator.describe("2.36", Map.of("MALLOC_MMAP_THRESHOLD_", " 131072", "MALLOC_TRIM_THRESHOLD_", "0", "PATH", "/bin")));
+        assertEquals("glibc 2.36 malloc, dynamic mmap threshold, MALLOC_ARENA_MAX=2 (freed tensors up to 32 MiB may stay"
+                + " resident; MALLOC_MMAP_THRESHOLD_=131072 returns them, see README, Memory)",
+                NativeAllocator.describe("2.36", Map.of("MALLOC_ARENA_MAX", "2")));
+        assertEquals("glibc 2.36 malloc, no mappings: every block from the heap, MALLOC_ARENA_MAX=1, MALLOC_MMAP_MAX_=0 (freed blocks may stay resident)",
+                NativeAllocator.describe("2.36", Map.of("MALLOC_MMAP_MAX_", "0", "MALLOC_ARENA_MAX", "1")));
         assertEquals("not glibc: the C library's own malloc", NativeAllocator.describe(null, Map.of("MALLOC_MMAP_THRESHOLD_", "1")));
     }
 
