@@ -2,6 +2,7 @@ package dev.retort.nn;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -101,7 +102,7 @@ public final class BFloat16 {
     public static boolean is(NDArray x) {
         if (x.getDataType() != DataType.UNKNOWN) return false;
         try (NDArray flag = call("is_bf16", x)) {
-            return flag.getBoolean();
+            return HostTransfers.bool(flag);
         }
     }
 
@@ -131,7 +132,7 @@ public final class BFloat16 {
 
     /** Integer arguments as a small int64 array kept on the CPU, where the script reads them (a GPU run copies nothing per call). */
     private static NDArray ints(long... values) {
-        return Holder.INTS.computeIfAbsent(Arrays.stream(values).boxed().toList(), k -> Holder.CPU.create(values));
+        return Holder.INTS.computeIfAbsent(Arrays.stream(values).boxed().toList(), k -> HostTransfers.upload(Holder.CPU, values, new Shape(values.length)));
     }
 
     private static NDArray call(String method, NDArray... args) {
@@ -143,7 +144,7 @@ public final class BFloat16 {
         }
         // IValueUtils takes the method's name from an array so named; only the name is read
         in.add(Holder.SELECTORS.computeIfAbsent(method, name -> {
-            NDArray selector = Holder.CPU.create(0f);
+            NDArray selector = HostTransfers.upload(Holder.CPU, new float[] {0f}, new Shape());
             selector.setName("module_method:" + name);
             return selector;
         }));

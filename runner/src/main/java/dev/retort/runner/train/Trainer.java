@@ -150,7 +150,8 @@ public final class Trainer implements TrainingRun, Runnable {
         RunSnapshot.Scores scores = s.scores();
         return new RunResult(id, s.state(), s.step(), settings.output(), s.wroteLast() ? last : null, scores.best() >= 0 ? best : null, scores.best(),
                 scores.last(), scores.bestEvaluation(), scores.table(), history.totals(), history.ce(), s.moduleParams(), s.speed().meanStepMillis(),
-                timings.meanMillis(), s.elapsed(), skipped[0], skipped[1], s.failure() == null ? null : Failures.describe(s.failure()));
+                timings.meanMillis(), s.elapsed(), skipped[0], skipped[1], s.failure() == null ? null : Failures.describe(s.failure()),
+                timings.transfersPerStep());
     }
 
     @Override
