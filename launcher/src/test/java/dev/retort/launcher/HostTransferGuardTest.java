@@ -40,6 +40,26 @@ class HostTransferGuardTest {
     private static Map<String, String> allowed() {
         Map<String, String> m = new TreeMap<>();
         m.put("dev/retort/nn/HostTransfers", "the one counted route");
+        // weights and checkpoints: read or written when a run starts, resumes, saves or converts, never inside a step
+        m.put("dev/retort/safetensors/SafeTensorsFile", "weights IO: a .safetensors tensor loaded into an array");
+        m.put("dev/retort/safetensors/SafeTensorsWriter", "weights IO: arrays written to a .safetensors file (checkpoints, caches)");
+        m.put("dev/retort/safetensors/TensorSource", "weights IO: a stored tensor made an array");
+        m.put("dev/retort/backbones/mit/MitWeights", "weights IO: converting published MiT/SegFormer weights");
+        m.put("dev/retort/runner/train/Checkpoints", "checkpoint resume: parameters and moments restored once");
+        m.put("dev/retort/runner/train/InitCheckpoint", "run start: an init file's tensors loaded once");
+        m.put("dev/retort/distill/support/ModuleRoster", "a module's state restored from a checkpoint when it joins");
+        m.put("dev/retort/runner/train/Preparations", "once per preparation: its cache key's digest of initial values, a cached result loaded");
+        m.put("dev/retort/runner/teachercache/WeightDigest", "once per run: the teacher's weights hashed for the cache key");
+        // evaluation: each validation batch goes up and its predictions come back, between training steps
+        m.put("dev/retort/runner/eval/Evaluation", "evaluation: validation images uploaded, predictions and the non-finite count read");
+        // parity: kd:parity against fixtures, never in a run
+        m.put("dev/retort/parity/ModuleParity", "parity: fixture tensors compared on the host");
+        m.put("dev/retort/parity/ParityCheck", "parity: fixture tensors compared on the host");
+        m.put("dev/retort/runner/train/AdamWParity", "parity: the optimizer's state compared with the fixture's");
+        m.put("dev/retort/distill/cskd/CskdParity", "parity: CSKD's probes compared with the fixture's");
+        m.put("dev/retort/distill/maskd/MaskdParity", "parity: fixture weights loaded into MasKD's modules");
+        // benchmarks
+        m.put("dev/retort/study/TrainBench", "kd:bench's reference product: one read waits for the timed GEMM, outside any run");
         return m;
     }
 
