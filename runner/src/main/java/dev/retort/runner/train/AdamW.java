@@ -190,6 +190,21 @@ final class AdamW {
         return bad;
     }
 
+    /**
+     * The parameters whose gradient holds NaN or infinite values, once a step's flags said there are some: the
+     * per-parameter flags read in one copy (on the per-operation route, its own check parameter by parameter).
+     */
+    List<String> offenders() {
+        if (route == Kernel.PER_OPERATION || params.isEmpty()) return nonFiniteGradients();
+        List<String> bad = new ArrayList<>();
+        try (NDManager scratch = manager.newSubManager()) {
+            boolean[] finite = HostTransfers.booleans(MultiTensor.finiteGradients(arrays(), scratch));
+            int i = 0;
+            for (String key : params.keySet()) if (!finite[i++]) bad.add(key);
+        }
+        return bad;
+    }
+
     /** Zeroes every gradient in place (NaN-safe: fills rather than multiplies), in one call. */
     void zeroGradients() {
         if (route == Kernel.PER_OPERATION) {

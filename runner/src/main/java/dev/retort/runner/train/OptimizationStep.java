@@ -70,7 +70,7 @@ final class OptimizationStep {
             }
             int offset = loss.names().size();
             if (!optimizer.allFinite(flags, read, offset)) {
-                List<String> badGradients = optimizer.nonFiniteGradients();  // reads only now that a flag said so
+                List<String> badGradients = optimizer.offenders();  // read only now that the flag said so
                 terms.put(Objective.TOTAL, Double.NaN);
                 forward.undo();
                 optimizer.zeroGradients();
