@@ -14,8 +14,9 @@ import java.util.function.Supplier;
 /**
  * Constant arrays that operations build from Java numbers (resize and pooling matrices), uploaded once per device, type
  * and shape and kept for the process, instead of once per step: a step then makes no array from Java data beyond its
- * batch. The arrays belong to a manager per device that outlives every step (and every run); they never require a
- * gradient, and callers must neither close nor change them.
+ * batch. The arrays belong to a manager per device that outlives every step (and every run), in memory libtorch owns
+ * (a graph that saved one for its backward keeps it whatever happens to Java handles); they never require a gradient,
+ * and callers must neither close nor change them.
  *
  * <p>Bounded: once the cached arrays hold {@value #LIMIT_BYTES} bytes, further constants are made per call in the
  * caller's manager (each an upload, counted as such), so an endless variety of sizes cannot fill the device.
@@ -49,11 +50,11 @@ public final class DeviceConstants {
         return CACHE.computeIfAbsent(key, k -> {
             NDManager owner = MANAGERS.computeIfAbsent(device, d -> NDManager.newBaseManager(d, "PyTorch"));
             NDArray made = HostTransfers.upload(owner, values.get(), shape);
+            // a copy in memory libtorch owns (DJL may make an array over Java memory, which goes with its handle)
             NDArray typed = Ops.castLike(made, like);
-            if (typed != made) {
-                typed.attach(owner);
-                made.close();
-            }
+            if (typed == made) typed = made.duplicate();
+            typed.attach(owner);
+            made.close();
             BYTES.addAndGet(bytes);
             return typed;
         });
