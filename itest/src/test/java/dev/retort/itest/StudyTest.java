@@ -202,6 +202,10 @@ class StudyTest extends FrameworkTest {
         String perBatch = String.format("(%.2f GFLOP per batch)", 2 * (cost.macs() + cost.attentionMacs()) / 1e9);
         assertTrue(one.contains(perBatch), perBatch + " in " + one);
         assertTrue(Pattern.compile("step +[0-9.]+ GFLOP/s +[0-9.]+% of the fp32 product rate").matcher(one).find(), one);
+        // the host transfers as counted over the timed steps: the batch up (images, labels), one stacked read back
+        Matcher transfers = Pattern.compile("host transfers +([0-9.]+) per step: ([0-9.]+) uploads, ([0-9.]+) reads \\(counted over the timed steps\\)").matcher(one);
+        assertTrue(transfers.find(), one);
+        assertEquals(List.of("3.00", "2.00", "1.00"), List.of(transfers.group(1), transfers.group(2), transfers.group(3)), one);
 
         String methods = Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --steps 1 --methods csf,tat 32x64");
         assertTrue(methods.contains("(student)"), methods);

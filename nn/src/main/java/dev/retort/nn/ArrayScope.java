@@ -19,8 +19,8 @@ import java.util.Map;
  * autograd this is safe: closing a DJL handle only drops one reference, and what the graph saved for the backward
  * stays alive in libtorch until the backward has used it. The exception are arrays that DJL made over Java memory
  * ({@code NDManager.create} from Java arrays or buffers, {@code torch::from_blob}): their memory is Java's and goes with
- * the handle, so such an array that a graph may save must be made outside the scope or copied into libtorch's own
- * memory first ({@link Ops} does so).
+ * the handle, so such an array that a graph may save must live outside the scope ({@link DeviceConstants} keeps the
+ * resize and pooling matrices for the process).
  *
  * <p>An operation whose first operand is not one of the scope's arrays (a parameter: {@code weight.matMul(x)}; a cached
  * constant) puts its result in that operand's manager, outside the scope; code in a scope keeps an activation first.

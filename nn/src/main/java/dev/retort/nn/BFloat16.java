@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Arrays;
@@ -42,8 +45,8 @@ public final class BFloat16 {
                 return torch.to(x, %1$d)
               def to_f32(self: __torch__.Kernels, x: Tensor) -> Tensor:
                 return torch.to(x, %2$d)
-              def is_bf16(self: __torch__.Kernels, x: Tensor) -> Tensor:
-                return torch.tensor(x.dtype == %1$d)
+              def is_bf16(self: __torch__.Kernels, x: Tensor) -> bool:
+                return x.dtype == %1$d
               def linear(self: __torch__.Kernels, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
                 y = torch.linear(torch.to(x, %1$d), torch.to(w, %1$d), torch.to(b, %1$d))
                 return torch.to(y, %2$d)
@@ -100,8 +103,10 @@ public final class BFloat16 {
     /** Whether {@code x} is a bfloat16 array (DJL alone cannot tell it from other types it does not know). */
     public static boolean is(NDArray x) {
         if (x.getDataType() != DataType.UNKNOWN) return false;
-        try (NDArray flag = call("is_bf16", x)) {
-            return flag.getBoolean();
+        // the type is the tensor's metadata: the answer is a TorchScript bool, nothing is read from the device
+        Holder.PLAIN.get();
+        try (IValue in = IValue.from((PtNDArray) x); IValue out = IValueUtils.runMethod(Holder.MODULE, "is_bf16", in)) {
+            return out.toBoolean();
         }
     }
 
@@ -131,7 +136,7 @@ public final class BFloat16 {
 
     /** Integer arguments as a small int64 array kept on the CPU, where the script reads them (a GPU run copies nothing per call). */
     private static NDArray ints(long... values) {
-        return Holder.INTS.computeIfAbsent(Arrays.stream(values).boxed().toList(), k -> Holder.CPU.create(values));
+        return Holder.INTS.computeIfAbsent(Arrays.stream(values).boxed().toList(), k -> HostTransfers.upload(Holder.CPU, values, new Shape(values.length)));
     }
 
     private static NDArray call(String method, NDArray... args) {
@@ -143,7 +148,7 @@ public final class BFloat16 {
         }
         // IValueUtils takes the method's name from an array so named; only the name is read
         in.add(Holder.SELECTORS.computeIfAbsent(method, name -> {
-            NDArray selector = Holder.CPU.create(0f);
+            NDArray selector = HostTransfers.upload(Holder.CPU, new float[] {0f}, new Shape());
             selector.setName("module_method:" + name);
             return selector;
         }));

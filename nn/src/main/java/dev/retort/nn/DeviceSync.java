@@ -19,10 +19,10 @@ public final class DeviceSync {
         try (NDArray flat = onDevice.reshape(-1); NDArray first = flat.get(0)) {
             if (first.getDataType() == DataType.UNKNOWN) {  // bfloat16: DJL cannot read it
                 try (NDArray f = BFloat16.toFloat32(first)) {
-                    f.toByteArray();
+                    HostTransfers.await(f);
                 }
             } else {
-                first.toByteArray();
+                HostTransfers.await(first);
             }
         }
     }

@@ -50,24 +50,37 @@ public final class MultiTensor {
                 torch._foreach_add_(denom, eps)
                 torch._foreach_addcdiv_(params, exp_avgs, denom, step_size)
                 return len(params)
-              def taking_part(self: __torch__.MultiTensor, params: List[Tensor], known: List[bool]) -> List[int]:
-                found = annotate(List[int], [])
-                asked = annotate(List[int], [])
+              def step_flags(self: __torch__.MultiTensor, params: List[Tensor], known: List[bool]) -> Tensor:
+                gs = annotate(List[Tensor], [])
                 flags = annotate(List[Tensor], [])
                 for i in range(len(params)):
                   g = params[i].grad
                   if ops.prim.AutogradAnyNonZero(g):
-                    if known[i]:
-                      found.append(i)
-                    else:
-                      asked.append(i)
+                    gs.append(g)
+                    if not known[i]:
                       flags.append(torch.any(torch.ne(g, 0.0)))
+                  elif not known[i]:
+                    flags.append(torch.zeros([], dtype=11, device=params[0].device))
+                if len(gs) == 0:
+                  finite = torch.ones([1], dtype=11, device=params[0].device)
+                else:
+                  finite = torch.reshape(torch.all(torch.isfinite(torch.stack(torch._foreach_norm(gs, float("inf"))))), [1])
                 if len(flags) > 0:
-                  nonzero = torch.stack(flags).cpu()
-                  for j in range(len(asked)):
-                    if bool(nonzero[j]):
-                      found.append(asked[j])
-                return sorted(found)
+                  finite = torch.cat([finite, torch.stack(flags)])
+                return torch.to(finite, 6)
+              def taking_part(self: __torch__.MultiTensor, params: List[Tensor], known: List[bool], nonzero: List[bool]) -> List[int]:
+                found = annotate(List[int], [])
+                j = 0
+                for i in range(len(params)):
+                  defined = ops.prim.AutogradAnyNonZero(params[i].grad)
+                  if known[i]:
+                    if defined:
+                      found.append(i)
+                  else:
+                    if defined and nonzero[j]:
+                      found.append(i)
+                    j = j + 1
+                return found
               def all_finite(self: __torch__.MultiTensor, params: List[Tensor]) -> Tensor:
                 gs = annotate(List[Tensor], [])
                 for p in params:
@@ -138,18 +151,49 @@ public final class MultiTensor {
     }
 
     /**
+     * The flags a step reads with its loss, as one float32 array on the parameters' device, computed there (nothing is
+     * read): element 0 is 1 when every gradient of {@code params} is finite (no NaN, no infinity), 0 otherwise; then, for
+     * each parameter without optimizer state ({@code !known[i]}, in order), 1 when its gradient is non-zero somewhere
+     * and 0 when it is zero everywhere or undefined. {@link #takingPart(List, boolean[], boolean[])} takes those back.
+     */
+    public static NDArray stepFlags(List<NDArray> params, boolean[] known, NDManager manager) {
+        if (params.size() != known.length) throw new IllegalArgumentException("stepFlags: " + params.size() + " parameters, " + known.length + " flags");
+        if (params.isEmpty()) throw new IllegalArgumentException("stepFlags: no parameters");
+        Holder.PLAIN.get();
+        try (IValue p = list(params); IValue k = IValue.listFrom(known); IValue out = IValueUtils.runMethod(Holder.MODULE, "step_flags", p, k)) {
+            return out.toTensor((PtNDManager) manager);
+        }
+    }
+
+    /**
      * The indices of the arrays of {@code params} that take part in this update, as PyTorch's optimizers decide it: a
      * parameter whose gradient is undefined ({@code grad is None}) never does; one with optimizer state
      * ({@code known[i]}) does; one without state does once its gradient is non-zero somewhere (a gradient that is
-     * exactly zero everywhere, from a branch the loss does not use, is PyTorch's None). The non-zero flags of the
-     * parameters without state are read to the host in one copy, only when there are such parameters.
+     * exactly zero everywhere, from a branch the loss does not use, is PyTorch's None). {@code nonzero} holds, for each
+     * parameter without state in order, whether its gradient is non-zero, as {@link #stepFlags} computed it and the
+     * step read it: nothing is read here.
      */
-    public static long[] takingPart(List<NDArray> params, boolean[] known) {
+    public static long[] takingPart(List<NDArray> params, boolean[] known, boolean[] nonzero) {
         if (params.size() != known.length) throw new IllegalArgumentException("takingPart: " + params.size() + " parameters, " + known.length + " flags");
+        int unknown = 0;
+        for (boolean k : known) if (!k) unknown++;
+        if (nonzero.length != unknown) throw new IllegalArgumentException("takingPart: " + unknown + " parameters without state, " + nonzero.length + " non-zero flags");
         if (params.isEmpty()) return new long[0];
         Holder.PLAIN.get();
-        try (IValue p = list(params); IValue k = IValue.listFrom(known); IValue out = IValueUtils.runMethod(Holder.MODULE, "taking_part", p, k)) {
+        try (IValue p = list(params); IValue k = IValue.listFrom(known); IValue z = IValue.listFrom(nonzero);
+             IValue out = IValueUtils.runMethod(Holder.MODULE, "taking_part", p, k, z)) {
             return out.toLongArray();
+        }
+    }
+
+    /** {@link #takingPart(List, boolean[], boolean[])} with the non-zero flags computed and read here (one read). */
+    public static long[] takingPart(List<NDArray> params, boolean[] known) {
+        if (params.isEmpty()) return new long[0];
+        try (NDManager scratch = params.get(0).getManager().newSubManager(); NDArray flags = stepFlags(params, known, scratch)) {
+            float[] read = HostTransfers.floats(flags);
+            boolean[] nonzero = new boolean[read.length - 1];
+            for (int j = 0; j < nonzero.length; j++) nonzero[j] = read[j + 1] != 0f;
+            return takingPart(params, known, nonzero);
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.retort.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -11,6 +10,8 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
 import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Functional layers with the semantics of the PyTorch reference. Arrays created here belong to the input's manager.
@@ -137,7 +138,8 @@ public final class Ops {
             return x.getNDArrayInternal().interpolation(new long[] {height, width}, 1, false);
         }
         int h = Math.toIntExact(s.get(2)), w = Math.toIntExact(s.get(3)), outH = Math.toIntExact(height), outW = Math.toIntExact(width);
-        return separable(x, ResizeMatrices.bilinear(h, outH, alignCorners), outH, ResizeMatrices.bilinear(w, outW, alignCorners), outW);
+        String kind = alignCorners ? "bilinear-aligned" : "bilinear";
+        return separable(x, kind, h, outH, () -> ResizeMatrices.bilinear(h, outH, alignCorners), w, outW, () -> ResizeMatrices.bilinear(w, outW, alignCorners));
     }
 
     /** PyTorch's legacy nearest resize of an NCHW map: source index = min(⌊dst · (in / out)⌋, in − 1), the scale in float. */
@@ -156,27 +158,18 @@ public final class Ops {
         Shape s = x.getShape();
         requireResizable(s, outH, outW);
         int h = Math.toIntExact(s.get(2)), w = Math.toIntExact(s.get(3));
-        return separable(x, ResizeMatrices.adaptiveAverage(h, outH), outH, ResizeMatrices.adaptiveAverage(w, outW), outW);
-    }
-
-    /** {@code A_h · x · A_wᵀ} for row-major [outH, H] and [outW, W] matrices, in {@code x}'s type. */
-    private static NDArray separable(NDArray x, float[] ah, int outH, float[] aw, int outW) {
-        long h = x.getShape().get(2), w = x.getShape().get(3);
-        NDArray pw = castLike(owned(x.getManager(), aw, new Shape(outW, w)), x);
-        NDArray ph = castLike(owned(x.getManager(), ah, new Shape(outH, h)), x);
-        NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
-        return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
+        return separable(x, "adaptive-average", h, outH, () -> ResizeMatrices.adaptiveAverage(h, outH), w, outW, () -> ResizeMatrices.adaptiveAverage(w, outW));
     }
 
     /**
-     * A float32 array of {@code values} in memory that libtorch owns: DJL makes an array from Java values over Java memory
-     * ({@code from_blob}), which goes when its handle is closed, so a graph that saved it (the products above) and an
-     * {@link ArrayScope} that closes it would read freed memory in the backward.
+     * {@code A_h · x · A_wᵀ} for row-major [outH, H] and [outW, W] matrices of one {@code kind}, in {@code x}'s type;
+     * the matrices are device constants ({@link DeviceConstants}): made once per device, type and size, not per step.
      */
-    public static NDArray owned(NDManager manager, float[] values, Shape shape) {
-        try (NDArray overJava = manager.create(values, shape)) {
-            return overJava.duplicate();
-        }
+    private static NDArray separable(NDArray x, String kind, int h, int outH, Supplier<float[]> ah, int w, int outW, Supplier<float[]> aw) {
+        NDArray pw = DeviceConstants.matrix(kind, List.of(w, outW), new Shape(outW, w), x, aw);
+        NDArray ph = DeviceConstants.matrix(kind, List.of(h, outH), new Shape(outH, h), x, ah);
+        NDArray rows = x.matMul(pw.transpose());                          // [B,C,H,outW]
+        return ph.matMul(rows);                                           // [outH,H]·[B,C,H,outW] → [B,C,outH,outW]
     }
 
     private static void requireResizable(Shape s, long height, long width) {
@@ -196,8 +189,8 @@ public final class Ops {
         long[] maskShape = new long[branch.getShape().dimension()];
         Arrays.fill(maskShape, 1);
         maskShape[0] = branch.getShape().get(0);
-        NDArray mask = branch.getManager().randomUniform(0f, 1f, new Shape(maskShape), DataType.FLOAT32).lt(keep)
-                .toType(DataType.FLOAT32, false);
+        NDArray mask = branch.getManager().randomUniform(0f, 1f, new Shape(maskShape), DataType.FLOAT32);
+        mask = Scalars.lt(mask, keep).toType(DataType.FLOAT32, false);
         return Scalars.div(branch.mul(mask), keep);
     }
 
@@ -206,8 +199,8 @@ public final class Ops {
         if (!training || rate <= 0) return x;
         float keep = (float) (1 - rate);
         Shape s = x.getShape();
-        NDArray mask = x.getManager().randomUniform(0f, 1f, new Shape(s.get(0), s.get(1), 1, 1), DataType.FLOAT32).lt(keep)
-                .toType(DataType.FLOAT32, false);
+        NDArray mask = x.getManager().randomUniform(0f, 1f, new Shape(s.get(0), s.get(1), 1, 1), DataType.FLOAT32);
+        mask = Scalars.lt(mask, keep).toType(DataType.FLOAT32, false);
         return Scalars.div(x.mul(mask), keep);
     }
 

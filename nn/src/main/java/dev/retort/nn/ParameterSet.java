@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -39,7 +38,7 @@ public final class ParameterSet implements AutoCloseable {
     private NDArray add(String name, Shape shape, Init init, boolean trainable, Parameter.Type type) {
         if (parameters.containsKey(name)) throw new IllegalStateException("duplicate parameter " + name);
         int count = Math.toIntExact(shape.size());
-        NDArray array = manager.create(init.values(random(name), count), shape);
+        NDArray array = HostTransfers.upload(manager, init.values(random(name), count), shape);  // once, when the network is built
         Parameter p = Parameter.builder().setName(name).setType(type).optRequiresGrad(trainable).build();
         p.setArray(array);
         if (trainable) array.setRequiresGradient(true);
@@ -74,7 +73,7 @@ public final class ParameterSet implements AutoCloseable {
         if (a.size() != values.length) {
             throw new IllegalArgumentException(name + ": " + values.length + " values for shape " + a.getShape());
         }
-        a.set(FloatBuffer.wrap(values));
+        HostTransfers.assign(a, values);
     }
 
     public NDManager manager() {

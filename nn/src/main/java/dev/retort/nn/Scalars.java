@@ -17,7 +17,9 @@ import java.util.function.BinaryOperator;
  * Here the number becomes a 0-d tensor that libtorch allocates and owns ({@code NDManager.full}); closing the Java
  * handle only drops one reference, and the graph keeps the value alive for as long as it needs it.
  *
- * <p>The number is rounded to float32, as the callers' {@code (float)} casts did before.
+ * <p>The number is rounded to float32, as the callers' {@code (float)} casts did before. The same route serves
+ * comparisons ({@link #lt}, {@link #eq}, {@link #neq}): DJL's {@code lt(Number)} and kin make their operand from Java
+ * memory, a host-to-device copy on a GPU; {@code NDManager.full} makes it on the device.
  */
 public final class Scalars {
     private static final Shape SCALAR = new Shape();
@@ -81,6 +83,21 @@ public final class Scalars {
     /** x −= value, in place; returns x. */
     public static NDArray subi(NDArray x, double value) {
         return apply(x, value, NDArray::subi);
+    }
+
+    /** x &lt; value, elementwise (a boolean array; the number never leaves the device as Java memory). */
+    public static NDArray lt(NDArray x, double value) {
+        return apply(x, value, NDArray::lt);
+    }
+
+    /** x == value, elementwise. */
+    public static NDArray eq(NDArray x, double value) {
+        return apply(x, value, NDArray::eq);
+    }
+
+    /** x != value, elementwise. */
+    public static NDArray neq(NDArray x, double value) {
+        return apply(x, value, NDArray::neq);
     }
 
     private static NDArray apply(NDArray x, double value, BinaryOperator<NDArray> op) {

@@ -25,10 +25,13 @@
  * <p>2.6: {@link dev.retort.nn.Tolerance}, the fixtures' bar (from {@code kd:parity}, so that every parity test
  * compares through it); {@link dev.retort.nn.Suggestions} is the one "did you mean" (names with a common dotted prefix are
  * measured after it).
- * <p>2.7: {@link dev.retort.nn.ArrayScope} (the arrays of one forward released when it ends); {@code Ops.owned} (an array of
- * Java values in libtorch's own memory).
+ * <p>2.7: {@link dev.retort.nn.HostTransfers}, the one counted route between Java and a device (a guard test keeps the
+ * step path on it); {@link dev.retort.nn.DeviceConstants}, matrices made from Java numbers uploaded once per device,
+ * type and size; {@code Scalars.lt/eq/neq}; {@code MultiTensor.stepFlags} and {@code MultiTensor.takingPart(params,
+ * known, nonzero)}, so that a step reads the optimizer's flags with its loss terms in one copy.
+ * <p>2.8: {@link dev.retort.nn.ArrayScope}, the arrays of one forward released when it ends.
  */
-@Version("2.7.0")
+@Version("2.8.0")
 @Export
 package dev.retort.nn;
 

@@ -70,9 +70,11 @@ public final class TrainBench {
      * @param phases        mean milliseconds per step by phase
      * @param teacherFlops  floating-point operations of one teacher forward of the batch (0 without a teacher)
      * @param studentFlops  of one student forward of the batch (a training step does about three times that)
+     * @param transfers     host transfers per timed step as the run counted them ({@code uploads}, {@code reads},
+     *                      {@code syncs}: {@link RunResult#stepTransfers()})
      */
     record Measurement(RunConfig config, List<String> modules, String device, int batch, int height, int width, int warmup, int steps,
-                       Map<String, Double> phases, double heapMb, double rssMb, double stepArraysMb, long teacherFlops, long studentFlops) {
+                       Map<String, Double> phases, double heapMb, double rssMb, double stepArraysMb, long teacherFlops, long studentFlops, Map<String, Double> transfers) {
         double stepMs() {
             return phases.values().stream().mapToDouble(Double::doubleValue).sum();
         }
@@ -174,7 +176,8 @@ public final class TrainBench {
         if (r.state() == RunState.FAILED) throw new IllegalStateException("benchmark run failed: " + r.failure());
         RunConfig config = t.config();
         return new Measurement(config, t.status().activeModules(), t.status().device(), batch, height, width, warmup, steps,
-                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), r.stepArrayBytes() < 0 ? -1 : r.stepArrayBytes() / 1e6, batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width));
+                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), r.stepArrayBytes() < 0 ? -1 : r.stepArrayBytes() / 1e6, batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width),
+                r.stepTransfers());
     }
 
     /** 2 × (multiply-accumulates + attention products) of one image, by the backbone service that builds the variant. */
@@ -199,7 +202,20 @@ public final class TrainBench {
             b.append(String.format("  %-16s %9.1f MB  (the step's arrays held through handles, most at a phase end; what autograd saved"
                     + " for the backward is libtorch's and not counted)%n", "step arrays", m.stepArraysMb()));
         }
+        b.append(transfers(m.transfers()));
         return b.toString();
+    }
+
+    /**
+     * The host transfers per step, as counted over the timed steps (each one waits for a GPU's queue): uploads (the
+     * batch's images and labels; with the teacher cache on, each cached tap too) and reads (the step's one stacked read
+     * of loss terms and gradient flags), and the timers' own waits, which only a GPU makes.
+     */
+    static String transfers(Map<String, Double> perStep) {
+        if (perStep.isEmpty()) return String.format("  %-16s none counted (no timed step)%n", "host transfers");
+        double up = perStep.getOrDefault("uploads", 0.0), read = perStep.getOrDefault("reads", 0.0), sync = perStep.getOrDefault("syncs", 0.0);
+        return String.format("  %-16s %9.2f per step: %.2f uploads, %.2f reads (counted over the timed steps)%s%n", "host transfers", up + read, up, read,
+                sync > 0 ? String.format(", and %.2f timer syncs", sync) : "");
     }
 
     /**

@@ -21,10 +21,19 @@ class TrainBenchTest {
         assertThrows(IllegalArgumentException.class, () -> TrainBench.gemm(null, "fp8"));
     }
 
+    /** What kd:bench prints is the run's count (RunResult.stepTransfers, which OptimizationStepTransfersTest checks against a per-step count). */
+    @Test
+    void theHostTransfersPrintedAreTheRunsCount() {
+        String printed = TrainBench.transfers(Map.of("uploads", 2.0 + 1.0 / 3, "reads", 1.0, "syncs", 0.0));
+        assertTrue(printed.contains("host transfers        3.33 per step: 2.33 uploads, 1.00 reads (counted over the timed steps)\n"), printed);
+        assertTrue(TrainBench.transfers(Map.of("uploads", 2.0, "reads", 1.0, "syncs", 5.0)).contains("and 5.00 timer syncs"));
+        assertTrue(TrainBench.transfers(Map.of()).contains("none counted"));
+    }
+
     @Test
     void aMixedStepIsSetAgainstBothProductRates() {
         TrainBench.Measurement m = new TrainBench.Measurement(null, List.of(), "cpu()", 2, 128, 256, 2, 3,
-                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, -1, 10_000_000_000L, 3_000_000_000L);
+                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, -1, 10_000_000_000L, 3_000_000_000L, Map.of());
         String mixed = TrainBench.utilisation(m, new TrainBench.Gemm("fp32", "cpu()", 100), new TrainBench.Gemm("bf16", "cpu()", 400));
         // teacher 10 GFLOP in 0.1 s = 100 GFLOP/s = 100% of fp32; step (10 + 3·3) GFLOP in 1 s = 19 GFLOP/s
         assertTrue(mixed.contains("100.0 GFLOP/s  100.0% of the fp32 product rate"), mixed);

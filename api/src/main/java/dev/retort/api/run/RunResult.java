@@ -33,14 +33,17 @@ import java.util.Objects;
  * @param skippedTrain    training samples skipped under {@code data.on_error = skip}
  * @param skippedVal      validation samples skipped
  * @param failure         why the run failed or was stopped by a fault policy, or {@code null}
+ * @param stepTransfers   host transfers per step, counted over the same steps as {@code stepPhases}: {@code uploads}
+ *                        (arrays made from Java data), {@code reads} (arrays read into Java) and {@code syncs} (timers'
+ *                        waits for a GPU); empty when no step was counted
  * @param stepArrayBytes  the most bytes the arrays of a timed step held through Java handles at the end of one of its
  *                        phases (what autograd keeps for the backward of released arrays is libtorch's and not counted);
- *                        -1 when the run was not timed (since 2.4)
+ *                        -1 when the run was not timed (since 2.5)
  */
 public record RunResult(String runId, RunState state, long steps, Path output, Path lastCheckpoint, Path bestCheckpoint, double bestMiou,
                         double lastMiou, Map<String, Double> bestEvaluation, String evaluationTable, List<Double> totalLosses,
                         List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
-                        long skippedTrain, long skippedVal, String failure, long stepArrayBytes) {
+                        long skippedTrain, long skippedVal, String failure, Map<String, Double> stepTransfers, long stepArrayBytes) {
     public RunResult {
         Objects.requireNonNull(runId, "runId");
         Objects.requireNonNull(state, "state");
@@ -50,14 +53,24 @@ public record RunResult(String runId, RunState state, long steps, Path output, P
         ceLosses = ceLosses == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(ceLosses));
         stepPhases = stepPhases == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(stepPhases));
         elapsed = elapsed == null ? Duration.ZERO : elapsed;
+        stepTransfers = stepTransfers == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(stepTransfers));
     }
 
-    /** A result without a count of the step's arrays (the 2.3 constructor). */
+    /** The 2.3 form, without {@code stepTransfers}. */
     public RunResult(String runId, RunState state, long steps, Path output, Path lastCheckpoint, Path bestCheckpoint, double bestMiou,
                      double lastMiou, Map<String, Double> bestEvaluation, String evaluationTable, List<Double> totalLosses,
                      List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
                      long skippedTrain, long skippedVal, String failure) {
         this(runId, state, steps, output, lastCheckpoint, bestCheckpoint, bestMiou, lastMiou, bestEvaluation, evaluationTable, totalLosses, ceLosses,
-                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, -1);
+                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, Map.of(), -1);
+    }
+
+    /** The 2.4 form, without {@code stepArrayBytes}. */
+    public RunResult(String runId, RunState state, long steps, Path output, Path lastCheckpoint, Path bestCheckpoint, double bestMiou,
+                     double lastMiou, Map<String, Double> bestEvaluation, String evaluationTable, List<Double> totalLosses,
+                     List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
+                     long skippedTrain, long skippedVal, String failure, Map<String, Double> stepTransfers) {
+        this(runId, state, steps, output, lastCheckpoint, bestCheckpoint, bestMiou, lastMiou, bestEvaluation, evaluationTable, totalLosses, ceLosses,
+                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, stepTransfers, -1);
     }
 }

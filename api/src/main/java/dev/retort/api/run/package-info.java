@@ -25,10 +25,13 @@
  * <p>2.3.0: {@code EvaluationRequest.run()}, the network and data a published weights file is evaluated as (a record
  * component with the 2.2 constructor kept).
  *
- * <p>2.4.0: {@code RunResult.stepArrayBytes()}, the bytes a timed step's arrays held at its high-water mark (a record
- * component with the 2.3 constructor kept).
+ * <p>2.4.0: {@code RunResult.stepTransfers()}, the host transfers per timed step as counted (a record component with
+ * the 2.3 constructor kept).
+ *
+ * <p>2.5.0: {@code RunResult.stepArrayBytes()}, the bytes a timed step's arrays held at its high-water mark (a record
+ * component with the 2.3 and 2.4 constructors kept).
  */
-@Version("2.4.0")
+@Version("2.5.0")
 @Export
 package dev.retort.api.run;
 

@@ -1,7 +1,6 @@
 package dev.retort.distill.cskd;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.retort.api.distill.DistillStep;
 import dev.retort.api.distill.LossTerm;
@@ -10,6 +9,7 @@ import dev.retort.api.error.RetortConfigException;
 import dev.retort.api.tap.TapNames;
 import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.LinearProjection;
+import dev.retort.nn.DeviceConstants;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
@@ -58,7 +58,7 @@ final class CskdModule extends ConfiguredModule<CskdDistiller.Options> {
             NDArray tokens = LinearProjection.of(params, HEAD).forward(Ops.mapToTokens(map));
             step.record("cskd.student.dense_logits", tokens);
             student = Ops.tokensToMap(tokens, h, w);
-            dense = ceilAveragePool(teacherLogits, poolKernel, step.manager());
+            dense = ceilAveragePool(teacherLogits, poolKernel);
             if (dense.getShape().get(2) != h || dense.getShape().get(3) != w) {
                 throw new RetortConfigException("cskd: the teacher logits " + teacherLogits.getShape() + " pooled by " + poolKernel + " give a "
                         + dense.getShape().get(2) + "x" + dense.getShape().get(3) + " grid, the student's stage " + stage + " map is " + h + "x" + w);
@@ -75,10 +75,10 @@ final class CskdModule extends ConfiguredModule<CskdDistiller.Options> {
         global = dense.reshape(b, k, -1).mean(new int[] {2});
         double x = progress(o, step.progress());
         double alpha = o.alpha(x);
-        step.record("cskd.progress", step.manager().create((float) x));
+        step.record("cskd.progress", step.manager().full(new Shape(), (float) x));
         NDArray target = Scalars.mul(dense, alpha).add(Scalars.mul(global, 1 - alpha).reshape(b, k, 1, 1));
         NDArray labels = target.argMax(1);
-        step.record("cskd.alpha", step.manager().create((float) alpha));
+        step.record("cskd.alpha", step.manager().full(new Shape(), (float) alpha));
         step.record("cskd.teacher.dense", dense);
         step.record("cskd.teacher.global", global);
         step.record("cskd.target", target);
@@ -100,21 +100,24 @@ final class CskdModule extends ConfiguredModule<CskdDistiller.Options> {
      * PyTorch's {@code avg_pool2d(x, k, stride k, ceil_mode=True)} with no padding: ⌈H/k⌉×⌈W/k⌉ windows, a partial
      * last window averaging only the elements inside the map. Computed as P_h·X·P_wᵀ with window-averaging matrices.
      */
-    static NDArray ceilAveragePool(NDArray x, int k, NDManager manager) {
+    static NDArray ceilAveragePool(NDArray x, int k) {
         if (k == 1) return x;
         Shape s = x.getShape();
         int h = (int) s.get(2), w = (int) s.get(3);
-        NDArray pw = window(w, k, manager), ph = window(h, k, manager);
+        NDArray pw = window(w, k, x), ph = window(h, k, x);
         return ph.matMul(x.matMul(pw.transpose()));  // [oh,H]·[B,C,H,ow]
     }
 
-    private static NDArray window(int length, int k, NDManager manager) {
+    /** The [⌈L/k⌉, L] window-averaging matrix, a device constant ({@link DeviceConstants}) in {@code like}'s type. */
+    private static NDArray window(int length, int k, NDArray like) {
         int bins = (length + k - 1) / k;
-        float[] m = new float[bins * length];
-        for (int i = 0; i < bins; i++) {
-            int start = i * k, end = Math.min(start + k, length);
-            for (int j = start; j < end; j++) m[i * length + j] = 1f / (end - start);
-        }
-        return manager.create(m, new Shape(bins, length));
+        return DeviceConstants.matrix("cskd-window", List.of(length, k), new Shape(bins, length), like, () -> {
+            float[] m = new float[bins * length];
+            for (int i = 0; i < bins; i++) {
+                int start = i * k, end = Math.min(start + k, length);
+                for (int j = start; j < end; j++) m[i * length + j] = 1f / (end - start);
+            }
+            return m;
+        });
     }
 }

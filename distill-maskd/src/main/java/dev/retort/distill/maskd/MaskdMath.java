@@ -89,7 +89,7 @@ final class MaskdMath {
             logits = Ops.resizeBilinear(logits, h, w, true);
         }
         NDArray index = labels.toType(DataType.INT64, false);
-        NDArray keep = index.neq(ignore);
+        NDArray keep = Scalars.neq(index, ignore);
         NDArray safe = index.mul(keep.toType(DataType.INT64, false));  // ignored pixels point at class 0 and count 0
         NDArray keepF = keep.toType(DataType.FLOAT32, false);
         NDArray nll = logits.logSoftmax(1).gather(safe.expandDims(1), 1).squeeze(1).neg();

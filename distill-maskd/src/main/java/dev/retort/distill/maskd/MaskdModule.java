@@ -12,6 +12,7 @@ import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.distill.support.ConfiguredModule;
 import dev.retort.distill.support.Losses;
+import dev.retort.nn.HostTransfers;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
@@ -184,7 +185,7 @@ final class MaskdModule extends ConfiguredModule<MaskdDistiller.Options> {
     }
 
     boolean prepared() {
-        return params.get(PREPARED).getFloat() == 1f;
+        return HostTransfers.floats(params.get(PREPARED))[0] == 1f;  // once, when the module joins a run
     }
 
     /** Freezes the prepared parameters: they stay in the module and its checkpoints and leave the optimiser. */

@@ -102,7 +102,7 @@ public final class Losses {
     public static NDArray weightedCrossEntropy(NDArray logits, NDArray labels, NDArray weights, int ignoreIndex) {
         long classes = logits.getShape().get(1);
         if (ignoreIndex >= classes) {
-            NDArray keep = labels.neq(ignoreIndex);
+            NDArray keep = Scalars.neq(labels, ignoreIndex);
             NDArray safe = labels.toType(DataType.INT64, false).mul(keep.toType(DataType.INT64, false));  // ignored → class 0, weight 0 below
             NDArray nll = nll(logits, safe);
             NDArray w = classWeights(logits, safe, weights).mul(keep.toType(DataType.FLOAT32, false));
@@ -119,7 +119,7 @@ public final class Losses {
      */
     private static NDArray weightedMean(NDArray nll, NDArray w) {
         NDArray total = w.sum();
-        return nll.mul(w).sum().div(total.add(total.eq(0).toType(total.getDataType(), false)));
+        return nll.mul(w).sum().div(total.add(Scalars.eq(total, 0).toType(total.getDataType(), false)));
     }
 
     private static NDArray nll(NDArray logits, NDArray labels) {

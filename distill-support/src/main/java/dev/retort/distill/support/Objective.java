@@ -1,8 +1,14 @@
 package dev.retort.distill.support;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import dev.retort.api.distill.LossTerm;
+import dev.retort.nn.BFloat16;
+import dev.retort.nn.HostTransfers;
 import dev.retort.nn.Scalars;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,20 +62,60 @@ public final class Objective {
         return total;
     }
 
-    /** {@link #total} with each part's value and weight, for logs and status. */
-    public static Loss compose(NDArray crossEntropy, List<LossTerm> terms) {
+    /**
+     * A step's loss before any of it is read: the array to differentiate and every part's value stacked in one float32
+     * array on the device, so that a step reads them all (with whatever else it stacks on them) in one copy.
+     *
+     * @param total   the array to differentiate
+     * @param names   the parts' names in the order {@link Loss#values()} gives them (the total last)
+     * @param values  the parts' values, one element each, in the order of {@code names}
+     * @param weights each part's weight (the cross-entropy's is 1), without the total
+     */
+    public record Parts(NDArray total, List<String> names, NDArray values, Map<String, Double> weights) {
+        public Parts {
+            names = List.copyOf(names);
+            weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
+        }
+
+        /** The loss, given its values as read ({@code names().size()} elements from {@code read[offset]}). */
+        public Loss read(float[] read, int offset) {
+            Map<String, Double> v = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) v.put(names.get(i), (double) read[offset + i]);
+            return new Loss(total, v, weights);
+        }
+    }
+
+    /** {@link #total} with each part's value (not read: stacked on the device) and weight. */
+    public static Parts parts(NDArray crossEntropy, List<LossTerm> terms) {
         NDArray total = total(crossEntropy, terms);
-        Map<String, Double> values = new LinkedHashMap<>();
+        List<String> names = new ArrayList<>();
+        NDList values = new NDList();
         Map<String, Double> weights = new LinkedHashMap<>();
         if (crossEntropy != null) {
-            values.put(CROSS_ENTROPY, (double) crossEntropy.getFloat());
+            names.add(CROSS_ENTROPY);
+            values.add(element(crossEntropy));
             weights.put(CROSS_ENTROPY, 1.0);
         }
         for (LossTerm t : terms) {
-            values.put(t.name(), (double) t.value().getFloat());
+            names.add(t.name());
+            values.add(element(t.value()));
             weights.put(t.name(), t.weight());
         }
-        values.put(TOTAL, (double) total.getFloat());
-        return new Loss(total, values, weights);
+        names.add(TOTAL);
+        values.add(element(total));
+        return new Parts(total, names, NDArrays.concat(values), weights);
+    }
+
+    /** A one-element float32 view of a 0-d value (a value of another floating type converted exactly). */
+    public static NDArray element(NDArray value) {
+        NDArray f = value.getDataType() == DataType.FLOAT32 ? value
+                : value.getDataType() == DataType.UNKNOWN ? BFloat16.toFloat32(value) : value.toType(DataType.FLOAT32, false);
+        return f.reshape(1);
+    }
+
+    /** {@link #parts} read in one copy, for logs and status. */
+    public static Loss compose(NDArray crossEntropy, List<LossTerm> terms) {
+        Parts p = parts(crossEntropy, terms);
+        return p.read(HostTransfers.floats(p.values()), 0);
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.retort.nn.HostTransfers;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.distill.DistillationModule;
 import dev.retort.api.run.RunConfig;
@@ -198,7 +199,7 @@ public final class TeacherTaps implements AutoCloseable {
                 for (String tap : wanted) {
                     if (have != null && have.values().containsKey(tap)) continue;  // what readers of the entry get
                     NDArray a = fresh.get(tap);
-                    float[] v = (a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false)).toFloatArray();
+                    float[] v = HostTransfers.floats(a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false));
                     DType.BF16.roundInPlace(v);
                     values.put(tap, v);
                     shapes.put(tap, a.getShape().getShape());
@@ -216,7 +217,7 @@ public final class TeacherTaps implements AutoCloseable {
         for (String tap : wanted) {
             float[] v = values.containsKey(tap) ? values.get(tap) : have.values().get(tap);
             long[] shape = shapes.containsKey(tap) ? shapes.get(tap) : have.shapes().get(tap);
-            taps.put(tap, step.create(v, new Shape(shape)));
+            taps.put(tap, HostTransfers.upload(step, v, new Shape(shape)));  // the cache's price: one upload per tap
         }
         return new TapValues(network, taps);
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
+import dev.retort.nn.HostTransfers;
 import dev.retort.nn.MultiTensor;
 import dev.retort.nn.Scalars;
 import java.util.ArrayList;
@@ -19,7 +20,8 @@ import java.util.Set;
  * 0.9/0.999 and eps 1e-8 unless told otherwise), over parameters named by checkpoint key. Parameters may join or leave
  * between steps (module swaps): a joining parameter starts with zero moments and its own step count.
  *
- * <p>A step is two native calls for all parameters: which take part ({@link MultiTensor#takingPart}), then PyTorch's
+ * <p>A step is three native calls for all parameters: the flags it reads with the loss ({@link #flags}), which take part
+ * ({@link MultiTensor#takingPart}, from the flags as read), then PyTorch's
  * multi-tensor AdamW ({@link MultiTensor#adamw}, what {@code torch.optim.AdamW(foreach=True)}
  * runs), operation for operation, so that it follows PyTorch's trajectories. The finite check of the gradients is one flag computed on the device
  * and read once; the offenders are named only when it says there are some. Zeroing is one call too.
@@ -95,10 +97,51 @@ final class AdamW {
             stepPerOperation(lr);
             return;
         }
+        try (NDManager scratch = manager.newSubManager()) {
+            Flags flags = flags(scratch);
+            step(lr, flags, flags.array() == null ? new float[0] : HostTransfers.floats(flags.array()), 0);
+        }
+    }
+
+    /**
+     * What a step reads of the optimizer, with its loss terms, in its one read: the all-finite flag over every gradient
+     * and the non-zero flags of the parameters that have no state yet ({@link MultiTensor#stepFlags}), as one float32
+     * array on the device, or null where there is nothing to read (no parameters; the per-operation route, which reads
+     * its own flags parameter by parameter).
+     *
+     * @param known which parameters, in {@link #parameters()}' order, had state when the flags were computed
+     */
+    record Flags(NDArray array, boolean[] known) {}
+
+    /** The step's flags, computed on the device after the backward; nothing is read. */
+    Flags flags(NDManager into) {
+        boolean[] known = new boolean[params.size()];
+        int i = 0;
+        for (String key : params.keySet()) known[i++] = m.containsKey(key);
+        if (route == Kernel.PER_OPERATION || params.isEmpty()) return new Flags(null, known);
+        return new Flags(MultiTensor.stepFlags(arrays(), known, into), known);
+    }
+
+    /** Whether every gradient is finite, from the flags as read ({@code read[offset]} onwards). */
+    boolean allFinite(Flags flags, float[] read, int offset) {
+        if (flags.array() == null) return route != Kernel.PER_OPERATION || nonFiniteGradients().isEmpty();
+        return read[offset] != 0f;
+    }
+
+    /**
+     * One update with learning rate {@code lr}, given the flags as the step read them ({@code read[offset]} onwards):
+     * the parameters taking part are known from them, so the update reads nothing.
+     */
+    void step(double lr, Flags flags, float[] read, int offset) {
+        if (route == Kernel.PER_OPERATION) {
+            stepPerOperation(lr);
+            return;
+        }
+        if (flags.array() == null) return;
         List<String> all = new ArrayList<>(params.keySet());
-        boolean[] known = new boolean[all.size()];
-        for (int i = 0; i < known.length; i++) known[i] = m.containsKey(all.get(i));
-        long[] part = MultiTensor.takingPart(arrays(), known);
+        boolean[] nonzero = new boolean[(int) flags.array().size() - 1];
+        for (int j = 0; j < nonzero.length; j++) nonzero[j] = read[offset + 1 + j] != 0f;
+        long[] part = MultiTensor.takingPart(arrays(), flags.known(), nonzero);
         List<NDArray> ws = new ArrayList<>(part.length), ms = new ArrayList<>(part.length), vs = new ArrayList<>(part.length);
         double[] steps = new double[part.length];
         for (int i = 0; i < part.length; i++) {
@@ -133,14 +176,29 @@ final class AdamW {
                 for (Map.Entry<String, Parameter> e : params.entrySet()) {
                     NDArray g = e.getValue().getArray().getGradient();
                     g.attach(scratch);
-                    if (g.isNaN().logicalOr(g.isInfinite()).any().getBoolean()) bad.add(e.getKey());
+                    if (HostTransfers.bool(g.isNaN().logicalOr(g.isInfinite()).any())) bad.add(e.getKey());
                 }
             }
             return bad;
         }
         try (NDManager scratch = manager.newSubManager()) {
-            if (allFiniteGradients(scratch).getBoolean()) return bad;
-            boolean[] finite = MultiTensor.finiteGradients(arrays(), scratch).toBooleanArray();
+            if (HostTransfers.bool(allFiniteGradients(scratch))) return bad;
+            boolean[] finite = HostTransfers.booleans(MultiTensor.finiteGradients(arrays(), scratch));
+            int i = 0;
+            for (String key : params.keySet()) if (!finite[i++]) bad.add(key);
+        }
+        return bad;
+    }
+
+    /**
+     * The parameters whose gradient holds NaN or infinite values, once a step's flags said there are some: the
+     * per-parameter flags read in one copy (on the per-operation route, its own check parameter by parameter).
+     */
+    List<String> offenders() {
+        if (route == Kernel.PER_OPERATION || params.isEmpty()) return nonFiniteGradients();
+        List<String> bad = new ArrayList<>();
+        try (NDManager scratch = manager.newSubManager()) {
+            boolean[] finite = HostTransfers.booleans(MultiTensor.finiteGradients(arrays(), scratch));
             int i = 0;
             for (String key : params.keySet()) if (!finite[i++]) bad.add(key);
         }
@@ -154,7 +212,7 @@ final class AdamW {
                 for (Parameter p : params.values()) {
                     NDArray g = p.getArray().getGradient();
                     g.attach(scratch);
-                    g.set(new NDIndex("..."), 0f);
+                    HostTransfers.set(g, new NDIndex("..."), 0f);
                 }
             }
             return;
@@ -210,8 +268,8 @@ final class AdamW {
         Parameter p = params.get(key);
         if (p == null) return;
         NDArray w = p.getArray();
-        close(m.put(key, manager.create(first, w.getShape())));
-        close(v.put(key, manager.create(second, w.getShape())));
+        close(m.put(key, HostTransfers.upload(manager, first, w.getShape())));
+        close(v.put(key, HostTransfers.upload(manager, second, w.getShape())));
         t.put(key, steps);
     }
 
@@ -222,7 +280,7 @@ final class AdamW {
             g.attach(scratch);
             NDArray any = g.abs().max();
             any.attach(scratch);
-            return any.getFloat() != 0f;
+            return HostTransfers.floats(any)[0] != 0f;
         }
     }
 

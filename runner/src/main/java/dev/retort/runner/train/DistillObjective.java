@@ -112,8 +112,7 @@ final class DistillObjective implements StepObjective {
                     timings.end("module forward", t, batch.images());
                 }
             }
-            Objective.Loss loss = Objective.compose(ce, moduleTerms);
-            return new Loss(loss.total(), loss.values().get(Objective.TOTAL), loss.values(), loss.weights());
+            return new Loss(Objective.parts(ce, moduleTerms));
         }
 
         /** Puts the buffers back as they were before a step that is skipped, so it leaves no trace. */

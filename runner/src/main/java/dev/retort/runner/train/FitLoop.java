@@ -7,12 +7,14 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.SampleSource;
 import dev.retort.api.data.SegmentationDataset;
+import dev.retort.nn.HostTransfers;
 import dev.retort.api.run.ModelRef;
 import dev.retort.api.run.RunConfig;
 import dev.retort.api.run.RunEvent;
@@ -115,7 +117,7 @@ final class FitLoop implements StepLoop.Body {
                 throw new RetortConfigException("student " + run.student().variant() + " has " + student.spec().classes() + " outputs but "
                         + dataset.name() + " (" + run.data().protocol() + " protocol) needs " + info.outputs() + "; set student.num_classes = " + info.outputs());
             }
-            NDArray classWeights = base.create(info.classWeights());
+            NDArray classWeights = HostTransfers.upload(base, info.classWeights(), new Shape(info.classWeights().length));  // once per run
             AdamW optimizer = new AdamW(base, run.optimisation().weightDecay());
             int perEpoch = loader.batches();
             if (teacher != null) {
@@ -304,7 +306,7 @@ final class FitLoop implements StepLoop.Body {
             try (NDManager sm = base.newSubManager()) {
                 NDArray finite = e.getValue().getArray().isInfinite().logicalOr(e.getValue().getArray().isNaN());
                 finite.attach(sm);
-                if (finite.any().getBoolean()) bad.add(e.getKey());
+                if (HostTransfers.bool(finite.any())) bad.add(e.getKey());  // only once a run has failed
             }
         }
         return bad.isEmpty() ? " (all parameters finite)" : " (non-finite parameters: " + String.join(", ", bad.subList(0, Math.min(8, bad.size())))

@@ -1,18 +1,25 @@
 package dev.retort.runner.train;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.retort.datasets.Batch;
 import dev.retort.distill.support.ModuleRoster;
-import java.util.LinkedHashMap;
+import dev.retort.distill.support.Objective;
+import dev.retort.nn.HostTransfers;
 import java.util.List;
 import java.util.Map;
 
 /**
  * One optimisation step, alike for training and for a preparation phase: the batch as tensors in a scope of its own,
- * the objective's forward, the finiteness checks (loss, then gradients), the backward and the AdamW update. A step
+ * the objective's forward, the backward, the finiteness checks (loss, then gradients) and the AdamW update. A step
  * that is skipped leaves no trace: gradients zeroed, the forward's in-place changes undone.
+ *
+ * <p>The step meets the host three times, counted by {@link HostTransfers}: the batch's images and labels go up, and
+ * one small float32 array comes back, stacking every loss term, the all-finite flag over every gradient and the
+ * non-zero flags of the parameters the optimizer has no state for yet. Whatever else is asked (the names of
+ * offending gradients) is read only once that array says something is wrong.
  */
 final class OptimizationStep {
     private final Engine engine;
@@ -46,28 +53,35 @@ final class OptimizationStep {
                     optimizer.zeroGradients();
                     return new StepOutcome.ModuleFailed(f);
                 }
-                if (!Double.isFinite(loss.value())) {
-                    forward.undo();
-                    optimizer.zeroGradients();
-                    return new StepOutcome.NonFinite(loss.terms(), List.of());
-                }
+                // the backward runs before the loss is known finite: a non-finite step is undone below, and the
+                // loss is read together with the gradients' flags in the step's one read
                 long t = System.nanoTime();
                 collector.backward(loss.total());
                 time("backward", t, tensors);
             }
-            List<String> badGradients = optimizer.nonFiniteGradients();
-            if (!badGradients.isEmpty()) {
-                Map<String, Double> terms = new LinkedHashMap<>(loss.terms());
-                terms.put("total", Double.NaN);
+            AdamW.Flags flags = optimizer.flags(scope);
+            NDArray stacked = flags.array() == null ? loss.values() : loss.values().concat(flags.array());
+            float[] read = HostTransfers.floats(stacked);
+            Map<String, Double> terms = loss.terms(read, 0);
+            double value = terms.getOrDefault(Objective.TOTAL, Double.NaN);
+            if (!Double.isFinite(value)) {
+                forward.undo();
+                optimizer.zeroGradients();
+                return new StepOutcome.NonFinite(terms, List.of());
+            }
+            int offset = loss.names().size();
+            if (!optimizer.allFinite(flags, read, offset)) {
+                List<String> badGradients = optimizer.offenders();  // read only now that the flag said so
+                terms.put(Objective.TOTAL, Double.NaN);
                 forward.undo();
                 optimizer.zeroGradients();
                 return new StepOutcome.NonFinite(terms, badGradients);
             }
             long t = System.nanoTime();
-            optimizer.step(lr);
+            optimizer.step(lr, flags, read, offset);
             optimizer.zeroGradients();
             time("optimizer", t, tensors);
-            return new StepOutcome.Done(loss.terms(), loss.weights(), loss.value());
+            return new StepOutcome.Done(terms, loss.weights(), value);
         }
     }
 

@@ -18,6 +18,7 @@ import dev.retort.api.tap.TapValues;
 import dev.retort.datasets.Batch;
 import dev.retort.distill.support.ConfiguredDistiller;
 import dev.retort.distill.support.ModuleRoster;
+import dev.retort.distill.support.Objective;
 import dev.retort.runner.teachercache.WeightDigest;
 import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
@@ -210,8 +211,7 @@ final class Preparations {
             TrainingProgress progress = new TrainingProgress(step, steps, epoch, loop.epochs(steps));
             return () -> {
                 NDArray loss = p.loss(new PreparationStep(teacher, new Labels(batch.labels(), info.ignoreClass(), info.classes().size()), progress, scope));
-                double value = loss.getFloat();
-                return new Loss(loss, value, Map.of("total", value), Map.of());
+                return new Loss(loss, List.of(Objective.TOTAL), Objective.element(loss), Map.of());
             };
         }
     }

@@ -28,6 +28,7 @@ final class SpeedListener implements TrainingListener {
 
     @Override
     public void stepCounted(long done, Batch batch, long nanos) {
+        timings.stepEnded();
         board.update(s -> {
             RunSnapshot.Speed v = s.speed();
             double now = batch.size() / (nanos / 1e9);

@@ -2,6 +2,9 @@ package dev.retort.runner.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.retort.distill.support.Objective;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,12 +30,24 @@ interface StepObjective {
     }
 
     /**
-     * A step's loss.
+     * A step's loss, not read yet: {@link OptimizationStep} reads its values together with the optimizer's flags in
+     * one copy, after the backward.
      *
      * @param total   what the backward starts from
-     * @param value   its value
-     * @param terms   the terms by name, {@code total} included
+     * @param names   the terms' names, {@value Objective#TOTAL} among them, in the order of {@code values}
+     * @param values  the terms' values, one float32 element each, on the device
      * @param weights each term's weight
      */
-    record Loss(NDArray total, double value, Map<String, Double> terms, Map<String, Double> weights) {}
+    record Loss(NDArray total, List<String> names, NDArray values, Map<String, Double> weights) {
+        Loss(Objective.Parts parts) {
+            this(parts.total(), parts.names(), parts.values(), parts.weights());
+        }
+
+        /** The terms by name, from their values as read ({@code names().size()} elements from {@code read[offset]}). */
+        Map<String, Double> terms(float[] read, int offset) {
+            Map<String, Double> terms = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) terms.put(names.get(i), (double) read[offset + i]);
+            return terms;
+        }
+    }
 }

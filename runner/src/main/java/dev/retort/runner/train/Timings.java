@@ -1,6 +1,7 @@
 package dev.retort.runner.train;
 
 import dev.retort.nn.DeviceSync;
+import dev.retort.nn.HostTransfers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.retort.nn.ArrayScope;
@@ -24,6 +25,9 @@ public final class Timings {
     private NDManager step;
     private long peakStepBytes = -1;
     private PhaseWatcher watcher;
+    /** The host transfers when the timed steps began, at the end of the last one, and how many there were. */
+    private HostTransfers.Count transfersFrom = HostTransfers.count(), transfersTo = transfersFrom;
+    private long stepsCounted;
 
     synchronized void add(String phase, long nanos) {
         long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
@@ -72,6 +76,28 @@ public final class Timings {
     public synchronized void reset() {
         phases.clear();
         peakStepBytes = -1;
+        transfersFrom = transfersTo = HostTransfers.count();
+        stepsCounted = 0;
+    }
+
+    /** A timed step ended (data, forwards, backward, update and the loop's own work for it): its transfers are in. */
+    synchronized void stepEnded() {
+        transfersTo = HostTransfers.count();
+        stepsCounted++;
+    }
+
+    /**
+     * Host transfers per timed step, counted ({@link HostTransfers}): {@code uploads} (arrays made from Java data),
+     * {@code reads} (arrays read into Java) and {@code syncs} (the timers' own waits for a GPU); empty before a step.
+     */
+    public synchronized Map<String, Double> transfersPerStep() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        if (stepsCounted == 0) return m;
+        HostTransfers.Count d = transfersTo.minus(transfersFrom);
+        m.put("uploads", d.uploads() / (double) stepsCounted);
+        m.put("reads", d.reads() / (double) stepsCounted);
+        m.put("syncs", d.syncs() / (double) stepsCounted);
+        return m;
     }
 
     /** Mean milliseconds per occurrence, by phase. */

@@ -1,11 +1,12 @@
 package dev.retort.backbones.pvtv2;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.retort.nn.DeviceConstants;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
 import dev.retort.nn.Scalars;
+import java.util.List;
 
 /**
  * PVTv2's spatial-reduction attention: queries from every token, keys and values from a reduced map. With
@@ -92,10 +93,9 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
      */
     static NDArray adaptiveAveragePool(NDArray map, int size) {
         long h = map.getShape().get(2), w = map.getShape().get(3);
-        NDManager m = map.getManager();
-        // Not closed here: the backward of the products reads them; in libtorch's memory, as a scope may close their handles
-        NDArray rows = Ops.castLike(Ops.owned(m, averaging(h, size), new Shape(size, h)), map);
-        NDArray cols = Ops.castLike(Ops.owned(m, averaging(w, size), new Shape(size, w)), map);
+        // device constants, made once per size (never closed here: the backward of the products reads them)
+        NDArray rows = DeviceConstants.matrix("pvt-adaptive-average", List.of((int) h, size), new Shape(size, h), map, () -> averaging(h, size));
+        NDArray cols = DeviceConstants.matrix("pvt-adaptive-average", List.of((int) w, size), new Shape(size, w), map, () -> averaging(w, size));
         return rows.matMul(map.matMul(cols.transpose()));  // [size, h] · [B, C, h, w] · [w, size]
     }
 
