@@ -20,7 +20,11 @@ import java.util.function.Supplier;
  *
  * <p>Bounded: once the cached arrays hold {@value #LIMIT_BYTES} bytes, further constants are made per call in the
  * caller's manager (each an upload, counted as such), so an endless variety of sizes cannot fill the device.
- * Thread-safe: two threads asking for the same constant at once get the same array.
+ * Thread-safe: two threads asking for the same constant at once share one array.
+ *
+ * <p>A caller gets a handle of its own, in the manager of the array it passed ({@link #matrix}): DJL puts the result
+ * of an operation in the manager of its first operand, so a handle in the cache's manager would collect every result
+ * computed from it (a product {@code constant.matMul(x)}, a transpose) for the life of the process.
  */
 public final class DeviceConstants {
     /** The most bytes the cache keeps, all devices together. */
@@ -39,29 +43,50 @@ public final class DeviceConstants {
      * {@code values} must give the same numbers for the same kind and sizes.
      *
      * @param shape the matrix's shape ({@code values}' length is its size)
+     * @return a handle in {@code like}'s manager on the cached storage (closing it frees nothing the cache holds)
      */
     public static NDArray matrix(String kind, List<Integer> sizes, Shape shape, NDArray like, Supplier<float[]> values) {
+        NDArray cached = cached(kind, sizes, shape, like, values);
+        if (cached.getManager() == like.getManager()) return cached;  // made per call, beyond the bound
+        NDArray handle = cached.reshape(shape);  // a view: the same storage, a handle of the caller's
+        handle.attach(like.getManager());
+        return handle;
+    }
+
+    private static NDArray cached(String kind, List<Integer> sizes, Shape shape, NDArray like, Supplier<float[]> values) {
         Device device = like.getDevice();
         Key key = new Key(kind, List.copyOf(sizes), device, like.getDataType());
         NDArray cached = CACHE.get(key);
         if (cached != null) return cached;
         long bytes = shape.size() * 4;
-        if (BYTES.get() + bytes > LIMIT_BYTES) return Ops.castLike(HostTransfers.upload(like.getManager(), values.get(), shape), like);
+        if (BYTES.get() + bytes > LIMIT_BYTES) return owned(like.getManager(), values.get(), shape, like);
         return CACHE.computeIfAbsent(key, k -> {
             NDManager owner = MANAGERS.computeIfAbsent(device, d -> NDManager.newBaseManager(d, "PyTorch"));
-            NDArray made = HostTransfers.upload(owner, values.get(), shape);
-            // a copy in memory libtorch owns (DJL may make an array over Java memory, which goes with its handle)
-            NDArray typed = Ops.castLike(made, like);
-            if (typed == made) typed = made.duplicate();
-            typed.attach(owner);
-            made.close();
             BYTES.addAndGet(bytes);
-            return typed;
+            return owned(owner, values.get(), shape, like);
         });
+    }
+
+    /**
+     * {@code values} uploaded into {@code manager}, in {@code like}'s type, in memory libtorch owns: DJL may make an array
+     * over Java memory, which goes with its handle while a graph that saved it for its backward may still read it.
+     */
+    private static NDArray owned(NDManager manager, float[] values, Shape shape, NDArray like) {
+        NDArray made = HostTransfers.upload(manager, values, shape);
+        NDArray typed = Ops.castLike(made, like);
+        if (typed == made) typed = made.duplicate();
+        typed.attach(manager);
+        made.close();
+        return typed;
     }
 
     /** The arrays cached so far (for tests). */
     public static int size() {
         return CACHE.size();
+    }
+
+    /** The arrays the cache's managers hold, all devices together: {@link #size()} unless a handle leaked into them. */
+    public static int heldArrays() {
+        return MANAGERS.values().stream().mapToInt(m -> m.getManagedArrays().size()).sum();
     }
 }

@@ -34,8 +34,9 @@ class DeviceConstantsTest {
             NDArray b = DeviceConstants.matrix("test-average", List.of(6, 3), new Shape(3, 6), x, () -> {
                 throw new AssertionError("made again");
             });
-            assertSame(a, b);
             assertEquals(new HostTransfers.Count(0, 0, 0), HostTransfers.count().minus(before), "nothing crosses for a cached matrix");
+            assertSame(step, b.getManager(), "the caller's handle is in the caller's manager");
+            assertArrayEquals(HostTransfers.floats(a), HostTransfers.floats(b));
             assertArrayEquals(ResizeMatrices.adaptiveAverage(6, 3), HostTransfers.floats(a));
             NDArray wide = x.toType(DataType.FLOAT64, false);
             NDArray c = DeviceConstants.matrix("test-average", List.of(6, 3), new Shape(3, 6), wide, () -> ResizeMatrices.adaptiveAverage(6, 3));
@@ -53,6 +54,21 @@ class DeviceConstantsTest {
             NDArray again = Ops.adaptiveAvgPool(x, 4, 4).add(Ops.resizeBilinear(x, 5, 7, true).sum());
             assertEquals(new HostTransfers.Count(0, 0, 0), HostTransfers.count().minus(before));
             assertArrayEquals(first.toFloatArray(), again.toFloatArray());
+        }
+    }
+
+    @Test
+    void nothingComputedFromAConstantStaysInTheCache() {
+        for (int step = 0; step < 3; step++) {
+            try (NDManager scope = engine.newBaseManager()) {
+                NDArray x = scope.randomUniform(0f, 1f, new Shape(2, 3, 12, 20));
+                x.setRequiresGradient(true);
+                try (ai.djl.training.GradientCollector c = engine.newGradientCollector()) {
+                    c.backward(Ops.adaptiveAvgPool(x, 4, 4).sum().add(Ops.resizeBilinear(x, 5, 7, true).sum()));
+                }
+                assertEquals(1, x.getGradient().getShape().get(0) / 2, "the backward ran through the constants");
+            }
+            assertEquals(DeviceConstants.size(), DeviceConstants.heldArrays(), "the cache's managers hold the constants and nothing else after step " + step);
         }
     }
 }
