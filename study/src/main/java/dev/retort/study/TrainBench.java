@@ -16,6 +16,7 @@ import dev.retort.api.run.RunResult;
 import dev.retort.api.run.RunState;
 import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
+import dev.retort.api.tap.TapNames;
 import dev.retort.nn.CastWeights;
 import dev.retort.osgi.ServiceLookup;
 import java.io.IOException;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -68,13 +70,16 @@ public final class TrainBench {
      * One benchmarked run.
      *
      * @param phases        mean milliseconds per step by phase
-     * @param teacherFlops  floating-point operations of one teacher forward of the batch (0 without a teacher)
+     * @param teacherFlops  floating-point operations of one teacher forward of the batch, as far as the run computed it
+     *                      (0 without a teacher or modules)
+     * @param teacherTaps   the teacher's taps the timed steps computed
      * @param studentFlops  of one student forward of the batch (a training step does about three times that)
      * @param transfers     host transfers per timed step as the run counted them ({@code uploads}, {@code reads},
      *                      {@code syncs}: {@link RunResult#stepTransfers()})
      */
     record Measurement(RunConfig config, List<String> modules, String device, int batch, int height, int width, int warmup, int steps,
-                       Map<String, Double> phases, double heapMb, double rssMb, double stepArraysMb, long teacherFlops, long studentFlops, Map<String, Double> transfers) {
+                       Map<String, Double> phases, double heapMb, double rssMb, double stepArraysMb, long teacherFlops, long studentFlops, Map<String, Double> transfers,
+                       Set<String> teacherTaps) {
         double stepMs() {
             return phases.values().stream().mapToDouble(Double::doubleValue).sum();
         }
@@ -176,15 +181,24 @@ public final class TrainBench {
         if (r.state() == RunState.FAILED) throw new IllegalStateException("benchmark run failed: " + r.failure());
         RunConfig config = t.config();
         return new Measurement(config, t.status().activeModules(), t.status().device(), batch, height, width, warmup, steps,
-                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), r.stepArrayBytes() < 0 ? -1 : r.stepArrayBytes() / 1e6, batch * flops(config.teacher(), height, width), batch * flops(config.student(), height, width),
-                r.stepTransfers());
+                r.stepPhases(), heapPeak / 1e6, PeakRss.megabytes(), r.stepArrayBytes() < 0 ? -1 : r.stepArrayBytes() / 1e6, batch * teacherFlops(config.teacher(), height, width, r.teacherTaps()), batch * flops(config.student(), height, width, null),
+                r.stepTransfers(), r.teacherTaps());
     }
 
-    /** 2 × (multiply-accumulates + attention products) of one image, by the backbone service that builds the variant. */
-    private long flops(ModelRef model, int height, int width) {
+    /** The teacher's FLOPs of one image for the taps it computed: none when it computed none (no module ran). */
+    private long teacherFlops(ModelRef teacher, int height, int width, Set<String> taps) {
+        return taps.isEmpty() ? 0 : flops(teacher, height, width, taps);
+    }
+
+    /**
+     * 2 × (multiply-accumulates + attention products) of one image, by the backbone service that builds the variant: of
+     * the forward that gives {@code taps}, or of the whole network when null.
+     */
+    private long flops(ModelRef model, int height, int width, Set<String> taps) {
         if (model == null) return 0;
         ModelCost cost = ServiceLookup.withFirst(context, Backbone.class, ServiceLookup.equalsFilter(Backbone.VARIANTS_PROPERTY, model.variant()),
-                b -> b.cost(model.variant(), model.config(), height, width)).orElseThrow(() ->
+                b -> taps == null ? b.cost(model.variant(), model.config(), height, width)
+                        : b.cost(model.variant(), model.config(), height, width, taps)).orElseThrow(() ->
                 new IllegalStateException("no backbone service builds " + model.variant() + " any more"));
         return 2 * (cost.macs() + cost.attentionMacs());
     }
@@ -203,6 +217,10 @@ public final class TrainBench {
                     + " for the backward is libtorch's and not counted)%n", "step arrays", m.stepArraysMb()));
         }
         b.append(transfers(m.transfers()));
+        if (!m.teacherTaps().isEmpty()) {
+            b.append(String.format("  %-16s %s%s%n", "teacher taps", String.join(", ", m.teacherTaps()),
+                    m.teacherTaps().contains(TapNames.LOGITS) ? "" : " (no module reads the teacher's logits: its decode head is not run)"));
+        }
         return b.toString();
     }
 

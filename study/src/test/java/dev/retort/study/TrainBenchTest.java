@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The precisions {@code kd:bench} measures its reference products in follow the run's, and a mixed step is set against both. */
@@ -33,7 +34,7 @@ class TrainBenchTest {
     @Test
     void aMixedStepIsSetAgainstBothProductRates() {
         TrainBench.Measurement m = new TrainBench.Measurement(null, List.of(), "cpu()", 2, 128, 256, 2, 3,
-                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, -1, 10_000_000_000L, 3_000_000_000L, Map.of());
+                Map.of("teacher forward", 100.0, "backward", 900.0), 0, 0, -1, 10_000_000_000L, 3_000_000_000L, Map.of(), Set.of());
         String mixed = TrainBench.utilisation(m, new TrainBench.Gemm("fp32", "cpu()", 100), new TrainBench.Gemm("bf16", "cpu()", 400));
         // teacher 10 GFLOP in 0.1 s = 100 GFLOP/s = 100% of fp32; step (10 + 3·3) GFLOP in 1 s = 19 GFLOP/s
         assertTrue(mixed.contains("100.0 GFLOP/s  100.0% of the fp32 product rate"), mixed);

@@ -3,6 +3,7 @@ package dev.retort.api.backbone;
 import ai.djl.ndarray.NDManager;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -42,6 +43,16 @@ public interface Backbone {
      * @throws IllegalArgumentException for an unknown variant, an invalid configuration or an input too small
      */
     ModelCost cost(String variant, Map<String, ?> config, int height, int width);
+
+    /**
+     * The cost of the forward that gives {@code taps} ({@link SegmentationNetwork#forward(NDArray, boolean, Set)}): the
+     * parts it leaves out are not listed. The default is the whole network's cost.
+     *
+     * @since 1.4
+     */
+    default ModelCost cost(String variant, Map<String, ?> config, int height, int width, Set<String> taps) {
+        return cost(variant, config, height, width);
+    }
 
     /**
      * Builds and initialises a network whose parameters live in {@code manager}.

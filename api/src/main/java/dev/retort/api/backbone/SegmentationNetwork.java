@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /** A built network: forward pass with taps, and its parameters by reference name. */
@@ -22,6 +23,17 @@ public interface SegmentationNetwork extends AutoCloseable {
      * @param training training mode: BatchNorm batch statistics, DropPath and Dropout active
      */
     TapValues forward(NDArray image, boolean training);
+
+    /**
+     * Runs the network as far as the taps in {@code taps} need: it returns at least those, and may leave out the work
+     * no asked tap depends on (a SegFormer stops before its decode head when the logits are not asked for). The
+     * default runs the whole forward.
+     *
+     * @since 1.4
+     */
+    default TapValues forward(NDArray image, boolean training, Set<String> taps) {
+        return forward(image, training);
+    }
 
     /**
      * Every parameter and buffer (BatchNorm running statistics included) by its reference state-dict name,

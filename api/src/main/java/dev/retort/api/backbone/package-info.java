@@ -10,7 +10,7 @@
  * <p>Parameters are exposed by their reference state-dict names (e.g. {@code block1.0.attn.q.weight}) so that
  * checkpoints of the reference implementation load and any saver can write them.
  */
-@Version("1.3.0")
+@Version("1.4.0")
 @Export
 package dev.retort.api.backbone;
 

@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What a run produced; final once its state has {@linkplain RunState#ended() ended}.
@@ -39,11 +41,15 @@ import java.util.Objects;
  * @param stepArrayBytes  the most bytes the arrays of a timed step held through Java handles at the end of one of its
  *                        phases (what autograd keeps for the backward of released arrays is libtorch's and not counted);
  *                        -1 when the run was not timed (since 2.5)
+ * @param teacherTaps     the teacher's taps the timed steps computed (what their modules read; a teacher stops before its
+ *                        decode head when no module reads its logits), sorted; empty without a teacher, modules or a timed
+ *                        step (since 2.5)
  */
 public record RunResult(String runId, RunState state, long steps, Path output, Path lastCheckpoint, Path bestCheckpoint, double bestMiou,
                         double lastMiou, Map<String, Double> bestEvaluation, String evaluationTable, List<Double> totalLosses,
                         List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
-                        long skippedTrain, long skippedVal, String failure, Map<String, Double> stepTransfers, long stepArrayBytes) {
+                        long skippedTrain, long skippedVal, String failure, Map<String, Double> stepTransfers, long stepArrayBytes,
+                        Set<String> teacherTaps) {
     public RunResult {
         Objects.requireNonNull(runId, "runId");
         Objects.requireNonNull(state, "state");
@@ -54,6 +60,7 @@ public record RunResult(String runId, RunState state, long steps, Path output, P
         stepPhases = stepPhases == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(stepPhases));
         elapsed = elapsed == null ? Duration.ZERO : elapsed;
         stepTransfers = stepTransfers == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(stepTransfers));
+        teacherTaps = teacherTaps == null ? Set.of() : Collections.unmodifiableSet(new TreeSet<>(teacherTaps));
     }
 
     /** The 2.3 form, without {@code stepTransfers}. */
@@ -62,7 +69,7 @@ public record RunResult(String runId, RunState state, long steps, Path output, P
                      List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
                      long skippedTrain, long skippedVal, String failure) {
         this(runId, state, steps, output, lastCheckpoint, bestCheckpoint, bestMiou, lastMiou, bestEvaluation, evaluationTable, totalLosses, ceLosses,
-                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, Map.of(), -1);
+                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, Map.of(), -1, Set.of());
     }
 
     /** The 2.4 form, without {@code stepArrayBytes}. */
@@ -71,6 +78,6 @@ public record RunResult(String runId, RunState state, long steps, Path output, P
                      List<Double> ceLosses, long moduleParams, double meanStepMillis, Map<String, Double> stepPhases, Duration elapsed,
                      long skippedTrain, long skippedVal, String failure, Map<String, Double> stepTransfers) {
         this(runId, state, steps, output, lastCheckpoint, bestCheckpoint, bestMiou, lastMiou, bestEvaluation, evaluationTable, totalLosses, ceLosses,
-                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, stepTransfers, -1);
+                moduleParams, meanStepMillis, stepPhases, elapsed, skippedTrain, skippedVal, failure, stepTransfers, -1, Set.of());
     }
 }

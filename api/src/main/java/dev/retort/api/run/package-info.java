@@ -28,8 +28,9 @@
  * <p>2.4.0: {@code RunResult.stepTransfers()}, the host transfers per timed step as counted (a record component with
  * the 2.3 constructor kept).
  *
- * <p>2.5.0: {@code RunResult.stepArrayBytes()}, the bytes a timed step's arrays held at its high-water mark (a record
- * component with the 2.3 and 2.4 constructors kept).
+ * <p>2.5.0: {@code RunResult.stepArrayBytes()}, the bytes a timed step's arrays held at its high-water mark, and
+ * {@code RunResult.teacherTaps()}, the teacher's taps its timed steps computed (record components with the 2.3 and 2.4
+ * constructors kept).
  */
 @Version("2.5.0")
 @Export

@@ -138,7 +138,7 @@ public final class TeacherTaps implements AutoCloseable {
      */
     private TapValues compute(SegmentationNetwork teacher, NDArray images, Set<String> wanted, NDManager step) {
         try (ArrayScope scope = ArrayScope.over(images)) {
-            TapValues all = teacher.forward(images, false);
+            TapValues all = teacher.forward(images, false, wanted);
             Map<String, NDArray> kept = new LinkedHashMap<>();
             for (String tap : wanted) kept.put(tap, scope.keep(all.get(tap), step));
             return new TapValues(network, kept);
@@ -195,7 +195,7 @@ public final class TeacherTaps implements AutoCloseable {
         } else {
             computed++;
             try (ArrayScope scope = ArrayScope.over(images)) {  // the taps are read out; every array of the forward is released
-                TapValues fresh = teacher.forward(images, false);
+                TapValues fresh = teacher.forward(images, false, wanted);
                 for (String tap : wanted) {
                     if (have != null && have.values().containsKey(tap)) continue;  // what readers of the entry get
                     NDArray a = fresh.get(tap);

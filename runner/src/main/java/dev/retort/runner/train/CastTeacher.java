@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A frozen teacher that runs in another floating-point type: its weights are cast once (and again after a load), its
@@ -43,10 +44,16 @@ final class CastTeacher implements SegmentationNetwork {
 
     @Override
     public TapValues forward(NDArray image, boolean training) {
+        return forward(image, training, null);
+    }
+
+    @Override
+    public TapValues forward(NDArray image, boolean training, Set<String> wanted) {
         if (training) throw new IllegalStateException("the teacher runs in " + type + " and is frozen: it has no training forward");
         TapValues taps;
         try (CastWeights.Scope open = weights.open()) {
-            taps = net.forward(CastWeights.to(image, type), false);
+            NDArray cast = CastWeights.to(image, type);
+            taps = wanted == null ? net.forward(cast, false) : net.forward(cast, false, wanted);
         }
         Map<String, NDArray> float32 = new LinkedHashMap<>();
         taps.values().forEach((name, value) -> float32.put(name, CastWeights.toFloat32(value)));

@@ -51,6 +51,7 @@ final class DistillObjective implements StepObjective {
                 ? teacherPass.forward(run.teacher(), batch.images(), batch.batch(), epoch, modules.active(), scope) : null;
         // The training forward updates BatchNorm running statistics in place before the loss can be checked.
         List<NDArray[]> runningStats = snapshotBuffers(scope);
+        if (teacherTaps != null) timings.teacherComputed(teacherTaps.values().keySet());
         timings.end("teacher forward", t, batch.images());
         return new DistillForward(batch, scope, teacherTaps, runningStats, progress(step, epoch));
     }

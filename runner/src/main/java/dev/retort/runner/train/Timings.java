@@ -7,6 +7,8 @@ import ai.djl.ndarray.NDManager;
 import dev.retort.nn.ArrayScope;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Accumulated wall time per phase of a step ({@code kd:bench}). Once a benchmark times the run, every phase ends with
@@ -28,6 +30,7 @@ public final class Timings {
     /** The host transfers when the timed steps began, at the end of the last one, and how many there were. */
     private HostTransfers.Count transfersFrom = HostTransfers.count(), transfersTo = transfersFrom;
     private long stepsCounted;
+    private final Set<String> teacherTaps = new TreeSet<>();
 
     synchronized void add(String phase, long nanos) {
         long[] a = phases.computeIfAbsent(phase, k -> new long[2]);
@@ -76,6 +79,7 @@ public final class Timings {
     public synchronized void reset() {
         phases.clear();
         peakStepBytes = -1;
+        teacherTaps.clear();
         transfersFrom = transfersTo = HostTransfers.count();
         stepsCounted = 0;
     }
@@ -98,6 +102,16 @@ public final class Timings {
         m.put("reads", d.reads() / (double) stepsCounted);
         m.put("syncs", d.syncs() / (double) stepsCounted);
         return m;
+    }
+
+    /** The teacher computed {@code taps} for the step now running. */
+    synchronized void teacherComputed(Set<String> taps) {
+        teacherTaps.addAll(taps);
+    }
+
+    /** The teacher's taps computed since the last {@link #reset()}, sorted. */
+    public synchronized Set<String> teacherTaps() {
+        return new TreeSet<>(teacherTaps);
     }
 
     /** Mean milliseconds per occurrence, by phase. */

@@ -151,7 +151,7 @@ public final class Trainer implements TrainingRun, Runnable {
         return new RunResult(id, s.state(), s.step(), settings.output(), s.wroteLast() ? last : null, scores.best() >= 0 ? best : null, scores.best(),
                 scores.last(), scores.bestEvaluation(), scores.table(), history.totals(), history.ce(), s.moduleParams(), s.speed().meanStepMillis(),
                 timings.meanMillis(), s.elapsed(), skipped[0], skipped[1], s.failure() == null ? null : Failures.describe(s.failure()),
-                timings.transfersPerStep(), timings.peakStepBytes());
+                timings.transfersPerStep(), timings.peakStepBytes(), timings.teacherTaps());
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.error.RetortConfigException;
+import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.backbones.support.ConfiguredBackbone;
 import dev.retort.nn.Ops;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * SegFormer: MiT encoder + all-MLP decode head, computed exactly as the reference (spec §1) by the blocks of
@@ -42,6 +44,13 @@ final class MitNetwork implements SegmentationNetwork {
     public TapValues forward(NDArray image, boolean training) {
         checkInput(image);
         return new TapValues(config.variant(), blocks.forward(image, training));
+    }
+
+    /** Stops before the decode head when the logits are not asked for (the encoder gives every other tap). */
+    @Override
+    public TapValues forward(NDArray image, boolean training, Set<String> taps) {
+        checkInput(image);
+        return new TapValues(config.variant(), blocks.forward(image, training, taps.contains(TapNames.LOGITS)));
     }
 
     private void checkInput(NDArray image) {

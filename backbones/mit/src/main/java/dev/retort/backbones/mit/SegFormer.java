@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The whole network as blocks: the MiT encoder's stages, then the all-MLP head (spec §1). The architecture is
@@ -40,6 +41,11 @@ final class SegFormer extends Block implements DeclaredModel {
 
     /** Every tap by name: stage inputs, embeddings and features, then the logits. */
     Map<String, NDArray> forward(NDArray image, boolean training) {
+        return forward(image, training, true);
+    }
+
+    /** The encoder's taps, and the logits when {@code logits} (else the decode head is not run). */
+    Map<String, NDArray> forward(NDArray image, boolean training, boolean logits) {
         Map<String, NDArray> taps = new LinkedHashMap<>();
         List<NDArray> features = new ArrayList<>();
         NDArray x = image;
@@ -47,7 +53,7 @@ final class SegFormer extends Block implements DeclaredModel {
             x = stage.forward(x, taps, training);
             features.add(x);
         }
-        taps.put(TapNames.LOGITS, head.forward(features, training));
+        if (logits) taps.put(TapNames.LOGITS, head.forward(features, training));
         return taps;
     }
 
@@ -73,6 +79,16 @@ final class SegFormer extends Block implements DeclaredModel {
     /** Parameters and multiply-accumulates per stage and of the head, and the taps' shapes, at one input size. */
     @Override
     public ModelCost cost(int height, int width) {
+        return cost(height, width, true);
+    }
+
+    /** Without the head (and the logits' shape) when the taps asked for do not include the logits. */
+    @Override
+    public ModelCost cost(int height, int width, Set<String> taps) {
+        return cost(height, width, taps.contains(TapNames.LOGITS));
+    }
+
+    private ModelCost cost(int height, int width, boolean logits) {
         int last = stages.size() - 1;
         if (extent(last, height) < 1 || extent(last, width) < 1) {
             throw new RetortConfigException(config.variant() + ": input " + height + "x" + width + " is too small");
@@ -89,8 +105,10 @@ final class SegFormer extends Block implements DeclaredModel {
             w = stage.outputSize(w);
             sizes.add(new long[] {h, w});
         }
-        parts.add(new ModelCost.Part("head", head.parameterCount(), head.macs(sizes)));
-        shapes.put(TapNames.LOGITS, new long[] {1, config.classes(), sizes.get(0)[0], sizes.get(0)[1]});
+        if (logits) {
+            parts.add(new ModelCost.Part("head", head.parameterCount(), head.macs(sizes)));
+            shapes.put(TapNames.LOGITS, new long[] {1, config.classes(), sizes.get(0)[0], sizes.get(0)[1]});
+        }
         return new ModelCost(config.variant(), height, width, parts, shapes, attention);
     }
 }

@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The block tree of one configuration: the encoder stages ({@code backbone.*}), the FPN neck ({@code neck.*}) and the
@@ -83,6 +84,11 @@ final class PvtModel implements DeclaredModel {
 
     /** Every tap of one forward pass, in {@link #taps()} order. */
     Map<String, NDArray> forward(ParameterSet p, NDArray image, boolean training) {
+        return forward(p, image, training, true);
+    }
+
+    /** The encoder's taps, and the logits when {@code logits} (else neither the neck nor the head runs). */
+    Map<String, NDArray> forward(ParameterSet p, NDArray image, boolean training, boolean logits) {
         checkInput(image.getShape());
         if (!Ops.isFloating(image)) {
             throw new RetortConfigException(config.variant() + " expects a floating-point image, got " + image.getDataType());
@@ -94,6 +100,7 @@ final class PvtModel implements DeclaredModel {
             x = s.forward(p, x, training, taps);
             features.add(x);
         }
+        if (!logits) return taps;
         try (ArrayScope scope = ArrayScope.over(features)) {  // the neck's maps are released once the head has the logits
             taps.put(TapNames.LOGITS, scope.keep(head.forward(p, neck.forward(p, features), training)));
         }
@@ -122,9 +129,20 @@ final class PvtModel implements DeclaredModel {
 
     @Override
     public ModelCost cost(int height, int width) {
+        return cost(height, width, true);
+    }
+
+    /** Without the neck and the head (and the logits' shape) when the taps asked for do not include the logits. */
+    @Override
+    public ModelCost cost(int height, int width, Set<String> taps) {
+        return cost(height, width, taps.contains(TapNames.LOGITS));
+    }
+
+    private ModelCost cost(int height, int width, boolean logits) {
         List<ModelCost.Part> parts = new ArrayList<>();
         Tally all = new Tally();
         tallies(height, width).forEach((name, t) -> {
+            if (!logits && (name.equals(NECK) || name.equals(HEAD))) return;
             parts.add(new ModelCost.Part(name, t.params, t.macs));
             all.add(t);
         });
@@ -139,7 +157,7 @@ final class PvtModel implements DeclaredModel {
             inH = h;
             inW = w;
         }
-        shapes.put(TapNames.LOGITS, new long[] {1, config.classes(), config.extent(0, height), config.extent(0, width)});
+        if (logits) shapes.put(TapNames.LOGITS, new long[] {1, config.classes(), config.extent(0, height), config.extent(0, width)});
         return new ModelCost(config.variant(), height, width, parts, shapes, all.attentionMacs);
     }
 

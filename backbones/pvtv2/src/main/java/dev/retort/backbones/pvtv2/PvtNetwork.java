@@ -7,6 +7,7 @@ import dev.retort.api.backbone.LoadMode;
 import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.NetworkSpec;
 import dev.retort.api.backbone.SegmentationNetwork;
+import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapValues;
 import dev.retort.backbones.support.ConfiguredBackbone;
 import dev.retort.nn.ParameterSet;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** A built PVTv2 + Semantic FPN: the block tree of its configuration and its parameters, by reference name. */
 final class PvtNetwork implements SegmentationNetwork {
@@ -31,6 +33,12 @@ final class PvtNetwork implements SegmentationNetwork {
     @Override
     public TapValues forward(NDArray image, boolean training) {
         return new TapValues(spec.variant(), model.forward(params, image, training));
+    }
+
+    /** Stops before the neck and the head when the logits are not asked for (the encoder gives every other tap). */
+    @Override
+    public TapValues forward(NDArray image, boolean training, Set<String> taps) {
+        return new TapValues(spec.variant(), model.forward(params, image, training, taps.contains(TapNames.LOGITS)));
     }
 
     @Override

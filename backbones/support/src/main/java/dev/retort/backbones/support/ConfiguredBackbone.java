@@ -12,6 +12,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import org.osgi.service.component.annotations.Activate;
@@ -109,6 +110,11 @@ public abstract class ConfiguredBackbone<C extends BackboneConfig> implements Ba
     @Override
     public ModelCost cost(String variant, Map<String, ?> config, int height, int width) {
         return declare(config(variant, config)).cost(height, width);
+    }
+
+    @Override
+    public ModelCost cost(String variant, Map<String, ?> config, int height, int width, Set<String> taps) {
+        return declare(config(variant, config)).cost(height, width, taps);
     }
 
     @Override

@@ -18,7 +18,7 @@
  *
  * <p>1.1: {@code Architecture.preset}.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package dev.retort.backbones.support;
 
