@@ -18,6 +18,7 @@ import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.data.DatasetInfo;
 import dev.retort.api.data.MiouConvention;
+import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.CastWeights;
@@ -33,6 +34,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -67,6 +70,27 @@ class MitNetworkTest extends EngineTest {
             assertEquals(3_719_284, net.spec().parameters());
             assertEquals(191, net.parameters().size());  // as many tensors as the reference state dict in the fixture
         }
+    }
+
+    @Test
+    void withoutTheLogitsTheEncoderAloneRunsAndGivesTheSameTaps() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", TINY, m, 3)) {
+            NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 64, 96));
+            TapValues all = net.forward(image, false);
+            Set<String> encoder = new TreeSet<>(all.values().keySet());
+            encoder.remove(TapNames.LOGITS);
+            TapValues some = net.forward(image, false, encoder);
+            assertEquals(encoder, some.values().keySet(), "every encoder tap, and no logits");
+            for (String tap : encoder) assertArrayEquals(all.get(tap).toFloatArray(), some.get(tap).toFloatArray(), tap);
+            assertTrue(net.forward(image, false, Set.of(TapNames.LOGITS)).values().containsKey(TapNames.LOGITS));
+        }
+        ModelCost whole = backbone.cost("mit-b0", TINY, 64, 96), encoder = backbone.cost("mit-b0", TINY, 64, 96, Set.of(TapNames.features(4)));
+        ModelCost.Part head = whole.parts().get(whole.parts().size() - 1);
+        assertEquals("head", head.name());
+        assertEquals(whole.macs() - head.macs(), encoder.macs(), "the cost leaves out the head, and only the head");
+        assertEquals(whole.attentionMacs(), encoder.attentionMacs());
+        assertFalse(encoder.tapShapes().containsKey(TapNames.LOGITS));
+        assertEquals(whole.macs(), backbone.cost("mit-b0", TINY, 64, 96, Set.of(TapNames.LOGITS)).macs());
     }
 
     /** Forward taps against the reference's golden tensors (tolerance of the fixtures: 1e-4 + 1e-3·|expected|). */

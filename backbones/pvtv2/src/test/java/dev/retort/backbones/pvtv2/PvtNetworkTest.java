@@ -17,6 +17,7 @@ import dev.retort.api.backbone.LoadReport;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.backbone.SegmentationNetwork;
 import dev.retort.api.tap.TapKind;
+import dev.retort.api.tap.TapNames;
 import dev.retort.api.tap.TapSpec;
 import dev.retort.api.tap.TapValues;
 import dev.retort.nn.ParameterSet;
@@ -33,6 +34,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -179,6 +181,24 @@ class PvtNetworkTest extends EngineTest {
             assertEquals(new Shape(1, 12, 32), taps.get("embeds.4").getShape());
             assertEquals(13, taps.values().size());
         }
+    }
+
+    @Test
+    void withoutTheLogitsNeitherTheNeckNorTheHeadRuns() {
+        try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("pvtv2-b0", TINY, m, 3)) {
+            NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 65, 97));
+            TapValues all = net.forward(image, false);
+            Set<String> encoder = new TreeSet<>(all.values().keySet());
+            encoder.remove(TapNames.LOGITS);
+            TapValues some = net.forward(image, false, encoder);
+            assertEquals(encoder, some.values().keySet(), "every encoder tap, and no logits");
+            for (String tap : encoder) assertArrayEquals(all.get(tap).toFloatArray(), some.get(tap).toFloatArray(), tap);
+        }
+        ModelCost whole = backbone.cost("pvtv2-b0", TINY, 65, 97), encoder = backbone.cost("pvtv2-b0", TINY, 65, 97, Set.of(TapNames.embeds(1)));
+        long neckAndHead = whole.parts().stream().filter(p -> p.name().equals("neck") || p.name().equals("head")).mapToLong(ModelCost.Part::macs).sum();
+        assertTrue(neckAndHead > 0);
+        assertEquals(whole.macs() - neckAndHead, encoder.macs());
+        assertEquals(whole.parts().size() - 2, encoder.parts().size());
     }
 
     @Test
