@@ -22,8 +22,10 @@ import java.util.Map;
  * the handle, so such an array that a graph may save must live outside the scope ({@link DeviceConstants} keeps the
  * resize and pooling matrices for the process).
  *
- * <p>An operation whose first operand is not one of the scope's arrays (a parameter: {@code weight.matMul(x)}; a cached
- * constant) puts its result in that operand's manager, outside the scope; code in a scope keeps an activation first.
+ * <p>An operation whose first operand is not one of the scope's arrays (a parameter: {@code weight.matMul(x)}) puts its
+ * result in that operand's manager, outside the scope; code in a scope keeps an activation first. (A
+ * {@link DeviceConstants} matrix comes as a handle in the manager of the array it was asked for, so its products stay
+ * in the scope.)
  */
 public final class ArrayScope implements AutoCloseable {
     private final NDManager outer;
