@@ -8,13 +8,16 @@ import dev.retort.api.backbone.Backbone;
 import dev.retort.api.backbone.ModelCost;
 import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.run.Runner;
+import dev.retort.api.tap.TapNames;
 import dev.retort.study.Study;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -195,10 +198,15 @@ class StudyTest extends FrameworkTest {
         Matcher dense = Pattern.compile("dense fp32 product 2048x2048 on \\S+: ([0-9.]+) GFLOP/s").matcher(one);
         assertTrue(dense.find(), one);
         assertTrue(Double.parseDouble(dense.group(1)) > 0, one);
-        // the teacher's FLOPs per batch (of 1 here): 2 × (MACs + attention products) of its cost at 32×64
+        // the teacher computes only what csf and pea read (stage embeddings and features): its decode head is not run
+        Set<String> taps = new TreeSet<>();
+        for (int s = 1; s <= 4; s++) taps.addAll(List.of(TapNames.embeds(s), TapNames.features(s)));
+        assertTrue(one.contains("teacher taps     " + String.join(", ", taps) + " (no module reads the teacher's logits: its decode head is not run)"), one);
+        // the teacher's FLOPs per batch (of 1 here): 2 × (MACs + attention products) of its cost at 32×64 for those taps
         Map<String, Object> teacher = new TreeMap<>(Map.of("embed_dims", "16,32,48,64", "depths", "1,1,1,1", "num_heads", "1,2,3,4", "decoder_dim", "32"));
-        ModelCost cost = backbone.cost("mit-b2", teacher, 32, 64);
+        ModelCost cost = backbone.cost("mit-b2", teacher, 32, 64, taps);
         assertTrue(cost.attentionMacs() > 0);
+        assertTrue(cost.macs() < backbone.cost("mit-b2", teacher, 32, 64).macs(), "the head's share is left out");
         String perBatch = String.format("(%.2f GFLOP per batch)", 2 * (cost.macs() + cost.attentionMacs()) / 1e9);
         assertTrue(one.contains(perBatch), perBatch + " in " + one);
         assertTrue(Pattern.compile("step +[0-9.]+ GFLOP/s +[0-9.]+% of the fp32 product rate").matcher(one).find(), one);
