@@ -68,8 +68,9 @@ public interface DistillationModule extends AutoCloseable {
 
     /**
      * The teacher taps {@link #forward} reads ({@code features.2}, {@code logits}, …), in the configuration in force. A runner
-     * that caches the teacher's outputs ({@code teacher.cache}) stores only the taps its modules name; empty when the
-     * module does not say, and the runner then keeps every tap of the teacher. A module that names too few fails its
+     * that caches the teacher's outputs ({@code teacher.cache}) stores only the taps its modules name, and runs the teacher
+     * only as far as they need (no decode head when no module names the logits); empty when the module does not say, and
+     * the runner then computes and keeps every tap of the teacher. A module that names too few fails its
      * step with the missing tap's name, never with a wrong value.
      *
      * @since 1.3
