@@ -180,6 +180,23 @@ public final class Ops {
     }
 
     /**
+     * Scaled dot-product attention, softmax(q·kᵀ/√d)·v, over queries [B, heads, n, d] and keys and values
+     * [B, heads, n_kv, d]: [B, heads, n, d]. The n × n_kv score maps are the largest arrays of a forward, so each is
+     * released as soon as the next one exists (what the backward needs stays saved in libtorch).
+     */
+    public static NDArray attention(NDArray queries, NDArray keys, NDArray values) {
+        long d = queries.getShape().get(queries.getShape().dimension() - 1);
+        NDArray scores = matMul(queries, keys.transpose(0, 1, 3, 2));
+        NDArray scaled = Scalars.mul(scores, Math.pow(d, -0.5));
+        scores.close();
+        NDArray attn = softmax(scaled, -1);
+        scaled.close();
+        NDArray mixed = matMul(attn, values);
+        attn.close();
+        return mixed;
+    }
+
+    /**
      * Stochastic depth on a residual branch [B, …]: in training each sample's branch is dropped with probability
      * {@code rate} and kept ones are scaled by 1/(1 − rate); identity otherwise.
      */

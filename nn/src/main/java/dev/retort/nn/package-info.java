@@ -29,7 +29,8 @@
  * step path on it); {@link dev.retort.nn.DeviceConstants}, matrices made from Java numbers uploaded once per device,
  * type and size; {@code Scalars.lt/eq/neq}; {@code MultiTensor.stepFlags} and {@code MultiTensor.takingPart(params,
  * known, nonzero)}, so that a step reads the optimizer's flags with its loss terms in one copy.
- * <p>2.8: {@link dev.retort.nn.ArrayScope}, the arrays of one forward released when it ends.
+ * <p>2.8: {@link dev.retort.nn.ArrayScope}, the arrays of one forward released when it ends; {@code Ops.attention}, the
+ * scaled dot-product attention MiT and PVTv2 share (each score map released once the next exists).
  */
 @Version("2.8.0")
 @Export

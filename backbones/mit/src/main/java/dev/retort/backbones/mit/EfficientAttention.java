@@ -6,7 +6,6 @@ import dev.retort.backbones.mit.Layers.Conv;
 import dev.retort.backbones.mit.Layers.LayerNorm;
 import dev.retort.backbones.mit.Layers.Linear;
 import dev.retort.nn.Ops;
-import dev.retort.nn.Scalars;
 
 /**
  * Efficient self-attention (spec §1.1): keys and values come from the token map reduced by an r×r conv of stride r
@@ -41,14 +40,7 @@ final class EfficientAttention extends Block {
         NDArray kvIn = sr == null ? x : norm.forward(Ops.mapToTokens(sr.forward(Ops.tokensToMap(x, h, w))));
         NDArray keysValues = kv.forward(kvIn).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray keys = keysValues.get(0), values = keysValues.get(1);
-        // the n × n_kv score maps are the largest arrays of a forward: each is released as soon as the next one exists
-        NDArray scores = Ops.matMul(queries, keys.transpose(0, 1, 3, 2));
-        NDArray scaled = Scalars.mul(scores, Math.pow(d, -0.5));
-        scores.close();
-        NDArray attn = Ops.softmax(scaled, -1);
-        scaled.close();
-        NDArray mixed = Ops.matMul(attn, values);
-        attn.close();
+        NDArray mixed = Ops.attention(queries, keys, values);
         return proj.forward(mixed.transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 

@@ -5,7 +5,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.retort.nn.DeviceConstants;
 import dev.retort.nn.Ops;
 import dev.retort.nn.ParameterSet;
-import dev.retort.nn.Scalars;
 import java.util.List;
 
 /**
@@ -55,14 +54,7 @@ record Attention(String prefix, int dim, int heads, int srRatio, boolean linear,
         // kv output channels are [k (heads × d) | v (heads × d)]
         NDArray keysValues = kv.forward(p, source).reshape(batch, -1, 2, heads, d).transpose(2, 0, 3, 1, 4);
         NDArray k = keysValues.get(0), v = keysValues.get(1);
-        // the n × n_kv score maps are the largest arrays of a forward: each is released as soon as the next one exists
-        NDArray scores = Ops.matMul(query, k.transpose(0, 1, 3, 2));
-        NDArray scaled = Scalars.mul(scores, Math.pow(d, -0.5));
-        scores.close();
-        NDArray attn = Ops.softmax(scaled, -1);
-        scaled.close();
-        NDArray mixed = Ops.matMul(attn, v);
-        attn.close();
+        NDArray mixed = Ops.attention(query, k, v);
         return proj.forward(p, mixed.transpose(0, 2, 1, 3).reshape(batch, n, c));
     }
 
