@@ -183,11 +183,8 @@ final class AdamW {
         }
         try (NDManager scratch = manager.newSubManager()) {
             if (HostTransfers.bool(allFiniteGradients(scratch))) return bad;
-            boolean[] finite = HostTransfers.booleans(MultiTensor.finiteGradients(arrays(), scratch));
-            int i = 0;
-            for (String key : params.keySet()) if (!finite[i++]) bad.add(key);
         }
-        return bad;
+        return offenders();
     }
 
     /**

@@ -92,7 +92,7 @@ final class DistillObjective implements StepObjective {
         }
 
         @Override
-        public Loss loss() {
+        public Objective.Parts loss() {
             DatasetInfo info = run.info();
             long t = System.nanoTime();
             NDArray ce;
@@ -113,7 +113,7 @@ final class DistillObjective implements StepObjective {
                     timings.end("module forward", t, batch.images());
                 }
             }
-            return new Loss(Objective.parts(ce, moduleTerms));
+            return Objective.parts(ce, moduleTerms);
         }
 
         /** Puts the buffers back as they were before a step that is skipped, so it leaves no trace. */

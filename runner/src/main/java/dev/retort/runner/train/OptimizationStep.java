@@ -8,6 +8,7 @@ import dev.retort.datasets.Batch;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.nn.HostTransfers;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -44,7 +45,7 @@ final class OptimizationStep {
             if (timings != null) timings.stepBegins(scope);
             BatchTensors tensors = BatchTensors.of(batch, scope);
             StepObjective.Forward forward = objective.begin(tensors, scope, step, epoch);
-            StepObjective.Loss loss;
+            Objective.Parts loss;
             try (GradientCollector collector = engine.newGradientCollector()) {
                 try {
                     loss = forward.loss();
@@ -62,7 +63,7 @@ final class OptimizationStep {
             AdamW.Flags flags = optimizer.flags(scope);
             NDArray stacked = flags.array() == null ? loss.values() : loss.values().concat(flags.array());
             float[] read = HostTransfers.floats(stacked);
-            Map<String, Double> terms = loss.terms(read, 0);
+            Map<String, Double> terms = new LinkedHashMap<>(loss.read(read, 0).values());
             double value = terms.getOrDefault(Objective.TOTAL, Double.NaN);
             if (!Double.isFinite(value)) {
                 forward.undo();

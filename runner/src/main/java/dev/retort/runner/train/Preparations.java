@@ -211,7 +211,7 @@ final class Preparations {
             TrainingProgress progress = new TrainingProgress(step, steps, epoch, loop.epochs(steps));
             return () -> {
                 NDArray loss = p.loss(new PreparationStep(teacher, new Labels(batch.labels(), info.ignoreClass(), info.classes().size()), progress, scope));
-                return new Loss(loss, List.of(Objective.TOTAL), Objective.element(loss), Map.of());
+                return new Objective.Parts(loss, List.of(Objective.TOTAL), Objective.element(loss), Map.of());
             };
         }
     }
