@@ -41,6 +41,7 @@ class DjlRuntimeTest {
         assertEquals(inJars, exported);
         assertTrue(DjlRuntime.systemPackages().contains("org.slf4j;version=2."));
         assertTrue(DjlRuntime.systemPackages().contains("com.google.gson;version=2."));
+        assertTrue(DjlRuntime.systemPackages().contains("com.sun.jna;version=" + com.sun.jna.Native.VERSION), "JNA at the class path's version");
     }
 
     @Test

@@ -188,7 +188,7 @@ class StudyTest extends FrameworkTest {
         Files.writeString(run, base(dir) + "name = bench\nmodules = csf,pea\n");
         String one = Gogo.run(shell, "kd:bench --run " + run.toString().replace('\\', '/') + " --steps 2 --set batch_size=1 32x64");
         for (String phase : List.of("teacher forward", "student forward", "module forward", "backward", "optimizer", "images/s", "peak RSS",
-                "step arrays", "allocator")) {
+                "step arrays", "allocator", "freed native memory")) {
             assertTrue(one.contains(phase), phase + " in " + one);
         }
         // the step's high-water mark, counted in the run: at least its images (1×3×32×64 float32) and at most the process

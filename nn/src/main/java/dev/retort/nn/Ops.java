@@ -1,6 +1,8 @@
 package dev.retort.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -180,13 +182,65 @@ public final class Ops {
     }
 
     /**
+     * The largest score map {@link #attention} computes at once where no backward will need it. glibc's malloc serves a
+     * freed block up to 32 MiB again from its heap, while a larger one is a fresh mapping every time, whose pages the
+     * kernel faults in and zeroes: at 512×1024 the frozen teacher's (MiT-B2's) stage-1 score maps are 134 MB each, and
+     * the faults of its score maps were 2.7 GB of fresh memory per training step.
+     */
+    public static final long ATTENTION_CHUNK_BYTES = 16L << 20;
+
+    /**
      * Scaled dot-product attention, softmax(q·kᵀ/√d)·v, over queries [B, heads, n, d] and keys and values
      * [B, heads, n_kv, d]: [B, heads, n, d]. The n × n_kv score maps are the largest arrays of a forward, so each is
      * released as soon as the next one exists (what the backward needs stays saved in libtorch).
+     *
+     * <p>Where no gradient flows (the frozen teacher, evaluation), a score map over {@link #ATTENTION_CHUNK_BYTES} is
+     * computed over consecutive runs of query rows within that bound and the outputs are concatenated: every row's
+     * softmax is its own, so only the products' blocking differs. Under autograd the map stays whole, so that the
+     * student's forward and backward are the same computation at every size: its saved maps live until the backward
+     * either way, and chunks of them measured no fewer page faults but a higher peak. Below the bound (every input up
+     * to 256×512 for MiT and PVTv2) the computation is the single one it always was.
      */
     public static NDArray attention(NDArray queries, NDArray keys, NDArray values) {
+        return attention(queries, keys, values, ATTENTION_CHUNK_BYTES);
+    }
+
+    /** {@link #attention(NDArray, NDArray, NDArray)} with score maps of at most {@code maxScoreBytes} at once where no gradient flows. */
+    static NDArray attention(NDArray queries, NDArray keys, NDArray values, long maxScoreBytes) {
+        int rowAxis = queries.getShape().dimension() - 2;
+        NDArray keysT = keys.swapAxes(rowAxis, rowAxis + 1);
+        boolean graph = queries.hasGradient() || keys.hasGradient() || values.hasGradient();
+        long[] starts = graph ? new long[0] : runStarts(queries.getShape(), keys.getShape().get(rowAxis), bytesPerElement(queries), maxScoreBytes);
+        if (starts.length == 0) return attentionOf(queries, keysT, values);
+        NDList runs = queries.split(starts, rowAxis);
+        NDList outputs = new NDList(runs.size());
+        for (NDArray run : runs) {
+            outputs.add(attentionOf(run, keysT, values));
+            run.close();
+        }
+        NDArray mixed = NDArrays.concat(outputs, rowAxis);
+        outputs.close();
+        return mixed;
+    }
+
+    /**
+     * Where the runs of query rows after the first begin, for queries of {@code shape} [..., n, d] against {@code keys}
+     * keys, so that each run's score map holds at most {@code maxScoreBytes} (one row at least): none when the whole
+     * map fits.
+     */
+    static long[] runStarts(Shape shape, long keys, long bytesPerElement, long maxScoreBytes) {
+        int rowAxis = shape.dimension() - 2;
+        long rows = shape.get(rowAxis);
+        long rowBytes = shape.size() / rows / shape.get(rowAxis + 1) * keys * bytesPerElement;
+        long perRun = Math.max(1, maxScoreBytes / rowBytes);
+        long[] starts = new long[Math.toIntExact((rows - 1) / perRun)];
+        for (int i = 0; i < starts.length; i++) starts[i] = (i + 1) * perRun;
+        return starts;
+    }
+
+    private static NDArray attentionOf(NDArray queries, NDArray keysT, NDArray values) {
         long d = queries.getShape().get(queries.getShape().dimension() - 1);
-        NDArray scores = matMul(queries, keys.transpose(0, 1, 3, 2));
+        NDArray scores = matMul(queries, keysT);
         NDArray scaled = Scalars.mul(scores, Math.pow(d, -0.5));
         scores.close();
         NDArray attn = softmax(scaled, -1);
@@ -194,6 +248,10 @@ public final class Ops {
         NDArray mixed = matMul(attn, values);
         attn.close();
         return mixed;
+    }
+
+    private static long bytesPerElement(NDArray x) {
+        return BFloat16.is(x) ? 2 : x.getDataType().getNumOfBytes();
     }
 
     /**

@@ -5,6 +5,7 @@ import ai.djl.engine.Engine;
 import dev.retort.api.backbone.Backbone;
 import dev.retort.api.data.SegmentationDataset;
 import dev.retort.api.distill.Distiller;
+import dev.retort.nn.NativeHeap;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -56,6 +57,7 @@ public class InfoCommand {
         line(out, "natives", "flavor " + property("engine.flavor") + ", libtorch " + property("engine.library"));
         line(out, "cuda", property("engine.cuda") + "; cuDNN " + property("engine.cudnn"));
         line(out, "allocator", property("engine.allocator"));
+        line(out, "", NativeHeap.describe());
         line(out, "djl cache", String.valueOf(System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"))));
 
         section(out, "backbones", Backbone.class, b -> b.name() + "  " + String.join(", ", b.variants()));

@@ -18,6 +18,7 @@ import dev.retort.api.run.Runner;
 import dev.retort.api.run.TrainingRun;
 import dev.retort.api.tap.TapNames;
 import dev.retort.nn.CastWeights;
+import dev.retort.nn.NativeHeap;
 import dev.retort.osgi.ServiceLookup;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -114,7 +115,8 @@ public final class TrainBench {
         } catch (InvalidSyntaxException e) {
             throw new IllegalStateException(e);
         }
-        return String.format("  %-16s %s%n", "allocator", said == null ? "unknown (the engine service does not say)" : said);
+        return String.format("  %-16s %s%n", "allocator", said == null ? "unknown (the engine service does not say)" : said)
+                + String.format("  %-16s %s%n", "", NativeHeap.describe());
     }
 
     /**

@@ -1,12 +1,11 @@
 package dev.retort.runner.teachercache;
 
 import dev.retort.api.error.RetortConfigException;
+import dev.retort.nn.ByteSizes;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A run's teacher-cache keys, checked:
@@ -34,7 +33,6 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
     /** The default folder name under a run's (or a study's) output. */
     public static final String FOLDER_NAME = "teacher-cache";
     public static final long DEFAULT_DISK_LIMIT = 4L << 30, DEFAULT_MEMORY_LIMIT = 2L << 30;
-    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgt]?)(?:i?b)?");
 
     /** Reads and checks the keys of a run's settings; {@code output} is the run's folder (for the default folder). */
     public static CacheSettings of(Map<String, ?> raw, Path output) {
@@ -60,34 +58,16 @@ public record CacheSettings(Mode mode, Path folder, long limit, List<String> unu
         return new CacheSettings(mode, folder, limit, unused);
     }
 
-    /** A size in bytes: {@code 1073741824}, {@code 500m}, {@code 4g}, {@code 1.5G}, {@code 2GiB} (multiples of 1024). */
+    /** A size in bytes > 0: {@code 1073741824}, {@code 500m}, {@code 4g}, {@code 1.5G}, {@code 2GiB} (multiples of 1024). */
     static long size(String text) {
-        Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
-        String expected = "run: " + LIMIT + " must be a size > 0 such as 500m, 4g or 1073741824 (bytes), got '" + text + "'";
-        if (!m.matches()) throw new RetortConfigException(expected);
-        int shift = switch (m.group(2)) {
-            case "k" -> 10;
-            case "m" -> 20;
-            case "g" -> 30;
-            case "t" -> 40;
-            default -> 0;
-        };
-        double bytes = Double.parseDouble(m.group(1)) * (1L << shift);
-        if (!(bytes >= 1) || bytes > Long.MAX_VALUE / 2) throw new RetortConfigException(expected);
-        return (long) bytes;
+        long bytes = ByteSizes.parse(text).orElse(0);
+        if (bytes < 1) throw new RetortConfigException("run: " + LIMIT + " must be a size > 0 such as 500m, 4g or 1073741824 (bytes), got '" + text + "'");
+        return bytes;
     }
 
     /** A size for people: {@code 3.2 MB}. */
     static String human(long bytes) {
-        if (bytes < 1024) return bytes + " B";
-        String[] units = {"KB", "MB", "GB", "TB"};
-        double v = bytes;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+        return ByteSizes.human(bytes);
     }
 
     private static String str(Map<String, ?> raw, String key, String fallback) {

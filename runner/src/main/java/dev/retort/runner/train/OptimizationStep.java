@@ -8,6 +8,7 @@ import dev.retort.datasets.Batch;
 import dev.retort.distill.support.ModuleRoster;
 import dev.retort.distill.support.Objective;
 import dev.retort.nn.HostTransfers;
+import dev.retort.nn.NativeHeap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,7 @@ final class OptimizationStep {
         this.base = base;
         this.optimizer = optimizer;
         this.timings = timings;
+        NativeHeap.bound();  // a mistyped -Dretort.malloc_trim fails the run before its first step
     }
 
     AdamW optimizer() {
@@ -41,6 +43,14 @@ final class OptimizationStep {
     }
 
     StepOutcome run(StepObjective objective, Batch batch, long step, int epoch, double lr) {
+        try {
+            return runInScope(objective, batch, step, epoch, lr);
+        } finally {
+            NativeHeap.afterStep();  // the step's arrays are closed: freed memory over the bound goes back
+        }
+    }
+
+    private StepOutcome runInScope(StepObjective objective, Batch batch, long step, int epoch, double lr) {
         try (NDManager scope = base.newSubManager()) {
             if (timings != null) timings.stepBegins(scope);
             BatchTensors tensors = BatchTensors.of(batch, scope);
