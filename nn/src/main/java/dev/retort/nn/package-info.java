@@ -31,8 +31,9 @@
  * known, nonzero)}, so that a step reads the optimizer's flags with its loss terms in one copy.
  * <p>2.8: {@link dev.retort.nn.ArrayScope}, the arrays of one forward released when it ends; {@code Ops.attention}, the
  * scaled dot-product attention MiT and PVTv2 share (each score map released once the next exists).
- * <p>2.9: {@code Ops.attention} computes a score map over {@code Ops.ATTENTION_CHUNK_BYTES} over runs of query rows;
- * {@link dev.retort.nn.NativeHeap}, freed native memory returned to the operating system after each training step.
+ * <p>2.9: {@code Ops.attention} computes a score map over {@code Ops.ATTENTION_CHUNK_BYTES} that no backward needs
+ * over runs of query rows; {@link dev.retort.nn.NativeHeap}, the bound on freed native memory kept between training
+ * steps; {@link dev.retort.nn.ByteSizes}, sizes as people write them.
  */
 @Version("2.9.0")
 @Export
