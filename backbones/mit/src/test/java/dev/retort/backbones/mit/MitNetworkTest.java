@@ -27,6 +27,7 @@ import dev.retort.safetensors.SafeTensorsException;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import dev.retort.testing.EngineTest;
+import dev.retort.testing.RetortAssertions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,8 +35,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -76,12 +77,7 @@ class MitNetworkTest extends EngineTest {
     void withoutTheLogitsTheEncoderAloneRunsAndGivesTheSameTaps() {
         try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("mit-b0", TINY, m, 3)) {
             NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 64, 96));
-            TapValues all = net.forward(image, false);
-            Set<String> encoder = new TreeSet<>(all.values().keySet());
-            encoder.remove(TapNames.LOGITS);
-            TapValues some = net.forward(image, false, encoder);
-            assertEquals(encoder, some.values().keySet(), "every encoder tap, and no logits");
-            for (String tap : encoder) assertArrayEquals(all.get(tap).toFloatArray(), some.get(tap).toFloatArray(), tap);
+            RetortAssertions.assertEncoderAloneGivesTheSameTaps(net, image);
             assertTrue(net.forward(image, false, Set.of(TapNames.LOGITS)).values().containsKey(TapNames.LOGITS));
         }
         ModelCost whole = backbone.cost("mit-b0", TINY, 64, 96), encoder = backbone.cost("mit-b0", TINY, 64, 96, Set.of(TapNames.features(4)));

@@ -25,6 +25,7 @@ import dev.retort.safetensors.DType;
 import dev.retort.safetensors.SafeTensorsFile;
 import dev.retort.safetensors.SafeTensorsWriter;
 import dev.retort.testing.EngineTest;
+import dev.retort.testing.RetortAssertions;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.ReferenceQueue;
 import java.nio.ByteBuffer;
@@ -187,12 +188,7 @@ class PvtNetworkTest extends EngineTest {
     void withoutTheLogitsNeitherTheNeckNorTheHeadRuns() {
         try (NDManager m = engine.newBaseManager(); SegmentationNetwork net = backbone.build("pvtv2-b0", TINY, m, 3)) {
             NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 65, 97));
-            TapValues all = net.forward(image, false);
-            Set<String> encoder = new TreeSet<>(all.values().keySet());
-            encoder.remove(TapNames.LOGITS);
-            TapValues some = net.forward(image, false, encoder);
-            assertEquals(encoder, some.values().keySet(), "every encoder tap, and no logits");
-            for (String tap : encoder) assertArrayEquals(all.get(tap).toFloatArray(), some.get(tap).toFloatArray(), tap);
+            RetortAssertions.assertEncoderAloneGivesTheSameTaps(net, image);
         }
         ModelCost whole = backbone.cost("pvtv2-b0", TINY, 65, 97), encoder = backbone.cost("pvtv2-b0", TINY, 65, 97, Set.of(TapNames.embeds(1)));
         long neckAndHead = whole.parts().stream().filter(p -> p.name().equals("neck") || p.name().equals("head")).mapToLong(ModelCost.Part::macs).sum();
