@@ -41,9 +41,11 @@ public final class NativeHeap {
                 + " is neither off nor a size such as 1g or 512m (the most freed native memory kept between training steps)"));
     }
 
-    /** After a step's arrays are closed: gives back what the allocator holds free when that is more than the bound. */
-    public static void afterStep() {
-        long bound = bound();
+    /**
+     * After a step's arrays are closed: gives back what the allocator holds free when that is more than {@code bound}
+     * (a run reads {@link #bound()} once, at its start).
+     */
+    public static void afterStep(long bound) {
         if (bound < 0 || TRIM == null || INFO == null) return;
         if (heldFree() > bound) release();
     }

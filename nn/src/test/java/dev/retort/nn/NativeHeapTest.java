@@ -45,7 +45,7 @@ class NativeHeapTest {
         assertEquals(-1, NativeHeap.bound());
         assertTrue(NativeHeap.describe().contains("kept for reuse") || NativeHeap.describe().contains("not glibc"), NativeHeap.describe());
         long before = NativeHeap.releases();
-        NativeHeap.afterStep();
+        NativeHeap.afterStep(NativeHeap.bound());
         assertEquals(before, NativeHeap.releases(), "off gives nothing back");
         System.setProperty(NativeHeap.PROPERTY, "always");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, NativeHeap::bound);
@@ -59,10 +59,10 @@ class NativeHeapTest {
         long held = NativeHeap.heldFree();
         System.setProperty(NativeHeap.PROPERTY, String.valueOf(held + (64L << 20)));
         long before = NativeHeap.releases();
-        NativeHeap.afterStep();
+        NativeHeap.afterStep(NativeHeap.bound());
         assertEquals(before, NativeHeap.releases(), "held " + held + " bytes, under the bound");
         System.setProperty(NativeHeap.PROPERTY, "0");
-        NativeHeap.afterStep();
+        NativeHeap.afterStep(NativeHeap.bound());
         assertEquals(before + 1, NativeHeap.releases(), "a bound of 0 gives back whatever is held");
     }
 

@@ -28,6 +28,8 @@ final class OptimizationStep {
     private final NDManager base;
     private final AdamW optimizer;
     private final Timings timings;
+    /** The most freed native memory kept after a step ({@link NativeHeap}). */
+    private final long heapBound;
 
     /** @param timings where the backward and the update are timed, or null */
     OptimizationStep(Engine engine, NDManager base, AdamW optimizer, Timings timings) {
@@ -35,7 +37,7 @@ final class OptimizationStep {
         this.base = base;
         this.optimizer = optimizer;
         this.timings = timings;
-        NativeHeap.bound();  // a mistyped -Dretort.malloc_trim fails the run before its first step
+        this.heapBound = NativeHeap.bound();  // a mistyped -Dretort.malloc_trim fails the run before its first step
     }
 
     AdamW optimizer() {
@@ -46,7 +48,7 @@ final class OptimizationStep {
         try {
             return runInScope(objective, batch, step, epoch, lr);
         } finally {
-            NativeHeap.afterStep();  // the step's arrays are closed: freed memory over the bound goes back
+            NativeHeap.afterStep(heapBound);  // the step's arrays are closed: freed memory over the bound goes back
         }
     }
 
